@@ -1,0 +1,1 @@
+"""From-scratch Keras pruning (planned: issue 5). Nothing is implemented here yet."""

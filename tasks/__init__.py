@@ -1,0 +1,1 @@
+"""Course tasks beyond federated training (planned: gradient inversion, issue 6)."""

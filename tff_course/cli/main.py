@@ -1,0 +1,56 @@
+"""The `tff-course` command: argument parsing and error reporting; work is in the library."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from typing import List, Optional
+
+from tff_course import __version__
+from tff_course.cli import data_commands
+from tff_course.errors import TffCourseError
+
+PROG = "tff-course"
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(
+      prog=PROG,
+      description="Federated learning and efficient ML experiments on TensorFlow "
+                  "Federated: datasets, partitions, training, plots.",
+      epilog="Run 'tff-course COMMAND --help' for a command's options.")
+  parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+  parser.add_argument("--debug", action="store_true",
+                      help="show full tracebacks of unexpected errors")
+  commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+  commands.required = True
+  data_commands.add_parser(commands)
+  return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+  """Runs the command line; returns the exit status."""
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  parser = build_parser()
+  args = parser.parse_args(argv)
+  try:
+    return args.handler(args) or 0
+  except TffCourseError as error:
+    print(f"{PROG}: error: {error}", file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print(f"{PROG}: interrupted", file=sys.stderr)
+    return 130
+  except Exception as error:  # The last line of defence: no bare tracebacks.
+    if args.debug:
+      traceback.print_exc()
+    print(f"{PROG}: internal error: {type(error).__name__}: {error} (rerun with --debug "
+          f"for the traceback, and please report it)", file=sys.stderr)
+    return 1
+
+
+def run() -> None:
+  """Console-script entry point."""
+  sys.exit(main())
