@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Optional
 
+from tff_course.data.dataset import Dataset, Split
 from tff_course.errors import ConfigError
 from tff_course.partition.classes import n_class_partition
 from tff_course.partition.dirichlet import dirichlet_partition
@@ -61,5 +62,8 @@ def make_partition(kind: str, data, *, num_clients: Optional[int] = None,
     return noniid_group_sampler(data, need("samples_per_client", samples_per_client),
                                 need("groups", groups), seed=seed)
   if kind == "natural":
+    if not isinstance(data, (Dataset, Split)):
+      raise ConfigError("natural partition: got a label array; it needs a Split or Dataset "
+                        "that has client ids (e.g. shakespeare, synthetic)")
     return natural_partition(data)
   raise ConfigError(f"partition: got {kind!r}, expected one of {', '.join(PARTITIONS)}")

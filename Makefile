@@ -1,0 +1,40 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+TFF_VERSION := 0.87.0
+# Official dataset files: $TFF_COURSE_DATA_DIR, else ../shared/data when it exists.
+DATA_DIR ?= $(or $(TFF_COURSE_DATA_DIR),$(wildcard ../shared/data))
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt setup.py
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "tff-course needs Python 3.11 (TensorFlow 2.14 / TFF 0.87); set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps tensorflow-federated==$(TFF_VERSION)
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	@touch $@
+
+demo: install
+ifneq ($(DATA_DIR),)
+	$(BIN)/tff-course data summary --dataset mnist --partition dirichlet --alpha 0.1 --clients 100 --data-dir $(DATA_DIR) --out runs/demo
+else
+	@echo "No data directory (set TFF_COURSE_DATA_DIR): partitioning the built-in synthetic data."
+	$(BIN)/tff-course data summary --dataset synthetic --out runs/demo
+endif
+
+test: $(VENV)/.test-installed
+	TFF_COURSE_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest tests
+
+bench: install
+	TFF_COURSE_DATA_DIR=$(DATA_DIR) $(BIN)/python benchmarks/bench_partition.py
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info
