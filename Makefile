@@ -34,7 +34,7 @@ test: $(VENV)/.test-installed
 	TFF_COURSE_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest tests
 
 bench: install
-	TFF_COURSE_DATA_DIR=$(DATA_DIR) $(BIN)/python benchmarks/bench_partition.py
+	TFF_COURSE_DATA_DIR=$(DATA_DIR) $(BIN)/python benchmarks/bench_partition.py --append
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

@@ -22,6 +22,7 @@ def atomic_path(path: str) -> Iterator[str]:
   os.close(fd)
   try:
     yield temp
+    os.chmod(temp, 0o666 & ~_umask())
     os.replace(temp, path)
   finally:
     if os.path.exists(temp):
@@ -33,3 +34,9 @@ def write_text(path: str, text: str) -> None:
   with atomic_path(path) as temp:
     with open(temp, "w", encoding="utf-8") as stream:
       stream.write(text)
+
+
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
