@@ -1,0 +1,80 @@
+"""No TFF worker process outlives the program, whatever way the program ends."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import tensorflow as tf
+
+DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs", "tff_driver.py")
+TIMEOUT = 120
+
+
+def alive(pid: int) -> bool:
+  """True while `pid` runs (a zombie, which holds nothing, counts as gone)."""
+  try:
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as stream:
+      return stream.read().rsplit(")", 1)[1].split()[0] != "Z"
+  except FileNotFoundError:
+    return False
+
+
+def wait_gone(pid: int, seconds: float = 10.0) -> bool:
+  deadline = time.monotonic() + seconds
+  while alive(pid) and time.monotonic() < deadline:
+    time.sleep(0.1)
+  return not alive(pid)
+
+
+def worker_pid(output: str) -> int:
+  lines = [line for line in output.splitlines() if line.startswith("worker ")]
+  assert lines, f"the driver printed no worker line:\n{output}"
+  return int(lines[0].split()[1])
+
+
+class WorkerLifetimeTest(tf.test.TestCase):
+
+  def run_driver(self, mode):
+    return subprocess.run([sys.executable, DRIVER, mode], capture_output=True, text=True,
+                          timeout=TIMEOUT, check=False)
+
+  def test_normal_exit(self):
+    result = self.run_driver("exit")
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertIn("result 9", result.stdout)
+    self.assertTrue(wait_gone(worker_pid(result.stdout)))
+    self.assertNotIn("AttributeError", result.stderr)
+
+  def test_exception(self):
+    result = self.run_driver("raise")
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("the driver failed on purpose", result.stderr)
+    self.assertTrue(wait_gone(worker_pid(result.stdout)))
+
+  def test_signals(self):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):
+      with self.subTest(signal=signum.name):
+        driver = subprocess.Popen(  # pylint: disable=consider-using-with
+            [sys.executable, DRIVER, "sleep"], stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        pid = worker_pid(driver.stdout.readline())
+        self.assertIn("result 9", driver.stdout.readline())
+        driver.send_signal(signum)
+        driver.wait(timeout=TIMEOUT)
+        driver.stdout.close()
+        self.assertTrue(wait_gone(pid), f"worker {pid} outlived a driver ended by {signum.name}")
+
+  def test_pipeline_returns(self):
+    start = time.monotonic()
+    result = subprocess.run(f"'{sys.executable}' '{DRIVER}' exit | cat", shell=True,
+                            capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertIn("result 9", result.stdout)
+    self.assertLess(time.monotonic() - start, TIMEOUT)
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,137 @@
+"""The TFF C++ worker process, owned so that it never outlives the program.
+
+TFF 0.87's local execution context starts a `worker_binary` gRPC executor service
+with the program's stdout and stderr and never stops it: after the program exits the
+worker lives on, holding memory and the program's output pipes (so `... | tee log`
+hangs). Here the worker writes to a log file instead of our pipes, receives SIGKILL
+from the kernel the moment the thread that started it dies (Linux PR_SET_PDEATHSIG,
+which covers the driver being killed), and is stopped at normal exit, on exceptions
+and on SIGTERM/SIGHUP.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import List, Optional
+
+_PR_SET_PDEATHSIG = 1
+_STOP_TIMEOUT_SECONDS = 3.0
+_STARTUP_TIMEOUT_SECONDS = 60.0
+
+
+def worker_binary_path() -> str:
+  """Where tensorflow-federated keeps its C++ worker binary."""
+  import tensorflow_federated
+
+  path = os.path.join(os.path.dirname(tensorflow_federated.__file__), "data",
+                      "worker_binary")
+  if not os.path.isfile(path):
+    raise RuntimeError(f"{path}: tensorflow-federated's worker binary is missing; "
+                       f"reinstall tensorflow-federated ({tensorflow_federated.__version__})")
+  return path
+
+
+def _prepare_child() -> None:
+  """Runs in the child before exec: default signal handling (a background job inherits
+  SIGINT ignored), and SIGKILL from the kernel when the parent thread dies."""
+  for signum in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(signum, signal.SIG_DFL)
+  try:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+  except (OSError, AttributeError):
+    pass
+
+
+class WorkerProcess:
+  """One running `worker_binary`, serving on `port`, stopped by `stop()`."""
+
+  def __init__(self, port: int, *, log_path: Optional[str] = None,
+               max_concurrent_computation_calls: int = -1):
+    self.port = port
+    self.log_path = log_path or os.devnull
+    args = [worker_binary_path(), f"--port={port}",
+            f"--max_concurrent_computation_calls={max_concurrent_computation_calls}"]
+    self._log = open(self.log_path, "ab")  # pylint: disable=consider-using-with
+    self.process = subprocess.Popen(  # pylint: disable=consider-using-with
+        args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+        preexec_fn=_prepare_child if sys.platform.startswith("linux") else None,
+        close_fds=True)
+    _LIVE.append(self)
+
+  @property
+  def pid(self) -> int:
+    return self.process.pid
+
+  def running(self) -> bool:
+    return self.process.poll() is None
+
+  def stop(self) -> None:
+    """Stops the worker (SIGTERM, then SIGKILL after a grace period) and reaps it."""
+    if self.running():
+      try:
+        self.process.terminate()
+        self.process.wait(timeout=_STOP_TIMEOUT_SECONDS)
+      except subprocess.TimeoutExpired:
+        self.process.kill()
+        self.process.wait()
+      except ProcessLookupError:
+        pass
+    self._log.close()
+    if self in _LIVE:
+      _LIVE.remove(self)
+
+
+_LIVE: List[WorkerProcess] = []
+_HANDLERS_INSTALLED = threading.Event()
+
+
+def stop_all_workers() -> None:
+  """Stops every worker this program started."""
+  for worker in list(_LIVE):
+    worker.stop()
+
+
+def install_exit_handlers() -> None:
+  """Stops workers at interpreter exit and on SIGTERM/SIGHUP (then exits as before)."""
+  if _HANDLERS_INSTALLED.is_set():
+    return
+  _HANDLERS_INSTALLED.set()
+  atexit.register(stop_all_workers)
+  if threading.current_thread() is not threading.main_thread():
+    return
+  for signum in (signal.SIGTERM, signal.SIGHUP):
+    previous = signal.getsignal(signum)
+    signal.signal(signum, _make_handler(signum, previous))
+
+
+def _make_handler(signum: int, previous):
+  def handler(received, frame):
+    stop_all_workers()
+    if callable(previous):
+      previous(received, frame)
+    else:
+      signal.signal(signum, signal.SIG_DFL)
+      os.kill(os.getpid(), signum)
+  return handler
+
+
+def wait_until_ready(is_ready, worker: WorkerProcess) -> None:
+  """Polls `is_ready()` until the worker serves; raises if it dies or never answers."""
+  deadline = time.monotonic() + _STARTUP_TIMEOUT_SECONDS
+  while not is_ready():
+    if not worker.running():
+      raise RuntimeError(
+          f"TFF worker exited with status {worker.process.returncode} before serving; "
+          f"see {worker.log_path}")
+    if time.monotonic() > deadline:
+      worker.stop()
+      raise RuntimeError(f"TFF worker did not answer within {_STARTUP_TIMEOUT_SECONDS:.0f} s")
+    time.sleep(0.05)
