@@ -1,0 +1,42 @@
+"""Keras model builders by name; every model outputs logits.
+
+| name | parameters (default shapes) |
+|---|---|
+| mnist_2nn | 199,210 (McMahan et al. 2017) |
+| mnist_cnn | 1,663,370 (McMahan et al. 2017) |
+| lenet5 | 83,126 on 32x32x3 |
+| cifar_convnet | 122,570 on 32x32x3 |
+| resnet20_groupnorm | 272,474 on 32x32x3 |
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Sequence
+
+from tff_course.errors import ConfigError
+from tff_course.models.mcmahan import mnist_2nn, mnist_cnn
+from tff_course.models.resnet import resnet20_groupnorm
+from tff_course.models.small import cifar_convnet, lenet5
+
+MODEL_BUILDERS: Dict[str, Callable] = {
+    "mnist_2nn": mnist_2nn,
+    "mnist_cnn": mnist_cnn,
+    "lenet5": lenet5,
+    "cifar_convnet": cifar_convnet,
+    "resnet20_groupnorm": resnet20_groupnorm,
+}
+
+
+def build_model(name: str, input_shape: Sequence[int], num_classes: int, **options):
+  """Builds the named model for inputs of `input_shape` and `num_classes` classes.
+
+  Raises:
+    ConfigError: unknown model name.
+  """
+  if name not in MODEL_BUILDERS:
+    raise ConfigError(f"model: got {name!r}, expected one of {', '.join(MODEL_BUILDERS)}")
+  return MODEL_BUILDERS[name](tuple(input_shape), num_classes, **options)
+
+
+__all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "lenet5", "mnist_2nn",
+           "mnist_cnn", "resnet20_groupnorm"]
