@@ -10,6 +10,7 @@ import tensorflow as tf
 
 DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs", "tff_driver.py")
 TIMEOUT = 120
+QUIET_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def alive(pid: int) -> bool:
@@ -38,7 +39,7 @@ class WorkerLifetimeTest(tf.test.TestCase):
 
   def run_driver(self, mode):
     return subprocess.run([sys.executable, DRIVER, mode], capture_output=True, text=True,
-                          timeout=TIMEOUT, check=False)
+                          timeout=TIMEOUT, check=False, env=QUIET_ENV)
 
   def test_normal_exit(self):
     result = self.run_driver("exit")
@@ -66,6 +67,12 @@ class WorkerLifetimeTest(tf.test.TestCase):
         driver.wait(timeout=TIMEOUT)
         driver.stdout.close()
         self.assertTrue(wait_gone(pid), f"worker {pid} outlived a driver ended by {signum.name}")
+
+  def test_import_alone_prints_nothing_at_exit(self):
+    result = self.run_driver("import-only")
+    self.assertEqual(result.returncode, 0, result.stderr)
+    self.assertNotIn("Exception ignored", result.stderr)
+    self.assertNotIn("AttributeError", result.stderr)
 
   def test_pipeline_returns(self):
     start = time.monotonic()

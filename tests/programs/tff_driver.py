@@ -12,9 +12,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import numpy as np  # pylint: disable=wrong-import-position
-import tensorflow_federated as tff  # pylint: disable=wrong-import-position
 
-from tff_course.runtime import ensure_context  # pylint: disable=wrong-import-position
+from tff_course.runtime import ensure_worker  # pylint: disable=wrong-import-position
+from tff_course.runtime.tff_module import tff  # pylint: disable=wrong-import-position
 
 
 @tff.tensorflow.computation(np.int32)
@@ -28,9 +28,9 @@ def sum_plus_one(values):
 
 
 def main(mode: str) -> None:
-  worker = ensure_context()
-  print(f"worker {worker.pid}", flush=True)
-  print(f"result {sum_plus_one([1, 2, 3])}", flush=True)
+  result = sum_plus_one([1, 2, 3])
+  print(f"worker {ensure_worker().pid}", flush=True)
+  print(f"result {result}", flush=True)
   if mode == "raise":
     raise ValueError("the driver failed on purpose")
   if mode == "sleep":
@@ -38,4 +38,6 @@ def main(mode: str) -> None:
 
 
 if __name__ == "__main__":
+  if sys.argv[1:] == ["import-only"]:
+    sys.exit(0)
   main(sys.argv[1] if len(sys.argv) > 1 else "exit")
