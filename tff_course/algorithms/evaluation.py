@@ -1,0 +1,42 @@
+"""Centralized evaluation of a federated model on a held-out split."""
+
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+
+from tff_course.data.dataset import Modality
+
+
+def evaluate_weights(keras_model, model_weights, x: np.ndarray, y: np.ndarray,
+                     modality: Modality, *, batch_size: int = 1000) -> Dict[str, float]:
+  """Loss and accuracy of `model_weights` (a tff ModelWeights) on (x, y).
+
+  Args:
+    keras_model: a Keras model of the architecture the weights belong to; its
+      weights are overwritten.
+    model_weights: `tff.learning.models.ModelWeights` from a learning process.
+    x, y: stored examples and labels (converted as the training pipeline does).
+    modality: how x becomes model inputs.
+    batch_size: evaluation batch size (does not change the result).
+
+  Returns:
+    {"loss": mean cross-entropy, "accuracy": fraction correct}.
+  """
+  import tensorflow as tf
+
+  from tff_course.data.pipeline import model_inputs
+
+  model_weights.assign_weights_to(keras_model)
+  loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                          reduction="sum")
+  total_loss, correct = 0.0, 0
+  for start in range(0, len(y), batch_size):
+    logits = keras_model(model_inputs(x[start:start + batch_size], modality),
+                         training=False)
+    labels = y[start:start + batch_size]
+    total_loss += float(loss_fn(labels, logits))
+    correct += int(np.sum(np.argmax(logits.numpy(), axis=1) == labels))
+  count = max(len(y), 1)
+  return {"loss": total_loss / count, "accuracy": correct / count}

@@ -1,0 +1,63 @@
+"""FedAvg and FedProx as TFF learning processes.
+
+McMahan et al., "Communication-Efficient Learning of Deep Networks from Decentralized
+Data" (AISTATS 2017): clients run local SGD from the server model, the server averages
+their model deltas weighted by examples and applies the average with a server
+optimizer (SGD with learning rate 1 is plain averaging; momentum gives FedAvgM; Adam,
+Yogi, Adagrad give Reddi et al.'s adaptive federated optimization).
+Li et al., "Federated Optimization in Heterogeneous Networks" (MLSys 2020): FedProx
+adds (mu / 2) ||w - w_server||^2 to the client objective; FedAvg is FedProx at mu = 0.
+Both are TFF's own compositions (distributor, client work, aggregator, finalizer),
+differing in the client work only.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from tff_course.errors import ConfigError
+
+
+def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
+                 proximal_mu: float = 0.0, model_aggregator=None,
+                 weighted: bool = True):
+  """A FedAvg (or, with `proximal_mu` > 0, FedProx) learning process.
+
+  Args:
+    model_fn: returns a fresh `tff.learning.models.VariableModel` (see keras_model_fn).
+    client_optimizer: a `tff.learning.optimizers.Optimizer` for local steps.
+    server_optimizer: a `tff.learning.optimizers.Optimizer` applying the mean delta.
+    proximal_mu: FedProx's mu >= 0.
+    model_aggregator: a `tff.aggregators` factory for the client updates (default:
+      TFF's weighted mean).
+    weighted: weigh clients by their number of examples (else equally).
+  """
+  from tff_course.runtime.tff_module import tff
+
+  if not proximal_mu >= 0:
+    raise ConfigError(f"proximal_mu: got {proximal_mu}, expected a number >= 0")
+  weighting = (tff.learning.ClientWeighting.NUM_EXAMPLES if weighted
+               else tff.learning.ClientWeighting.UNIFORM)
+  if proximal_mu > 0:
+    return tff.learning.algorithms.build_weighted_fed_prox(
+        model_fn, proximal_strength=proximal_mu, client_optimizer_fn=client_optimizer,
+        server_optimizer_fn=server_optimizer, client_weighting=weighting,
+        model_aggregator=model_aggregator)
+  return tff.learning.algorithms.build_weighted_fed_avg(
+      model_fn, client_optimizer_fn=client_optimizer, server_optimizer_fn=server_optimizer,
+      client_weighting=weighting, model_aggregator=model_aggregator)
+
+
+def build_fedavg_with_schedule(model_fn: Callable, *, client_learning_rate: Callable,
+                               server_optimizer, client_momentum: Optional[float] = None,
+                               model_aggregator=None):
+  """FedAvg with client SGD whose learning rate is `client_learning_rate(round_num)`."""
+  from tff_course.runtime.tff_module import tff
+
+  def client_optimizer(rate):
+    return tff.learning.optimizers.build_sgdm(learning_rate=rate, momentum=client_momentum)
+
+  return tff.learning.algorithms.build_weighted_fed_avg_with_optimizer_schedule(
+      model_fn, client_learning_rate_fn=client_learning_rate,
+      client_optimizer_fn=client_optimizer, server_optimizer_fn=server_optimizer,
+      model_aggregator=model_aggregator)
