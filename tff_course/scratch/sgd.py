@@ -1,0 +1,34 @@
+"""Mini-batch SGD in NumPy."""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+
+from tff_course.scratch.mlp import Params, loss_and_gradients
+
+
+def batches(num_examples: int, batch_size: Optional[int], epochs: int,
+            rng: Optional[np.random.Generator]):
+  """Index arrays of successive batches: `epochs` passes, reshuffled per pass when `rng`
+  is given, in stored order otherwise; batch_size None means one full batch."""
+  size = batch_size or num_examples
+  for _ in range(epochs):
+    order = rng.permutation(num_examples) if rng is not None else np.arange(num_examples)
+    for start in range(0, num_examples, size):
+      yield order[start:start + size]
+
+
+def sgd(params: Params, x: np.ndarray, y: np.ndarray, *, learning_rate: float,
+        batch_size: Optional[int], epochs: int = 1,
+        rng: Optional[np.random.Generator] = None) -> Tuple[Params, float]:
+  """Runs mini-batch SGD; returns the new parameters and the mean training loss seen."""
+  params = [p.copy() for p in params]
+  losses = []
+  for batch in batches(len(y), batch_size, epochs, rng):
+    loss, grads = loss_and_gradients(params, x[batch], y[batch])
+    for p, g in zip(params, grads):
+      p -= learning_rate * g.astype(p.dtype)
+    losses.append(loss)
+  return params, float(np.mean(losses)) if losses else float("nan")
