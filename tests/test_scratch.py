@@ -8,7 +8,7 @@ from tff_course.algorithms.local_work import LocalWork
 from tff_course.algorithms.model_fn import keras_model_fn
 from tff_course.algorithms.optimizers import build_optimizer
 from tff_course.data import load_dataset
-from tff_course.partition import iid_sampler
+from tff_course.partition import dirichlet_partition
 from tff_course.sampling import create_device
 from tff_course.scratch import (accuracy, batches, fedavg_round, init_mlp, linear_backward,
                                 loss_and_gradients, sgd)
@@ -82,7 +82,7 @@ class FedAvgCrossCheckTest(tf.test.TestCase):
 
   def test_one_round_numpy_and_tff_agree(self):
     toy = load_dataset("toy_hetero", num_clients=5, samples_per_client=60)
-    partition = iid_sampler(toy, 5, 40, seed=3)
+    partition = dirichlet_partition(toy, 5, 1.0, min_size=10, seed=3)
     local = LocalWork(epochs=2, batch_size=8)
     devices = [create_device(c, toy, partition[c], batch_size=8, shuffle_seed=None)
                for c in partition]
