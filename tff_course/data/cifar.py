@@ -46,8 +46,7 @@ def load_cifar100(folder: str, *, label_mode: str = "fine",
     label_mode: "fine" (100 classes) or "coarse" (20 superclasses).
     limit: read at most this many examples per split.
   """
-  if label_mode not in ("fine", "coarse"):
-    raise DataError(f"label_mode: got {label_mode!r}, expected 'fine' or 'coarse'")
+  check_label_mode(label_mode)
   meta_path = os.path.join(folder, "meta")
   label_names = _strings(_read_pickle(meta_path), f"{label_mode}_label_names", meta_path)
   key = f"{label_mode}_labels"
@@ -58,11 +57,17 @@ def load_cifar100(folder: str, *, label_mode: str = "fine",
                  modality=Modality.IMAGE, source=folder, notes=notes)
 
 
+def check_label_mode(label_mode: str) -> None:
+  """Raises DataError unless `label_mode` is "fine" or "coarse"."""
+  if label_mode not in ("fine", "coarse"):
+    raise DataError(f"label_mode: got {label_mode!r}, expected 'fine' or 'coarse'")
+
+
 def _test_file(folder: str, official: str) -> tuple:
   path = os.path.join(folder, official)
   if os.path.isfile(path):
     return path, ()
-  others = sorted(glob.glob(path + "?*"))
+  others = sorted(glob.glob(glob.escape(path) + "?*"))
   if not others:
     raise DataError(f"{path}: file not found")
   return others[0], (f"test split read from {os.path.basename(others[0])} in place of "
@@ -106,7 +111,7 @@ def _read_pickle(path: str) -> dict:
     with open(path, "rb") as stream:
       content = pickle.load(stream, encoding="bytes")
   except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-          IndexError, ImportError) as error:
+          IndexError, KeyError, ImportError, OverflowError, MemoryError) as error:
     raise DataError(f"{path}: corrupt or truncated pickle ({type(error).__name__}: "
                     f"{error})") from None
   if not isinstance(content, dict):

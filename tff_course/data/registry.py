@@ -60,6 +60,7 @@ def _cifar10(folder, tfds_dir, limit):
 
 
 def _cifar100(folder, tfds_dir, limit, label_mode: str = "fine"):
+  cifar.check_label_mode(label_mode)
   if folder:
     return cifar.load_cifar100(folder, label_mode=label_mode, limit=limit)
   import tensorflow_datasets as tfds

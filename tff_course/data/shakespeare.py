@@ -80,6 +80,9 @@ def build_shakespeare(text: str, *, source: str, train_fraction: float = 0.8,
   """
   if not 0 < train_fraction < 1:
     raise DataError(f"train_fraction: got {train_fraction}, expected a value in (0, 1)")
+  for name, value in (("sequence_length", sequence_length), ("stride", stride)):
+    if isinstance(value, bool) or int(value) != value or value < 1:
+      raise DataError(f"{name}: got {value!r}, expected a whole number >= 1")
   roles = split_roles(text, source)
   parts = {"train": [], "test": []}
   dropped = []
@@ -98,8 +101,8 @@ def build_shakespeare(text: str, *, source: str, train_fraction: float = 0.8,
     raise DataError(f"{source}: no role says more than {sequence_length} characters")
   notes = [f"{len(roles) - len(dropped)} of {len(roles)} roles kept as clients; "
            f"{len(dropped)} say too little for one {sequence_length}-character window"]
-  return Dataset(name="shakespeare", train=_stack(parts["train"], limit),
-                 test=_stack(parts["test"], limit),
+  return Dataset(name="shakespeare", train=_stack(parts["train"], sequence_length, limit),
+                 test=_stack(parts["test"], sequence_length, limit),
                  label_names=tuple(VOCABULARY) + (OOV_LABEL,), modality=Modality.TEXT,
                  source=source, notes=tuple(notes))
 
@@ -112,8 +115,8 @@ def _windows(codes: np.ndarray, role: str, length: int, stride: int):
   return view[:, :length], view[:, length].astype(np.int64), np.full(len(starts), role)
 
 
-def _stack(pieces, limit: Optional[int]) -> Split:
+def _stack(pieces, sequence_length: int, limit: Optional[int]) -> Split:
   if not pieces:
-    return Split(x=np.zeros((0, SEQUENCE_LENGTH), np.uint8), y=np.zeros(0, np.int64),
+    return Split(x=np.zeros((0, sequence_length), np.uint8), y=np.zeros(0, np.int64),
                  client_ids=np.zeros(0, dtype=str))
   return Split.concatenate(pieces).take(limit)
