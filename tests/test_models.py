@@ -9,6 +9,8 @@ from tff_course.models import build_model
 class ModelTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters(
+      ("logistic", (60,), 10, 610),
+      ("mlp", (60,), 10, 4_554),
       ("mnist_2nn", (28, 28, 1), 10, 199_210),
       ("mnist_cnn", (28, 28, 1), 10, 1_663_370),
       ("lenet5", (32, 32, 3), 10, 83_126),
@@ -30,7 +32,7 @@ class ModelTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(model(x), reloaded(x))
 
   def test_unknown_model(self):
-    with self.assertRaisesRegex(ConfigError, "model: got 'vgg', expected one of mnist_2nn"):
+    with self.assertRaisesRegex(ConfigError, "model: got 'vgg', expected one of logistic, mlp, mnist_2nn"):
       build_model("vgg", (28, 28, 1), 10)
 
 

@@ -2,6 +2,8 @@
 
 | name | parameters (default shapes) |
 |---|---|
+| logistic | 610 on 60 features, 10 classes |
+| mlp | 4,554 on 60 features, 10 classes (one hidden layer of 64) |
 | mnist_2nn | 199,210 (McMahan et al. 2017) |
 | mnist_cnn | 1,663,370 (McMahan et al. 2017) |
 | lenet5 | 83,126 on 32x32x3 |
@@ -14,11 +16,14 @@ from __future__ import annotations
 from typing import Callable, Dict, Sequence
 
 from tff_course.errors import ConfigError
+from tff_course.models.dense import logistic, mlp
 from tff_course.models.mcmahan import mnist_2nn, mnist_cnn
 from tff_course.models.resnet import resnet20_groupnorm
 from tff_course.models.small import cifar_convnet, lenet5
 
 MODEL_BUILDERS: Dict[str, Callable] = {
+    "logistic": logistic,
+    "mlp": mlp,
     "mnist_2nn": mnist_2nn,
     "mnist_cnn": mnist_cnn,
     "lenet5": lenet5,
@@ -38,5 +43,5 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, **optio
   return MODEL_BUILDERS[name](tuple(input_shape), num_classes, **options)
 
 
-__all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "lenet5", "mnist_2nn",
-           "mnist_cnn", "resnet20_groupnorm"]
+__all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "lenet5", "logistic", "mlp",
+           "mnist_2nn", "mnist_cnn", "resnet20_groupnorm"]
