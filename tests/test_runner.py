@@ -1,0 +1,90 @@
+"""The experiment runner: resume after a kill, refusals, divergence."""
+
+import csv
+import dataclasses
+import os
+import subprocess
+import sys
+
+import tensorflow as tf
+
+from tff_course.errors import ConfigError
+from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
+from tff_course.experiment.runner import TrainingDiverged, run_experiment
+
+PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs",
+                       "resumable_run.py")
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def read_metrics(run_dir):
+  with open(os.path.join(run_dir, "metrics.csv"), newline="", encoding="utf-8") as stream:
+    rows = list(csv.DictReader(stream))
+  for row in rows:
+    row.pop("seconds")
+  return rows
+
+
+def run_program(*args):
+  return subprocess.run([sys.executable, PROGRAM, *args], capture_output=True, text=True,
+                        timeout=300, env=ENV, check=False)
+
+
+class ResumeTest(tf.test.TestCase):
+
+  def test_killed_run_resumes_to_the_same_metrics(self):
+    whole = self.create_tempdir().full_path
+    killed = self.create_tempdir().full_path
+    self.assertEqual(run_program(whole).returncode, 0)
+    for kill_after in (3, 5):
+      result = run_program(killed, str(kill_after))
+      self.assertEqual(result.returncode, -9, result.stderr)
+      self.assertLen(read_metrics(killed), kill_after)
+    finished = run_program(killed)
+    self.assertEqual(finished.returncode, 0, finished.stderr)
+    expected = read_metrics(whole)
+    self.assertLen(expected, 6)
+    self.assertEqual(read_metrics(killed), expected)
+    self.assertNotEqual(expected[0]["test_accuracy"], expected[-1]["test_accuracy"])
+
+
+class RunnerInProcessTest(tf.test.TestCase):
+
+  def config(self, **train):
+    return ExperimentConfig(
+        name="unit", data=DataConfig(dataset="toy_hetero", partition="natural",
+                                     options={"num_clients": 6}),
+        train=TrainConfig(model="logistic", rounds=2, client_fraction=0.5, **train))
+
+  def test_metrics_and_records(self):
+    run_dir = self.create_tempdir().full_path
+    final = run_experiment(self.config(), run_dir, progress=False)
+    self.assertEqual(final["clients"], 3)
+    self.assertEqual(final["bytes_up"], 3 * (10 * 4 + 4) * 4)
+    for name in ("config.json", "versions.json", "metrics.csv", "tensorboard", "checkpoints"):
+      self.assertTrue(os.path.exists(os.path.join(run_dir, name)), name)
+
+  def test_refuses_to_resume_a_different_config(self):
+    run_dir = self.create_tempdir().full_path
+    run_experiment(self.config(), run_dir, progress=False)
+    with self.assertRaisesRegex(ConfigError, r"train.client_lr: 0.05 -> 0.1.*refusing"):
+      run_experiment(self.config(client_lr=0.1), run_dir, progress=False)
+    longer = dataclasses.replace(self.config(), train=dataclasses.replace(
+        self.config().train, rounds=3))
+    self.assertEqual(run_experiment(longer, run_dir, progress=False)["clients"], 3)
+    self.assertLen(read_metrics(run_dir), 3)
+
+  def test_divergence_stops_with_a_message_and_keeps_the_checkpoint(self):
+    run_dir = self.create_tempdir().full_path
+    diverging = self.config(checkpoint_every=1, client_lr=1e30)
+    diverging = dataclasses.replace(diverging, train=dataclasses.replace(
+        diverging.train, model="mlp"))
+    with self.assertRaisesRegex(TrainingDiverged,
+                                "round 1: every client's update was NaN.*lower train.client_lr"):
+      run_experiment(diverging, run_dir, progress=False)
+    self.assertEqual(os.listdir(os.path.join(run_dir, "checkpoints")), [])
+    self.assertEqual(read_metrics(run_dir), [])
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,117 @@
+"""From a config to the pieces of a federated run: data, devices, model, process."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, List, Optional
+
+import numpy as np
+
+from tff_course.algorithms.local_work import LocalWork
+from tff_course.data import Dataset, load_dataset
+from tff_course.data.pipeline import make_tf_dataset
+from tff_course.experiment.config import ExperimentConfig
+from tff_course.partition import Partition, cifar_noniid_group_test, make_partition
+from tff_course.sampling import (Device, create_device, get_devices_for_round,
+                                 get_devices_for_round_GROUP, round_seed)
+
+
+@dataclasses.dataclass
+class Federation:
+  """Everything a run needs, built once from the config."""
+
+  config: ExperimentConfig
+  dataset: Dataset
+  partition: Partition
+  devices: List[Device]
+  local_work: LocalWork
+  group_test: Optional[Partition]
+  build_keras_model: Callable
+
+  def __post_init__(self):
+    self._positions = {device.id: position for position, device in enumerate(self.devices)}
+
+  def sample(self, round_num: int) -> List[Device]:
+    """The devices that train in `round_num` (1-based), the same for the same seed."""
+    train = self.config.train
+    seed = round_seed(train.seed, round_num)
+    if train.devices_per_group is not None:
+      return get_devices_for_round_GROUP(self.devices, dict(train.devices_per_group), seed)
+    return get_devices_for_round(self.devices, train.client_fraction, seed)
+
+  def client_dataset(self, device: Device, round_num: int):
+    """The device's training stream for this round, shuffled by (seed, round, device)."""
+    split = self.dataset.train
+    position = self._positions[device.id]
+    seed = round_seed(self.config.train.seed * 1_000_003 + position, round_num)
+    batched = make_tf_dataset(split.x[device.indices], split.y[device.indices],
+                              self.dataset.modality, batch_size=self.local_work.batch_size,
+                              shuffle_seed=seed)
+    return self.local_work.apply(batched)
+
+  def element_spec(self):
+    return self.client_dataset(self.devices[0], 1).element_spec
+
+
+def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None) -> Federation:
+  """Loads the data, partitions it and creates the devices the config describes."""
+  from tff_course.models import build_model
+
+  data, train = config.data, config.train
+  dataset = load_dataset(data.dataset, data_dir=data_dir or data.data_dir, limit=data.limit,
+                         seed=train.seed, **dict(data.options))
+  partition = make_partition(
+      data.partition, dataset.train, num_clients=data.num_clients,
+      samples_per_client=data.samples_per_client, shards_per_client=data.shards_per_client,
+      classes_per_client=data.classes_per_client, alpha=data.alpha, min_size=data.min_size,
+      groups=data.groups, seed=train.seed)
+  groups = partition.groups or {}
+  devices = [create_device(cid, dataset, indices, group=groups.get(cid), batch_size=None,
+                           shuffle_seed=None)
+             for cid, indices in partition.items() if len(indices)]
+  batch_size = None if train.algorithm == "fedsgd" else train.batch_size
+  local_work = (LocalWork(epochs=1, batch_size=None) if train.algorithm == "fedsgd" else
+                LocalWork(epochs=train.epochs, steps=train.steps, batch_size=batch_size))
+  group_test = (cifar_noniid_group_test(dataset, data.groups) if data.groups else None)
+  input_shape = dataset.train.x.shape[1:]
+
+  def build_keras_model():
+    return build_model(train.model, input_shape, dataset.num_classes)
+
+  return Federation(config=config, dataset=dataset, partition=partition, devices=devices,
+                    local_work=local_work, group_test=group_test,
+                    build_keras_model=build_keras_model)
+
+
+def build_process(federation: Federation):
+  """The TFF learning process the config's algorithm names."""
+  from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer
+  from tff_course.algorithms.model_fn import keras_model_fn
+
+  train = federation.config.train
+  model_fn = keras_model_fn(federation.build_keras_model, federation.element_spec())
+  if train.algorithm == "fedsgd":
+    return build_fedsgd(model_fn, learning_rate=train.client_lr, form=train.fedsgd_form)
+  return build_fedavg(
+      model_fn, client_optimizer=build_optimizer("sgd", train.client_lr),
+      server_optimizer=build_optimizer(train.server_optimizer, train.server_lr,
+                                       momentum=train.server_momentum),
+      proximal_mu=train.mu if train.algorithm == "fedprox" else 0.0)
+
+
+def initial_weights(federation: Federation):
+  """Model weights drawn from the run's seed (the same seed, the same start)."""
+  import tensorflow as tf
+
+  from tff_course.runtime.tff_module import tff
+
+  tf.keras.utils.set_random_seed(federation.config.train.seed)
+  model = federation.build_keras_model()
+  return tff.learning.models.ModelWeights(
+      trainable=[np.asarray(w) for w in model.trainable_weights],
+      non_trainable=[np.asarray(w) for w in model.non_trainable_weights])
+
+
+def model_bytes(weights) -> int:
+  """Bytes of the trainable weights, as sent each way per client."""
+  return int(sum(np.asarray(w).nbytes for w in weights.trainable))

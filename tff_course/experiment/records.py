@@ -1,0 +1,56 @@
+"""What a run directory holds besides metrics: its config, versions, and the resume check."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict
+
+from tff_course.atomic import write_text
+from tff_course.errors import ConfigError
+from tff_course.experiment.config import ExperimentConfig, from_dict
+from tff_course.versions import environment_versions
+
+CONFIG_FILE = "config.json"
+VERSIONS_FILE = "versions.json"
+RESUMABLE_CHANGES = {("train", "rounds")}
+
+
+def record_run(run_dir: str, config: ExperimentConfig) -> None:
+  """Writes the config and the library versions into `run_dir`."""
+  write_text(os.path.join(run_dir, CONFIG_FILE), config.to_json())
+  write_text(os.path.join(run_dir, VERSIONS_FILE),
+             json.dumps(environment_versions(), indent=2) + "\n")
+
+
+def check_resumable(run_dir: str, config: ExperimentConfig) -> bool:
+  """True if `run_dir` holds an earlier run of this config (only rounds may differ).
+
+  Raises:
+    ConfigError: the directory holds a run of a different config.
+  """
+  path = os.path.join(run_dir, CONFIG_FILE)
+  if not os.path.isfile(path):
+    return False
+  with open(path, encoding="utf-8") as stream:
+    saved = from_dict(json.load(stream))
+  differences = [f"{section}.{name}: {old!r} -> {new!r}"
+                 for (section, name), (old, new) in _differences(saved, config).items()
+                 if (section, name) not in RESUMABLE_CHANGES]
+  if differences:
+    raise ConfigError(
+        f"{run_dir} holds a run of a different config ({'; '.join(differences)}); "
+        f"refusing to resume it: choose another --run-dir, or delete that one")
+  return True
+
+
+def _differences(old: ExperimentConfig, new: ExperimentConfig) -> Dict:
+  old_raw, new_raw = old.to_dict(), new.to_dict()
+  changes = {}
+  for section in ("data", "train"):
+    for name in set(old_raw[section]) | set(new_raw[section]):
+      if old_raw[section].get(name) != new_raw[section].get(name):
+        changes[(section, name)] = (old_raw[section].get(name), new_raw[section].get(name))
+  if old_raw["name"] != new_raw["name"]:
+    changes[("experiment", "name")] = (old_raw["name"], new_raw["name"])
+  return changes

@@ -1,0 +1,150 @@
+"""The experiment loop: sample, train a round, evaluate, release metrics, checkpoint.
+
+Metrics go through TFF's program release managers (a CSV file and TensorBoard) and
+the state through TFF's file program state manager, so a run killed at any moment
+resumes from its last checkpoint when the same command runs again, and ends with the
+metrics an uninterrupted run would have: the sampling, the client data order and the
+initial model all derive from (seed, round), never from how far a process got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import sys
+import time
+from typing import Callable, Dict, Optional
+
+from tff_course.algorithms.evaluation import evaluate_weights
+from tff_course.errors import TffCourseError
+from tff_course.experiment.config import ExperimentConfig
+from tff_course.experiment.federation import (Federation, build_federation, build_process,
+                                              initial_weights, model_bytes)
+from tff_course.experiment.records import check_resumable, record_run
+
+METRICS_FILE = "metrics.csv"
+
+
+class TrainingDiverged(TffCourseError):
+  """The training loss became NaN or infinite."""
+
+
+def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional[str] = None,
+                   progress: bool = True,
+                   on_round_end: Optional[Callable[[int], None]] = None) -> Dict[str, float]:
+  """Runs (or resumes) one experiment into `run_dir`; returns the last round's metrics.
+
+  `on_round_end(round_num)` is called after each round's metrics and checkpoint are
+  written (a hook for tests and notebooks).
+
+  Raises:
+    ConfigError: `run_dir` holds a run of a different config.
+    TrainingDiverged: the loss became NaN (the last good checkpoint is kept).
+  """
+  from tff_course.runtime.tff_module import tff
+
+  resuming = check_resumable(run_dir, config)
+  os.makedirs(run_dir, exist_ok=True)
+  federation = build_federation(config, data_dir=data_dir)
+  process = build_process(federation)
+  state = process.set_model_weights(process.initialize(), initial_weights(federation))
+  checkpoints = tff.program.FileProgramStateManager(os.path.join(run_dir, "checkpoints"),
+                                                    keep_total=3)
+  done = 0
+  if resuming:
+    loaded, done = asyncio.run(checkpoints.load_latest(state))
+    state = loaded if loaded is not None else state
+  record_run(run_dir, config)
+  releases = [tff.program.CSVFileReleaseManager(os.path.join(run_dir, METRICS_FILE),
+                                                key_fieldname="round"),
+              tff.program.TensorBoardReleaseManager(os.path.join(run_dir, "tensorboard"))]
+  loop = _RoundLoop(federation, process, run_dir, on_round_end)
+  return loop.run(state, done, checkpoints, releases, progress)
+
+
+class _RoundLoop:
+  """Runs rounds `done + 1 .. config.train.rounds`."""
+
+  def __init__(self, federation: Federation, process, run_dir: str, on_round_end=None):
+    self.on_round_end = on_round_end
+    self.federation = federation
+    self.process = process
+    self.run_dir = run_dir
+    self.train = federation.config.train
+    self.keras_model = federation.build_keras_model()
+
+  def run(self, state, done: int, checkpoints, releases, progress: bool) -> Dict[str, float]:
+    from tqdm.auto import tqdm
+
+    metrics: Dict[str, float] = {}
+    bar = tqdm(total=self.train.rounds, initial=done, unit="round", disable=not progress,
+               file=sys.stderr, desc=self.federation.config.name, dynamic_ncols=True)
+    try:
+      for round_num in range(done + 1, self.train.rounds + 1):
+        state, metrics = self.round(state, round_num)
+        self.check_finite(metrics, round_num)
+        asyncio.run(_release_all(releases, metrics, round_num))
+        if round_num % self.train.checkpoint_every == 0 or round_num == self.train.rounds:
+          asyncio.run(checkpoints.save(state, round_num))
+        bar.set_postfix(_postfix(metrics), refresh=False)
+        bar.update(1)
+        if self.on_round_end is not None:
+          self.on_round_end(round_num)
+    finally:
+      bar.close()
+    return metrics
+
+  def check_finite(self, metrics: Dict[str, float], round_num: int) -> None:
+    """Raises TrainingDiverged on a NaN/Inf loss, or when TFF dropped every client's
+    update as non-finite (it reports that round as zero examples)."""
+    if math.isfinite(metrics["train_loss"]) and metrics["examples"] > 0:
+      return
+    what = (f"the training loss is {metrics['train_loss']}"
+            if not math.isfinite(metrics["train_loss"])
+            else "every client's update was NaN or infinite")
+    raise TrainingDiverged(
+        f"round {round_num}: {what}; stopped. The last good checkpoint is kept in "
+        f"{os.path.join(self.run_dir, 'checkpoints')}; lower train.client_lr (now "
+        f"{self.train.client_lr}) and run again in a new --run-dir")
+
+  def round(self, state, round_num: int):
+    start = time.perf_counter()
+    chosen = self.federation.sample(round_num)
+    data = [self.federation.client_dataset(device, round_num) for device in chosen]
+    output = self.process.next(state, data)
+    train = output.metrics["client_work"]["train"]
+    weights = self.process.get_model_weights(output.state)
+    size = model_bytes(weights)
+    metrics = {
+        "train_loss": float(train["loss"]), "train_accuracy": float(train["accuracy"]),
+        "clients": len(chosen), "examples": int(train["num_examples"]),
+        "messages_down": len(chosen), "messages_up": len(chosen),
+        "bytes_down": size * len(chosen), "bytes_up": size * len(chosen),
+    }
+    if round_num % self.train.eval_every == 0 or round_num == self.train.rounds:
+      metrics.update(self.evaluate(weights))
+    metrics["seconds"] = time.perf_counter() - start
+    return output.state, metrics
+
+  def evaluate(self, weights) -> Dict[str, float]:
+    dataset = self.federation.dataset
+    test = dataset.test
+    result = {f"test_{k}": v for k, v in evaluate_weights(
+        self.keras_model, weights, test.x, test.y, dataset.modality).items()}
+    for group, indices in (self.federation.group_test or {}).items():
+      scores = evaluate_weights(self.keras_model, weights, test.x[indices], test.y[indices],
+                                dataset.modality)
+      result[f"test_group_{group}_accuracy"] = scores["accuracy"]
+    return result
+
+
+async def _release_all(releases, metrics, round_num: int) -> None:
+  await asyncio.gather(*(release.release(metrics, key=round_num) for release in releases))
+
+
+def _postfix(metrics: Dict[str, float]) -> Dict[str, str]:
+  shown = {"loss": f"{metrics['train_loss']:.3f}"}
+  if "test_accuracy" in metrics:
+    shown["test_acc"] = f"{metrics['test_accuracy']:.3f}"
+  return shown
