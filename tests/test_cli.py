@@ -6,6 +6,7 @@ import subprocess
 import sys
 from unittest import mock
 
+import numpy as np
 import tensorflow as tf
 
 from tests.shared_data import requires_data, shared_data_dir
@@ -115,3 +116,63 @@ class BadInputTest(tf.test.TestCase):
 
 if __name__ == "__main__":
   tf.test.main()
+
+
+class TrainCommandsTest(tf.test.TestCase):
+
+  def test_train_preset_with_overrides_then_plot(self):
+    run_dir = os.path.join(self.create_tempdir().full_path, "run")
+    status, stdout, stderr = run_cli("train", "demo", "--set", "train.rounds=3",
+                                     "--run-dir", run_dir, "--no-progress")
+    self.assertEqual(status, 0, stderr)
+    self.assertIn("final round: test_accuracy", stdout)
+    for name in ("metrics.csv", "curves.png", "config.json", "versions.json"):
+      self.assertTrue(os.path.exists(os.path.join(run_dir, name)), name)
+    with open(os.path.join(run_dir, "config.json")) as stream:
+      self.assertEqual(json.load(stream)["train"]["rounds"], 3)
+    again = run_cli("train", "demo", "--set", "train.rounds=3", "--run-dir", run_dir,
+                    "--no-progress")
+    self.assertEqual(again[0], 0, again[2])
+    self.assertIn("final round: test_accuracy", again[1])
+    out = os.path.join(self.create_tempdir().full_path, "both.png")
+    status, stdout, stderr = run_cli("plot", run_dir, run_dir, "--baseline", run_dir,
+                                     "--labels", "a,b", "--out", out)
+    self.assertEqual(status, 0, stderr)
+    self.assertTrue(os.path.isfile(out))
+
+  def test_several_seeds_report_mean_and_std(self):
+    run_dir = self.create_tempdir().full_path
+    status, stdout, stderr = run_cli("train", "demo", "--set", "train.rounds=2",
+                                     "--seeds", "0,1", "--run-dir", run_dir, "--no-progress")
+    self.assertEqual(status, 0, stderr)
+    self.assertIn("over 2 seeds: test_accuracy", stdout)
+    with open(os.path.join(run_dir, "seeds.json")) as stream:
+      summary = json.load(stream)
+    accuracies = [summary["runs"][s]["test_accuracy"] for s in ("0", "1")]
+    self.assertAlmostEqual(summary["mean"]["test_accuracy"], np.mean(accuracies))
+    self.assertAlmostEqual(summary["std"]["test_accuracy"], np.std(accuracies))
+
+  def test_bad_training_input_is_one_line(self):
+    out = self.create_tempdir().full_path
+    bad_config = os.path.join(out, "bad.json")
+    with open(bad_config, "w") as stream:
+      json.dump({"format_version": 99}, stream)
+    cases = [
+        (["train", "nope.json"], "config: 'nope.json' is neither a file nor a preset"),
+        (["train", bad_config], "written by a newer version: upgrade tff-course"),
+        (["train", "demo", "--set", "train.algorithm=fedfoo"],
+         "train.algorithm: got 'fedfoo', expected one of fedavg, fedprox, fedsgd"),
+        (["train", "demo", "--set", "train.client_fraction=1.5"],
+         r"train.client_fraction: got 1.5, expected a fraction in \(0, 1\]"),
+        (["train", "demo", "--set", "train.rounds=0"], "train.rounds: got 0"),
+        (["train", "demo", "--set", "data.dataset=imagenet"], "dataset: got 'imagenet'"),
+        (["train", "demo", "--set", "train.speed=3"], "train has no field 'speed'"),
+        (["train", "demo", "--seeds", "a,b"], "--seeds: got 'a,b'"),
+        (["plot", out], "no metrics.csv"),
+    ]
+    for argv, message in cases:
+      with self.subTest(argv=argv):
+        code, _, stderr = run_cli(*argv, *(["--run-dir", out] if argv[0] == "train" else []))
+        self.assertEqual(code, 2, stderr)
+        self.assertNotIn("Traceback", stderr)
+        self.assertRegex(stderr.strip().splitlines()[-1], message)

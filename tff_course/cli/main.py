@@ -9,7 +9,7 @@ import traceback
 from typing import List, Optional
 
 from tff_course import __version__
-from tff_course.cli import data_commands
+from tff_course.cli import data_commands, train_commands
 from tff_course.errors import TffCourseError
 
 PROG = "tff-course"
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
   commands = parser.add_subparsers(dest="command", metavar="COMMAND")
   commands.required = True
   data_commands.add_parser(commands)
+  train_commands.add_parsers(commands)
   return parser
 
 

@@ -60,7 +60,16 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
                                                 key_fieldname="round"),
               tff.program.TensorBoardReleaseManager(os.path.join(run_dir, "tensorboard"))]
   loop = _RoundLoop(federation, process, run_dir, on_round_end)
-  return loop.run(state, done, checkpoints, releases, progress)
+  return loop.run(state, done, checkpoints, releases, progress) or last_metrics(run_dir)
+
+
+def last_metrics(run_dir: str) -> Dict[str, float]:
+  """The last recorded round's metrics (for a run that had nothing left to do)."""
+  from tff_course.plots import read_metrics
+
+  columns = read_metrics(run_dir)
+  return {name: float(values[-1]) for name, values in columns.items()
+          if name != "round" and math.isfinite(values[-1])}
 
 
 class _RoundLoop:

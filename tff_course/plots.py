@@ -1,0 +1,127 @@
+"""Figures from run directories' metrics files (never from live objects).
+
+`plot_runs` draws test and train accuracy and loss against rounds, one line per run
+(a run directory holding seed-N subdirectories is drawn as its mean with a band of
+one standard deviation), a panel of per-group test accuracy when runs have groups,
+and a panel of each run's test accuracy minus a baseline run's.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from tff_course.atomic import atomic_path
+from tff_course.errors import ConfigError
+
+METRICS_FILE = "metrics.csv"
+PANELS = (("test_accuracy", "test accuracy"), ("test_loss", "test loss"),
+          ("train_accuracy", "train accuracy"), ("train_loss", "train loss"))
+
+
+def read_metrics(run_dir: str) -> Dict[str, np.ndarray]:
+  """Column -> float array (NaN where a round has no value, e.g. no evaluation)."""
+  path = os.path.join(run_dir, METRICS_FILE)
+  if not os.path.isfile(path):
+    raise ConfigError(f"{run_dir}: no {METRICS_FILE} (is it a run directory of "
+                      f"'tff-course train'?)")
+  with open(path, newline="", encoding="utf-8") as stream:
+    rows = list(csv.DictReader(stream))
+  if not rows:
+    raise ConfigError(f"{path}: no rounds recorded yet")
+  return {name: np.array([_number(row.get(name)) for row in rows])
+          for name in rows[0].keys()}
+
+
+def read_run(run_dir: str) -> List[Dict[str, np.ndarray]]:
+  """The metrics of a run, or of each seed-N subdirectory of a multi-seed run."""
+  seeds = sorted(glob.glob(os.path.join(glob.escape(run_dir), "seed-*")))
+  if seeds and not os.path.isfile(os.path.join(run_dir, METRICS_FILE)):
+    return [read_metrics(seed) for seed in seeds]
+  return [read_metrics(run_dir)]
+
+
+def plot_runs(run_dirs: Sequence[str], path: str, *, baseline: Optional[str] = None,
+              labels: Optional[Sequence[str]] = None, title: str = "") -> str:
+  """Draws the runs' curves into a PNG at `path`; returns `path`."""
+  from matplotlib.backends.backend_agg import FigureCanvasAgg
+  from matplotlib.figure import Figure
+
+  if not run_dirs:
+    raise ConfigError("plot: give at least one run directory")
+  labels = list(labels or [os.path.basename(os.path.normpath(d)) for d in run_dirs])
+  runs = [read_run(d) for d in run_dirs]
+  base = read_run(baseline) if baseline else None
+  groups = sorted({c for run in runs for seed in run for c in seed
+                   if c.startswith("test_group_")})
+  panels = list(PANELS) + ([("groups", "test accuracy per group")] if groups else []) + \
+      ([("baseline", f"test accuracy minus {os.path.basename(os.path.normpath(baseline))}")]
+       if base else [])
+  columns = 2 if len(panels) <= 4 else 3
+  rows = int(np.ceil(len(panels) / columns))
+  figure = Figure(figsize=(5.2 * columns, 3.8 * rows), layout="constrained")
+  FigureCanvasAgg(figure)
+  axes = figure.subplots(rows, columns, squeeze=False).ravel()
+  for ax, (key, name) in zip(axes, panels):
+    for index, (run, label) in enumerate(zip(runs, labels)):
+      color = f"C{index % 10}"
+      if key == "groups":
+        for style, column in zip(("-", "--", ":", "-."), groups):
+          _line(ax, run, column, f"{label} {column[len('test_group_'):-len('_accuracy')]}",
+                color, style)
+      elif key == "baseline":
+        _difference(ax, run, base, label, color)
+      else:
+        _line(ax, run, key, label, color)
+    ax.set_title(name)
+    ax.set_xlabel("round")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+  for ax in axes[len(panels):]:
+    ax.set_visible(False)
+  if title:
+    figure.suptitle(title)
+  with atomic_path(path) as temp:
+    figure.savefig(temp, dpi=110, format="png")
+  return path
+
+
+def _series(run, column):
+  rounds = run[0]["round"]
+  values = np.array([seed.get(column, np.full(len(rounds), np.nan))[:len(rounds)]
+                     for seed in run])
+  keep = ~np.isnan(values).all(axis=0)
+  return rounds[keep], values[:, keep]
+
+
+def _line(ax, run, column, label, color, style="-"):
+  rounds, values = _series(run, column)
+  if not len(rounds):
+    return
+  mean = values.mean(axis=0)
+  ax.plot(rounds, mean, style, color=color, label=label + (f" (n={len(run)})"
+                                                           if len(run) > 1 else ""))
+  if len(run) > 1:
+    std = values.std(axis=0)
+    ax.fill_between(rounds, mean - std, mean + std, color=color, alpha=0.2)
+
+
+def _difference(ax, run, base, label, color):
+  rounds, values = _series(run, "test_accuracy")
+  base_rounds, base_values = _series(base, "test_accuracy")
+  shared, mine, theirs = np.intersect1d(rounds, base_rounds, return_indices=True)
+  if len(shared):
+    ax.plot(shared, values.mean(axis=0)[mine] - base_values.mean(axis=0)[theirs],
+            color=color, label=label)
+    ax.axhline(0, color="black", linewidth=0.8)
+
+
+def _number(text) -> float:
+  try:
+    return float(text)
+  except (TypeError, ValueError):
+    return float("nan")
