@@ -24,11 +24,12 @@ $(VENV)/.test-installed: $(VENV)/.installed requirements-test.txt
 
 demo: install
 ifneq ($(DATA_DIR),)
-	$(BIN)/tff-course data summary --dataset mnist --partition dirichlet --alpha 0.1 --clients 100 --data-dir $(DATA_DIR) --out runs/demo
+	$(BIN)/tff-course data summary --dataset mnist --partition dirichlet --alpha 0.1 --clients 100 --data-dir $(DATA_DIR) --out runs/demo/partition
 else
 	@echo "No data directory (set TFF_COURSE_DATA_DIR): partitioning the built-in synthetic data."
-	$(BIN)/tff-course data summary --dataset synthetic --out runs/demo
+	$(BIN)/tff-course data summary --dataset synthetic --out runs/demo/partition
 endif
+	$(BIN)/tff-course demo --run-dir runs/demo/fedavg
 
 test: $(VENV)/.test-installed
 	TFF_COURSE_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest tests
