@@ -81,6 +81,11 @@ class MlpTest(tf.test.TestCase):
 class FedAvgCrossCheckTest(tf.test.TestCase):
 
   def test_one_round_numpy_and_tff_agree(self):
+    for mu in (0.0, 0.5):
+      with self.subTest(mu=mu):
+        self.check_one_round(mu)
+
+  def check_one_round(self, mu):
     toy = load_dataset("toy_hetero", num_clients=5, samples_per_client=60)
     partition = dirichlet_partition(toy, 5, 1.0, min_size=10, seed=3)
     local = LocalWork(epochs=2, batch_size=8)
@@ -88,11 +93,12 @@ class FedAvgCrossCheckTest(tf.test.TestCase):
                for c in partition]
     process = build_fedavg(keras_model_fn(keras_mlp, devices[0].dataset.element_spec),
                            client_optimizer=build_optimizer("sgd", 0.05),
-                           server_optimizer=build_optimizer("sgd", 1.0))
+                           server_optimizer=build_optimizer("sgd", 1.0), proximal_mu=mu)
     state = process.initialize()
     start = [np.asarray(w) for w in process.get_model_weights(state).trainable]
     clients = [(toy.train.x[partition[c]], toy.train.y[partition[c]]) for c in partition]
-    expected, _ = fedavg_round(start, clients, learning_rate=0.05, batch_size=8, epochs=2)
+    expected, _ = fedavg_round(start, clients, learning_rate=0.05, batch_size=8, epochs=2,
+                               proximal_mu=mu)
     state = process.next(state, [local.apply(d.dataset) for d in devices]).state
     got = process.get_model_weights(state).trainable
     for e, g in zip(expected, got):

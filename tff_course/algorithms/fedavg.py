@@ -7,14 +7,17 @@ optimizer (SGD with learning rate 1 is plain averaging; momentum gives FedAvgM; 
 Yogi, Adagrad give Reddi et al.'s adaptive federated optimization).
 Li et al., "Federated Optimization in Heterogeneous Networks" (MLSys 2020): FedProx
 adds (mu / 2) ||w - w_server||^2 to the client objective; FedAvg is FedProx at mu = 0.
-Both are TFF's own compositions (distributor, client work, aggregator, finalizer),
-differing in the client work only.
+Both are composed as TFF composes its own (distributor, client work, aggregator,
+finalizer), with the toolkit's proximal client work (mu = 0 for FedAvg), because TFF
+0.87's FedProx has the proximal gradient's sign reversed (see proximal.py).
 """
 
 from __future__ import annotations
 
 from typing import Callable, Optional
 
+from tff_course.algorithms.compose import apply_optimizer, compose
+from tff_course.algorithms.proximal import build_proximal_client_work
 from tff_course.errors import ConfigError
 
 
@@ -28,24 +31,15 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
     client_optimizer: a `tff.learning.optimizers.Optimizer` for local steps.
     server_optimizer: a `tff.learning.optimizers.Optimizer` applying the mean delta.
     proximal_mu: FedProx's mu >= 0.
-    model_aggregator: a `tff.aggregators` factory for the client updates (default:
-      TFF's weighted mean).
+    model_aggregator: a weighted `tff.aggregators` factory for the client updates
+      (default: TFF's weighted mean).
     weighted: weigh clients by their number of examples (else equally).
   """
-  from tff_course.runtime.tff_module import tff
-
   if not proximal_mu >= 0:
     raise ConfigError(f"proximal_mu: got {proximal_mu}, expected a number >= 0")
-  weighting = (tff.learning.ClientWeighting.NUM_EXAMPLES if weighted
-               else tff.learning.ClientWeighting.UNIFORM)
-  if proximal_mu > 0:
-    return tff.learning.algorithms.build_weighted_fed_prox(
-        model_fn, proximal_strength=proximal_mu, client_optimizer_fn=client_optimizer,
-        server_optimizer_fn=server_optimizer, client_weighting=weighting,
-        model_aggregator=model_aggregator)
-  return tff.learning.algorithms.build_weighted_fed_avg(
-      model_fn, client_optimizer_fn=client_optimizer, server_optimizer_fn=server_optimizer,
-      client_weighting=weighting, model_aggregator=model_aggregator)
+  client_work = build_proximal_client_work(model_fn, client_optimizer, proximal_mu,
+                                           weighted=weighted)
+  return compose(model_fn, client_work, apply_optimizer(server_optimizer), model_aggregator)
 
 
 def build_fedavg_with_schedule(model_fn: Callable, *, client_learning_rate: Callable,

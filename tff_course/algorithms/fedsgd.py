@@ -15,8 +15,8 @@ from __future__ import annotations
 import enum
 from typing import Callable, Optional
 
-import numpy as np
-
+from tff_course.algorithms.client_work import all_finite, build_client_work, load_weights
+from tff_course.algorithms.compose import compose
 from tff_course.errors import ConfigError
 
 
@@ -57,86 +57,43 @@ def build_fedsgd(model_fn: Callable, *, learning_rate: float, form: str = "gradi
 
 def _build_weight_form(model_fn: Callable, learning_rate: float,
                        model_aggregator: Optional[object]):
+  return compose(model_fn, build_client_work(model_fn, _one_step(learning_rate)),
+                 _adopt_average_finalizer, model_aggregator)
+
+
+def _one_step(learning_rate: float) -> Callable:
+  """The client step of the weight form: w_k = w - lr * (mean gradient over all data)."""
   import tensorflow as tf
 
   from tff_course.runtime.tff_module import tff
 
-  with tf.Graph().as_default():
-    model = model_fn()
-    metrics_aggregation = tff.learning.metrics.sum_then_finalize(model.metric_finalizers())
-    weights_type = tff.learning.models.weights_type_from_model(model)
-  data_type = tff.SequenceType(tff.types.tensorflow_to_type(model.input_spec))
+  def client_step(model, initial_weights, dataset):
+    weights = load_weights(model, initial_weights)
+
+    def accumulate(state, batch):
+      sums, count = state
+      with tf.GradientTape() as tape:
+        output = model.forward_pass(batch, training=True)
+      gradients = tape.gradient(output.loss, weights.trainable,
+                                unconnected_gradients=tf.UnconnectedGradients.ZERO)
+      examples = tf.cast(output.num_examples, tf.float32)
+      return (tuple(s + examples * g for s, g in zip(sums, gradients)), count + examples)
+
+    zeros = tuple(tf.zeros_like(w) for w in weights.trainable)
+    sums, count = dataset.reduce((zeros, tf.constant(0.0)), accumulate)
+    stepped = [w - learning_rate * s / count
+               for w, s in zip(initial_weights.trainable, sums)]
+    result = tff.learning.templates.ClientResult(
+        update=stepped, update_weight=tf.where(all_finite(stepped), count, 0.0))
+    return result, model.report_local_unfinalized_metrics()
+
+  return client_step
+
+
+def _adopt_average_finalizer(weights_type):
+  from tff_course.runtime.tff_module import tff
+
   update_type = weights_type.trainable
-
-  @tff.tensorflow.computation
-  def initial_weights():
-    return tff.learning.models.ModelWeights.from_model(model_fn())
-
-  client_work = _client_work(model_fn, learning_rate, weights_type, data_type,
-                             metrics_aggregation)
-  aggregator = (model_aggregator or tff.aggregators.MeanFactory()).create(
-      update_type, tff.TensorType(np.float32))
-  return tff.learning.templates.compose_learning_process(
-      initial_weights, tff.learning.templates.build_broadcast_process(weights_type),
-      client_work, aggregator, _adopt_average_finalizer(weights_type, update_type))
-
-
-def _client_work(model_fn, learning_rate, weights_type, data_type, metrics_aggregation):
-  from tff_course.runtime.tff_module import tff
-
-  @tff.federated_computation
-  def init_fn():
-    return tff.federated_value((), tff.SERVER)
-
-  @tff.tensorflow.computation(weights_type, data_type)
-  def client_step(initial_weights, dataset):
-    import tensorflow as tf
-
-    model = model_fn()
-    step = tf.function(lambda weights, data: _one_full_batch_step(
-        model, weights, data, learning_rate))
-    return step(initial_weights, dataset)
-
-  @tff.federated_computation(init_fn.type_signature.result,
-                             tff.FederatedType(weights_type, tff.CLIENTS),
-                             tff.FederatedType(data_type, tff.CLIENTS))
-  def next_fn(state, weights, data):
-    result, model_outputs = tff.federated_map(client_step, (weights, data))
-    measurements = tff.federated_zip({"train": metrics_aggregation(model_outputs)})
-    return tff.templates.MeasuredProcessOutput(state, result, measurements)
-
-  return tff.learning.templates.ClientWorkProcess(init_fn, next_fn)
-
-
-def _one_full_batch_step(model, initial_weights, dataset, learning_rate):
-  import tensorflow as tf
-
-  from tff_course.runtime.tff_module import tff
-
-  weights = tff.learning.models.ModelWeights.from_model(model)
-  tf.nest.map_structure(lambda variable, value: variable.assign(value), weights,
-                        initial_weights)
-
-  def accumulate(state, batch):
-    sums, count = state
-    with tf.GradientTape() as tape:
-      output = model.forward_pass(batch, training=True)
-    gradients = tape.gradient(output.loss, weights.trainable,
-                              unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    examples = tf.cast(output.num_examples, tf.float32)
-    return (tuple(s + examples * g for s, g in zip(sums, gradients)), count + examples)
-
-  zeros = tuple(tf.zeros_like(w) for w in weights.trainable)
-  sums, count = dataset.reduce((zeros, tf.constant(0.0)), accumulate)
-  stepped = [w - learning_rate * s / count for w, s in zip(initial_weights.trainable, sums)]
-  finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(w)) for w in stepped])
-  result = tff.learning.templates.ClientResult(
-      update=stepped, update_weight=tf.where(finite, count, 0.0))
-  return result, model.report_local_unfinalized_metrics()
-
-
-def _adopt_average_finalizer(weights_type, update_type):
-  from tff_course.runtime.tff_module import tff
 
   @tff.federated_computation
   def init_fn():

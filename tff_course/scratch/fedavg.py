@@ -13,8 +13,10 @@ from tff_course.scratch.sgd import sgd
 
 def fedavg_round(global_params: Params, clients: Sequence[Tuple[np.ndarray, np.ndarray]], *,
                  learning_rate: float, batch_size: Optional[int], epochs: int = 1,
-                 rng: Optional[np.random.Generator] = None) -> Tuple[Params, float]:
-  """Every client runs SGD from the global model; the results are averaged by size.
+                 rng: Optional[np.random.Generator] = None,
+                 proximal_mu: float = 0.0) -> Tuple[Params, float]:
+  """Every client runs SGD from the global model; the results are averaged by size
+  (FedProx when `proximal_mu` > 0).
 
   Args:
     global_params: the server model.
@@ -29,7 +31,8 @@ def fedavg_round(global_params: Params, clients: Sequence[Tuple[np.ndarray, np.n
   losses, sizes = [], []
   for x, y in clients:
     params, loss = sgd(global_params, x, y, learning_rate=learning_rate,
-                       batch_size=batch_size, epochs=epochs, rng=rng)
+                       batch_size=batch_size, epochs=epochs, rng=rng,
+                       proximal_mu=proximal_mu)
     results.append(params)
     losses.append(loss)
     sizes.append(len(y))

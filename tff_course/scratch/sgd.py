@@ -22,13 +22,18 @@ def batches(num_examples: int, batch_size: Optional[int], epochs: int,
 
 def sgd(params: Params, x: np.ndarray, y: np.ndarray, *, learning_rate: float,
         batch_size: Optional[int], epochs: int = 1,
-        rng: Optional[np.random.Generator] = None) -> Tuple[Params, float]:
-  """Runs mini-batch SGD; returns the new parameters and the mean training loss seen."""
+        rng: Optional[np.random.Generator] = None,
+        proximal_mu: float = 0.0) -> Tuple[Params, float]:
+  """Runs mini-batch SGD; returns the new parameters and the mean training loss seen.
+
+  With `proximal_mu` > 0 each step adds FedProx's mu * (w - w_start) to the gradient.
+  """
+  anchor = [p.copy() for p in params]
   params = [p.copy() for p in params]
   losses = []
   for batch in batches(len(y), batch_size, epochs, rng):
     loss, grads = loss_and_gradients(params, x[batch], y[batch])
-    for p, g in zip(params, grads):
-      p -= learning_rate * g.astype(p.dtype)
+    for p, g, p0 in zip(params, grads, anchor):
+      p -= learning_rate * (g + proximal_mu * (p - p0)).astype(p.dtype)
     losses.append(loss)
   return params, float(np.mean(losses)) if losses else float("nan")

@@ -1,0 +1,111 @@
+"""Algorithm building blocks: averaging, local work, optimizers, FedProx and server momentum."""
+
+import numpy as np
+import tensorflow as tf
+from absl.testing import parameterized
+
+from tff_course.algorithms import (LocalWork, average_weights, build_fedavg, build_optimizer)
+from tff_course.algorithms.model_fn import keras_model_fn
+from tff_course.data import load_dataset
+from tff_course.errors import ConfigError
+from tff_course.partition import natural_partition
+from tff_course.sampling import create_device
+
+
+class AverageWeightsTest(tf.test.TestCase):
+
+  def test_weighted_and_uniform(self):
+    a = [np.array([0.0, 2.0]), np.array([[1.0]])]
+    b = [np.array([3.0, 2.0]), np.array([[4.0]])]
+    weighted = average_weights([a, b], [2, 1])
+    self.assertAllClose(weighted[0], [1.0, 2.0])
+    self.assertAllClose(weighted[1], [[2.0]])
+    self.assertAllClose(average_weights([a, b])[0], [1.5, 2.0])
+    self.assertEqual(weighted[0].dtype, np.float64)
+    self.assertEqual(average_weights([[np.float32([1])], [np.float32([2])]])[0].dtype,
+                     np.float32)
+
+  def test_errors(self):
+    with self.assertRaisesRegex(ConfigError, "no models"):
+      average_weights([])
+    with self.assertRaisesRegex(ConfigError, "different layer shapes"):
+      average_weights([[np.zeros(2)], [np.zeros(3)]])
+    with self.assertRaisesRegex(ConfigError, "num_examples: expected 2 non-negative"):
+      average_weights([[np.zeros(2)], [np.zeros(2)]], [1, -1])
+
+
+class LocalWorkTest(tf.test.TestCase):
+
+  def test_epochs_and_steps(self):
+    batches = tf.data.Dataset.range(3)
+    self.assertEqual(list(LocalWork(epochs=2).apply(batches).as_numpy_iterator()),
+                     [0, 1, 2, 0, 1, 2])
+    self.assertEqual(list(LocalWork(epochs=None, steps=5).apply(batches).as_numpy_iterator()),
+                     [0, 1, 2, 0, 1])
+
+  def test_errors(self):
+    with self.assertRaisesRegex(ConfigError, "epochs or steps, not both"):
+      LocalWork(epochs=1, steps=2)
+    with self.assertRaisesRegex(ConfigError, "batch_size: got 0"):
+      LocalWork(batch_size=0)
+
+
+class OptimizerTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters("sgd", "adam", "yogi", "adagrad")
+  def test_builds(self, name):
+    optimizer = build_optimizer(name, 0.1)
+    state = optimizer.initialize((tf.TensorSpec([2], tf.float32),))
+    _, updated = optimizer.next(state, (tf.constant([1.0, 1.0]),), (tf.constant([1.0, -1.0]),))
+    self.assertAllLess(updated[0][:1], 1.0)
+    self.assertAllGreater(updated[0][1:], 1.0)
+
+  def test_sgdm_step_is_momentum_sgd(self):
+    optimizer = build_optimizer("sgdm", 0.5, momentum=0.9)
+    state = optimizer.initialize((tf.TensorSpec([1], tf.float32),))
+    weights = (tf.constant([0.0]),)
+    for _ in range(2):
+      state, weights = optimizer.next(state, weights, (tf.constant([1.0]),))
+    # v1 = 1, w1 = -0.5; v2 = 0.9 + 1 = 1.9, w2 = -0.5 - 0.95 = -1.45
+    self.assertAllClose(weights[0], [-1.45])
+
+  def test_errors(self):
+    with self.assertRaisesRegex(ConfigError, "momentum: got None"):
+      build_optimizer("sgdm", 0.1)
+    with self.assertRaisesRegex(ConfigError, "optimizer: got 'lamb'"):
+      build_optimizer("lamb", 0.1)
+    with self.assertRaisesRegex(ConfigError, "learning_rate: got -1"):
+      build_optimizer("sgd", -1)
+
+
+class FedProxTest(tf.test.TestCase):
+
+  def test_proximal_term_pulls_towards_the_server_model(self):
+    toy = load_dataset("toy_hetero", num_clients=4, samples_per_client=100)
+    partition = natural_partition(toy)
+    data = [LocalWork(epochs=5, batch_size=10).apply(
+        create_device(c, toy, partition[c], batch_size=10, shuffle_seed=None).dataset)
+            for c in partition]
+
+    def model():
+      return tf.keras.Sequential([tf.keras.layers.InputLayer(input_shape=(10,)),
+                                  tf.keras.layers.Dense(4)])
+
+    distances = {}
+    for mu in (0.0, 1.0):
+      process = build_fedavg(keras_model_fn(model, data[0].element_spec),
+                             client_optimizer=build_optimizer("sgd", 0.05),
+                             server_optimizer=build_optimizer("sgd", 1.0), proximal_mu=mu)
+      state = process.initialize()
+      zeros = tf.nest.map_structure(np.zeros_like, process.get_model_weights(state))
+      state = process.set_model_weights(state, zeros)
+      after = process.get_model_weights(process.next(state, data).state)
+      distances[mu] = sum(float(np.sum(np.square(w))) for w in after.trainable)
+    self.assertGreater(distances[0.0], 1.5 * distances[1.0])
+    self.assertGreater(distances[1.0], 0.0)
+    with self.assertRaisesRegex(ConfigError, "proximal_mu: got -1"):
+      build_fedavg(None, client_optimizer=None, server_optimizer=None, proximal_mu=-1)
+
+
+if __name__ == "__main__":
+  tf.test.main()

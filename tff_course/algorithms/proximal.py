@@ -1,0 +1,60 @@
+"""FedProx client work: local SGD on the loss plus (mu / 2) ||w - w_server||^2.
+
+Li et al., "Federated Optimization in Heterogeneous Networks" (MLSys 2020). The
+gradient of the proximal term is mu (w - w_server), which pulls the local model back
+towards the server model. TFF 0.87's own FedProx adds mu (w_server - w) instead (see
+tensorflow_federated/python/learning/templates/proximal_client_work.py), which pushes
+the local model away; this client work has the paper's sign, and is tested against a
+NumPy reference.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import tensorflow as tf
+
+from tff_course.algorithms.client_work import all_finite, build_client_work, load_weights
+
+
+def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, *,
+                               weighted: bool = True):
+  """Client work of FedProx (FedAvg's when mu = 0): the update is w_server - w_local.
+
+  Args:
+    model_fn: returns a fresh `tff.learning.models.VariableModel`.
+    client_optimizer: a `tff.learning.optimizers.Optimizer` for local steps.
+    mu: proximal strength >= 0.
+    weighted: weigh the client's update by its number of examples (else by 1).
+  """
+  from tff_course.runtime.tff_module import tff
+
+  def client_step(model, initial_weights, dataset):
+    weights = load_weights(model, initial_weights)
+    anchor = tuple(tf.nest.flatten(initial_weights.trainable))
+    specs = tuple(tf.TensorSpec(v.shape, v.dtype) for v in tf.nest.flatten(weights.trainable))
+
+    def train_on(state, batch):
+      examples, optimizer_state = state
+      with tf.GradientTape() as tape:
+        output = model.forward_pass(batch, training=True)
+      current = tuple(tf.nest.flatten(weights.trainable))
+      gradients = tape.gradient(output.loss, current,
+                                unconnected_gradients=tf.UnconnectedGradients.ZERO)
+      gradients = tuple(g + mu * (w - w0) for g, w, w0 in zip(gradients, current, anchor))
+      optimizer_state, updated = client_optimizer.next(optimizer_state, current, gradients)
+      for variable, value in zip(current, updated):
+        variable.assign(value)
+      return examples + tf.cast(output.num_examples, tf.int64), optimizer_state
+
+    examples, _ = dataset.reduce(
+        (tf.constant(0, tf.int64), client_optimizer.initialize(specs)), train_on)
+    update = tf.nest.map_structure(tf.subtract, initial_weights.trainable, weights.trainable)
+    finite = all_finite(update)
+    update = tf.nest.map_structure(lambda u: tf.where(finite, u, tf.zeros_like(u)), update)
+    weight = tf.cast(examples, tf.float32) if weighted else tf.constant(1.0)
+    result = tff.learning.templates.ClientResult(update=update,
+                                                 update_weight=tf.where(finite, weight, 0.0))
+    return result, model.report_local_unfinalized_metrics()
+
+  return build_client_work(model_fn, client_step)
