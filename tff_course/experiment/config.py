@@ -15,7 +15,8 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 from tff_course.errors import ConfigError
 
 FORMAT_VERSION = 1
-ALGORITHMS = ("fedavg", "fedprox", "fedsgd")
+ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,9 +42,16 @@ class TrainConfig:
   """The model, the algorithm and how rounds run.
 
   Attributes:
-    model: a name from tff_course.models, or "mlp" (one hidden layer of 64 ReLU).
-    algorithm: fedavg, fedprox (with mu) or fedsgd (with fedsgd_form).
-    client_lr: local SGD learning rate (FedSGD: the server step).
+    model: a name from tff_course.models, e.g. "mlp" (one hidden layer of 64 ReLU).
+    algorithm: fedavg, fedprox (with mu), fedsgd (with fedsgd_form), or centralized:
+      the baseline that trains one Keras model on the union of the partition's
+      clients, one epoch per round (all the data, or, with a one-client partition,
+      a single device's share).
+    client_lr: local SGD learning rate (FedSGD: the server step; centralized: the
+      peak learning rate).
+    client_momentum: SGD momentum of local steps (centralized: of the optimizer).
+    lr_schedule, warmup_rounds: "constant", or "cosine" annealing to 0 after a linear
+      warmup of `warmup_rounds` rounds (centralized baseline only, for now).
     server_optimizer, server_lr, server_momentum: how the server applies the mean
       update (sgd with lr 1 is plain averaging).
     mu: FedProx's proximal strength.
@@ -60,6 +68,9 @@ class TrainConfig:
   algorithm: str = "fedavg"
   fedsgd_form: str = "gradient"
   client_lr: float = 0.05
+  client_momentum: Optional[float] = None
+  lr_schedule: str = "constant"
+  warmup_rounds: int = 0
   server_optimizer: str = "sgd"
   server_lr: float = 1.0
   server_momentum: Optional[float] = None
@@ -162,6 +173,12 @@ def validate(config: ExperimentConfig) -> None:
   for name in ("client_lr", "server_lr"):
     if not getattr(train, name) > 0:
       raise ConfigError(f"train.{name}: got {getattr(train, name)}, expected a number > 0")
+  if train.lr_schedule not in LR_SCHEDULES:
+    raise ConfigError(f"train.lr_schedule: got {train.lr_schedule!r}, expected one of "
+                      f"{', '.join(LR_SCHEDULES)}")
+  if not 0 <= train.warmup_rounds < train.rounds:
+    raise ConfigError(f"train.warmup_rounds: got {train.warmup_rounds}, expected 0 to "
+                      f"{train.rounds - 1} (fewer than train.rounds)")
   if train.algorithm == "fedprox" and not train.mu > 0:
     raise ConfigError(f"train.mu: got {train.mu}, FedProx needs mu > 0")
 

@@ -21,9 +21,9 @@ from tff_course.errors import TffCourseError
 from tff_course.experiment.config import ExperimentConfig
 from tff_course.experiment.federation import (Federation, build_federation, build_process,
                                               initial_weights, model_bytes)
+from tff_course.experiment.centralized import run_centralized
 from tff_course.experiment.records import check_resumable, record_run
-
-METRICS_FILE = "metrics.csv"
+from tff_course.experiment.releases import make_releases, release_all
 
 
 class TrainingDiverged(TffCourseError):
@@ -47,6 +47,10 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
   resuming = check_resumable(run_dir, config)
   os.makedirs(run_dir, exist_ok=True)
   federation = build_federation(config, data_dir=data_dir)
+  if config.train.algorithm == "centralized":
+    record_run(run_dir, config)
+    return (run_centralized(federation, run_dir, make_releases(run_dir), progress=progress,
+                            on_round_end=on_round_end) or last_metrics(run_dir))
   process = build_process(federation)
   state = process.set_model_weights(process.initialize(), initial_weights(federation))
   checkpoints = tff.program.FileProgramStateManager(os.path.join(run_dir, "checkpoints"),
@@ -56,9 +60,7 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
     loaded, done = asyncio.run(checkpoints.load_latest(state))
     state = loaded if loaded is not None else state
   record_run(run_dir, config)
-  releases = [tff.program.CSVFileReleaseManager(os.path.join(run_dir, METRICS_FILE),
-                                                key_fieldname="round"),
-              tff.program.TensorBoardReleaseManager(os.path.join(run_dir, "tensorboard"))]
+  releases = make_releases(run_dir)
   loop = _RoundLoop(federation, process, run_dir, on_round_end)
   return loop.run(state, done, checkpoints, releases, progress) or last_metrics(run_dir)
 
@@ -93,7 +95,7 @@ class _RoundLoop:
       for round_num in range(done + 1, self.train.rounds + 1):
         state, metrics = self.round(state, round_num)
         self.check_finite(metrics, round_num)
-        asyncio.run(_release_all(releases, metrics, round_num))
+        release_all(releases, metrics, round_num)
         if round_num % self.train.checkpoint_every == 0 or round_num == self.train.rounds:
           asyncio.run(checkpoints.save(state, round_num))
         bar.set_postfix(_postfix(metrics), refresh=False)
@@ -146,10 +148,6 @@ class _RoundLoop:
                                 dataset.modality)
       result[f"test_group_{group}_accuracy"] = scores["accuracy"]
     return result
-
-
-async def _release_all(releases, metrics, round_num: int) -> None:
-  await asyncio.gather(*(release.release(metrics, key=round_num) for release in releases))
 
 
 def _postfix(metrics: Dict[str, float]) -> Dict[str, str]:
