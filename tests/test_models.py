@@ -23,6 +23,13 @@ class ModelTest(tf.test.TestCase, parameterized.TestCase):
     outputs = model(np.zeros((2, *shape), np.float32))
     self.assertEqual(outputs.shape, (2, classes))
 
+  def test_shakespeare_lstm(self):
+    for vocabulary in (81, 90):
+      model = build_model("shakespeare_lstm", (80,), vocabulary)
+      self.assertEqual(model.count_params(), 265 * vocabulary + 796_672)
+    logits = model(np.zeros((2, 80), np.int32))
+    self.assertEqual(logits.shape, (2, 90))
+
   def test_save_and_reload_round_trip(self):
     model = build_model("resnet20_groupnorm", (32, 32, 3), 10)
     path = self.create_tempdir().full_path + "/model.keras"
