@@ -79,8 +79,9 @@ class RunnerInProcessTest(tf.test.TestCase):
     diverging = self.config(checkpoint_every=1, client_lr=1e30)
     diverging = dataclasses.replace(diverging, train=dataclasses.replace(
         diverging.train, model="mlp"))
-    with self.assertRaisesRegex(TrainingDiverged,
-                                "round 1: every client's update was NaN.*lower train.client_lr"):
+    with self.assertRaisesRegex(
+        TrainingDiverged,
+        "round 1: the training loss is nan.*lower train.client_lr"):
       run_experiment(diverging, run_dir, progress=False)
     self.assertEqual(os.listdir(os.path.join(run_dir, "checkpoints")), [])
     self.assertEqual(read_metrics(run_dir), [])

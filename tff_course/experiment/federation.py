@@ -12,7 +12,7 @@ from tff_course.data import Dataset, load_dataset
 from tff_course.data.pipeline import make_tf_dataset
 from tff_course.experiment.config import ExperimentConfig
 from tff_course.partition import Partition, cifar_noniid_group_test, make_partition
-from tff_course.sampling import (Device, create_device, get_devices_for_round,
+from tff_course.sampling import (Device, get_devices_for_round,
                                  get_devices_for_round_GROUP, round_seed)
 
 
@@ -23,7 +23,7 @@ class Federation:
   config: ExperimentConfig
   dataset: Dataset
   partition: Partition
-  devices: List[Device]
+  devices: List[Device]  # pipelines are built per round by client_dataset
   local_work: LocalWork
   group_test: Optional[Partition]
   build_keras_model: Callable
@@ -66,8 +66,7 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
       classes_per_client=data.classes_per_client, alpha=data.alpha, min_size=data.min_size,
       groups=data.groups, seed=train.seed)
   groups = partition.groups or {}
-  devices = [create_device(cid, dataset, indices, group=groups.get(cid), batch_size=None,
-                           shuffle_seed=None)
+  devices = [Device(id=cid, group=groups.get(cid), indices=indices, dataset=None)
              for cid, indices in partition.items() if len(indices)]
   batch_size = None if train.algorithm == "fedsgd" else train.batch_size
   local_work = (LocalWork(epochs=1, batch_size=None) if train.algorithm == "fedsgd" else

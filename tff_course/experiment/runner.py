@@ -107,17 +107,14 @@ class _RoundLoop:
     return metrics
 
   def check_finite(self, metrics: Dict[str, float], round_num: int) -> None:
-    """Raises TrainingDiverged on a NaN/Inf loss, or when TFF dropped every client's
-    update as non-finite (it reports that round as zero examples)."""
-    if math.isfinite(metrics["train_loss"]) and metrics["examples"] > 0:
+    """Raises TrainingDiverged when the round's training loss is NaN or infinite."""
+    if math.isfinite(metrics["train_loss"]):
       return
-    what = (f"the training loss is {metrics['train_loss']}"
-            if not math.isfinite(metrics["train_loss"])
-            else "every client's update was NaN or infinite")
     raise TrainingDiverged(
-        f"round {round_num}: {what}; stopped. The last good checkpoint is kept in "
-        f"{os.path.join(self.run_dir, 'checkpoints')}; lower train.client_lr (now "
-        f"{self.train.client_lr}) and run again in a new --run-dir")
+        f"round {round_num}: the training loss is {metrics['train_loss']}; stopped. The "
+        f"last good checkpoint is kept in {os.path.join(self.run_dir, 'checkpoints')}; "
+        f"lower train.client_lr (now {self.train.client_lr}) and run again in a new "
+        f"--run-dir")
 
   def round(self, state, round_num: int):
     start = time.perf_counter()

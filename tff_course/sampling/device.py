@@ -21,7 +21,8 @@ class Device:
     id: the client id from the partition.
     group: its group, or None when the partition has no groups.
     indices: its example indices into the split.
-    dataset: a batched tf.data pipeline of (inputs, labels) over those examples.
+    dataset: a batched tf.data pipeline of (inputs, labels) over those examples, or
+      None where a runner builds one per round.
   """
 
   id: Hashable
