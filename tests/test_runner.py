@@ -64,6 +64,15 @@ class RunnerInProcessTest(tf.test.TestCase):
     for name in ("config.json", "versions.json", "metrics.csv", "tensorboard", "checkpoints"):
       self.assertTrue(os.path.exists(os.path.join(run_dir, name)), name)
 
+  def test_scheduled_client_rate_and_momentum(self):
+    plain = run_experiment(self.config(), self.create_tempdir().full_path, progress=False)
+    scheduled = run_experiment(
+        self.config(lr_schedule="cosine", warmup_rounds=1, client_momentum=0.5),
+        self.create_tempdir().full_path, progress=False)
+    self.assertNotEqual(plain["test_loss"], scheduled["test_loss"])
+    with self.assertRaisesRegex(ConfigError, "FedSGD takes a constant rate"):
+      self.config(algorithm="fedsgd", lr_schedule="cosine")
+
   def test_refuses_to_resume_a_different_config(self):
     run_dir = self.create_tempdir().full_path
     run_experiment(self.config(), run_dir, progress=False)

@@ -7,6 +7,7 @@ from tff_course.algorithms.fedavg import build_fedavg
 from tff_course.algorithms.local_work import LocalWork
 from tff_course.algorithms.model_fn import keras_model_fn
 from tff_course.algorithms.optimizers import build_optimizer
+from tff_course.algorithms.schedules import round_schedule
 from tff_course.data import load_dataset
 from tff_course.partition import dirichlet_partition
 from tff_course.sampling import create_device
@@ -104,6 +105,27 @@ class FedAvgCrossCheckTest(tf.test.TestCase):
     for e, g in zip(expected, got):
       self.assertAllClose(e, g, atol=1e-5, rtol=0)
     self.assertGreater(max(np.abs(e - s).max() for e, s in zip(expected, start)), 1e-3)
+
+  def test_scheduled_client_rate_matches_numpy_over_rounds(self):
+    toy = load_dataset("toy_hetero", num_clients=3, samples_per_client=40)
+    partition = dirichlet_partition(toy, 3, 1.0, min_size=10, seed=1)
+    data = [create_device(c, toy, partition[c], batch_size=8, shuffle_seed=None).dataset
+            for c in partition]
+    schedule = round_schedule("cosine", 0.1, 3, 1)
+    rates = [float(schedule(r)) for r in range(3)]
+    self.assertAllClose(rates, [0.1, 0.1, 0.05])
+    process = build_fedavg(keras_model_fn(keras_mlp, data[0].element_spec),
+                           client_optimizer=build_optimizer("sgd", 123.0),
+                           server_optimizer=build_optimizer("sgd", 1.0),
+                           client_learning_rate=schedule)
+    state = process.initialize()
+    params = [np.asarray(w) for w in process.get_model_weights(state).trainable]
+    clients = [(toy.train.x[partition[c]], toy.train.y[partition[c]]) for c in partition]
+    for rate in rates:
+      params, _ = fedavg_round(params, clients, learning_rate=rate, batch_size=8)
+      state = process.next(state, data).state
+    for expected, got in zip(params, process.get_model_weights(state).trainable):
+      self.assertAllClose(expected, got, atol=1e-5, rtol=0)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ wraps a step into a `tff.learning.templates.ClientWorkProcess`.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -25,33 +26,50 @@ def model_types(model_fn: Callable):
   return weights_type, data_type, metrics_aggregation
 
 
-def build_client_work(model_fn: Callable, client_step: Callable):
-  """A ClientWorkProcess running `client_step(model, initial_weights, dataset)` per client.
+def build_client_work(model_fn: Callable, client_step: Callable,
+                      learning_rate_fn: Optional[Callable] = None):
+  """A ClientWorkProcess running `client_step(model, initial_weights, dataset, rate)`.
 
   `client_step` runs inside a tf.function on a fresh model and returns
-  (ClientResult, the model's local unfinalized metrics).
+  (ClientResult, the model's local unfinalized metrics). With `learning_rate_fn`
+  (round index -> rate, in TensorFlow), the process keeps the round index as its state
+  and broadcasts that round's rate to the clients as `rate`; without it, `rate` is None.
   """
   from tff_course.runtime.tff_module import tff
 
   weights_type, data_type, metrics_aggregation = model_types(model_fn)
+  scheduled = learning_rate_fn is not None
 
   @tff.federated_computation
   def init_fn():
-    return tff.federated_value((), tff.SERVER)
+    return tff.federated_value(np.int32(0) if scheduled else (), tff.SERVER)
 
-  @tff.tensorflow.computation(weights_type, data_type)
-  def client_update(initial_weights, dataset):
+  state_type = init_fn.type_signature.result.member
+  rate_type = tff.TensorType(np.float32) if scheduled else state_type
+
+  @tff.tensorflow.computation(weights_type, data_type, rate_type)
+  def client_update(initial_weights, dataset, rate):
     model = model_fn()
-    return tf.function(lambda weights, data: client_step(model, weights, data))(
-        initial_weights, dataset)
+    return tf.function(lambda weights, data, r: client_step(model, weights, data, r))(
+        initial_weights, dataset, rate if scheduled else None)
+
+  @tff.tensorflow.computation(state_type)
+  def rate_of(round_index):
+    return tf.cast(learning_rate_fn(round_index), tf.float32) if scheduled else ()
+
+  @tff.tensorflow.computation(state_type)
+  def advance(round_index):
+    return round_index + 1 if scheduled else ()
 
   @tff.federated_computation(init_fn.type_signature.result,
                              tff.FederatedType(weights_type, tff.CLIENTS),
                              tff.FederatedType(data_type, tff.CLIENTS))
   def next_fn(state, weights, data):
-    result, model_outputs = tff.federated_map(client_update, (weights, data))
+    rate = tff.federated_broadcast(tff.federated_map(rate_of, state))
+    result, model_outputs = tff.federated_map(client_update, (weights, data, rate))
     measurements = tff.federated_zip({"train": metrics_aggregation(model_outputs)})
-    return tff.templates.MeasuredProcessOutput(state, result, measurements)
+    return tff.templates.MeasuredProcessOutput(tff.federated_map(advance, state), result,
+                                               measurements)
 
   return tff.learning.templates.ClientWorkProcess(init_fn, next_fn)
 

@@ -23,7 +23,7 @@ from tff_course.errors import ConfigError
 
 def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
                  proximal_mu: float = 0.0, model_aggregator=None,
-                 weighted: bool = True):
+                 weighted: bool = True, client_learning_rate: Optional[Callable] = None):
   """A FedAvg (or, with `proximal_mu` > 0, FedProx) learning process.
 
   Args:
@@ -34,24 +34,12 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
     model_aggregator: a weighted `tff.aggregators` factory for the client updates
       (default: TFF's weighted mean).
     weighted: weigh clients by their number of examples (else equally).
+    client_learning_rate: round index -> client learning rate (a TensorFlow function,
+      see tff_course.algorithms.schedules); default: the client optimizer's own.
   """
   if not proximal_mu >= 0:
     raise ConfigError(f"proximal_mu: got {proximal_mu}, expected a number >= 0")
   client_work = build_proximal_client_work(model_fn, client_optimizer, proximal_mu,
-                                           weighted=weighted)
+                                           weighted=weighted,
+                                           learning_rate_fn=client_learning_rate)
   return compose(model_fn, client_work, apply_optimizer(server_optimizer), model_aggregator)
-
-
-def build_fedavg_with_schedule(model_fn: Callable, *, client_learning_rate: Callable,
-                               server_optimizer, client_momentum: Optional[float] = None,
-                               model_aggregator=None):
-  """FedAvg with client SGD whose learning rate is `client_learning_rate(round_num)`."""
-  from tff_course.runtime.tff_module import tff
-
-  def client_optimizer(rate):
-    return tff.learning.optimizers.build_sgdm(learning_rate=rate, momentum=client_momentum)
-
-  return tff.learning.algorithms.build_weighted_fed_avg_with_optimizer_schedule(
-      model_fn, client_learning_rate_fn=client_learning_rate,
-      client_optimizer_fn=client_optimizer, server_optimizer_fn=server_optimizer,
-      model_aggregator=model_aggregator)

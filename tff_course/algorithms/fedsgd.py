@@ -67,7 +67,8 @@ def _one_step(learning_rate: float) -> Callable:
 
   from tff_course.runtime.tff_module import tff
 
-  def client_step(model, initial_weights, dataset):
+  def client_step(model, initial_weights, dataset, rate):
+    del rate
     weights = load_weights(model, initial_weights)
 
     def accumulate(state, batch):

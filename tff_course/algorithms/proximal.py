@@ -10,7 +10,7 @@ NumPy reference.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import tensorflow as tf
 
@@ -18,7 +18,8 @@ from tff_course.algorithms.client_work import all_finite, build_client_work, loa
 
 
 def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, *,
-                               weighted: bool = True):
+                               weighted: bool = True,
+                               learning_rate_fn: Optional[Callable] = None):
   """Client work of FedProx (FedAvg's when mu = 0): the update is w_server - w_local.
 
   Args:
@@ -26,10 +27,12 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
     client_optimizer: a `tff.learning.optimizers.Optimizer` for local steps.
     mu: proximal strength >= 0.
     weighted: weigh the client's update by its number of examples (else by 1).
+    learning_rate_fn: round index -> client learning rate (TensorFlow); overrides the
+      optimizer's own rate each round.
   """
   from tff_course.runtime.tff_module import tff
 
-  def client_step(model, initial_weights, dataset):
+  def client_step(model, initial_weights, dataset, rate):
     weights = load_weights(model, initial_weights)
     anchor = tuple(tf.nest.flatten(initial_weights.trainable))
     specs = tuple(tf.TensorSpec(v.shape, v.dtype) for v in tf.nest.flatten(weights.trainable))
@@ -47,8 +50,10 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
         variable.assign(value)
       return examples + tf.cast(output.num_examples, tf.int64), optimizer_state
 
-    examples, _ = dataset.reduce(
-        (tf.constant(0, tf.int64), client_optimizer.initialize(specs)), train_on)
+    optimizer_state = client_optimizer.initialize(specs)
+    if rate is not None:
+      optimizer_state = client_optimizer.set_hparams(optimizer_state, {"learning_rate": rate})
+    examples, _ = dataset.reduce((tf.constant(0, tf.int64), optimizer_state), train_on)
     update = tf.nest.map_structure(tf.subtract, initial_weights.trainable, weights.trainable)
     finite = all_finite(update)
     update = tf.nest.map_structure(lambda u: tf.where(finite, u, tf.zeros_like(u)), update)
@@ -57,4 +62,4 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
                                                  update_weight=tf.where(finite, weight, 0.0))
     return result, model.report_local_unfinalized_metrics()
 
-  return build_client_work(model_fn, client_step)
+  return build_client_work(model_fn, client_step, learning_rate_fn)

@@ -24,17 +24,15 @@ from tff_course.experiment.releases import release_all
 
 
 def cosine_with_warmup(peak: float, total_steps: int, warmup_steps: int):
-  """A Keras schedule: linear from 0 to `peak` over warmup, then cosine to 0."""
+  """A Keras schedule over optimizer steps (see tff_course.algorithms.schedules)."""
   import tensorflow as tf
+
+  from tff_course.algorithms import schedules
 
   class CosineWithWarmup(tf.keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
-      step = tf.cast(step, tf.float32)
-      warm = peak * (step + 1.0) / float(max(warmup_steps, 1))
-      progress = (step - warmup_steps) / float(max(total_steps - warmup_steps, 1))
-      cosine = 0.5 * peak * (1.0 + tf.cos(math.pi * tf.minimum(progress, 1.0)))
-      return tf.where(step < warmup_steps, warm, cosine)
+      return schedules.cosine_with_warmup(step, peak, total_steps, warmup_steps)
 
     def get_config(self):
       return {"peak": peak, "total_steps": total_steps, "warmup_steps": warmup_steps}

@@ -50,8 +50,9 @@ class TrainConfig:
     client_lr: local SGD learning rate (FedSGD: the server step; centralized: the
       peak learning rate).
     client_momentum: SGD momentum of local steps (centralized: of the optimizer).
-    lr_schedule, warmup_rounds: "constant", or "cosine" annealing to 0 after a linear
-      warmup of `warmup_rounds` rounds (centralized baseline only, for now).
+    lr_schedule, warmup_rounds: "constant", or "cosine" annealing of the client (or
+      centralized) learning rate to 0 over the rounds, after a linear warmup of
+      `warmup_rounds` rounds (FedAvg and FedProx; FedSGD keeps a constant rate).
     server_optimizer, server_lr, server_momentum: how the server applies the mean
       update (sgd with lr 1 is plain averaging).
     mu: FedProx's proximal strength.
@@ -179,6 +180,9 @@ def validate(config: ExperimentConfig) -> None:
   if not 0 <= train.warmup_rounds < train.rounds:
     raise ConfigError(f"train.warmup_rounds: got {train.warmup_rounds}, expected 0 to "
                       f"{train.rounds - 1} (fewer than train.rounds)")
+  if train.algorithm == "fedsgd" and train.lr_schedule != "constant":
+    raise ConfigError(f"train.lr_schedule: got {train.lr_schedule!r}; FedSGD takes a "
+                      f"constant rate (its step is the server's)")
   if train.algorithm == "fedprox" and not train.mu > 0:
     raise ConfigError(f"train.mu: got {train.mu}, FedProx needs mu > 0")
 

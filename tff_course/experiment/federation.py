@@ -84,7 +84,7 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
 
 def build_process(federation: Federation):
   """The TFF learning process the config's algorithm names."""
-  from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer
+  from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer, round_schedule
   from tff_course.algorithms.model_fn import keras_model_fn
 
   train = federation.config.train
@@ -92,10 +92,14 @@ def build_process(federation: Federation):
   if train.algorithm == "fedsgd":
     return build_fedsgd(model_fn, learning_rate=train.client_lr, form=train.fedsgd_form)
   return build_fedavg(
-      model_fn, client_optimizer=build_optimizer("sgd", train.client_lr),
+      model_fn, client_optimizer=build_optimizer(
+          "sgdm" if train.client_momentum else "sgd", train.client_lr,
+          momentum=train.client_momentum),
       server_optimizer=build_optimizer(train.server_optimizer, train.server_lr,
                                        momentum=train.server_momentum),
-      proximal_mu=train.mu if train.algorithm == "fedprox" else 0.0)
+      proximal_mu=train.mu if train.algorithm == "fedprox" else 0.0,
+      client_learning_rate=(None if train.lr_schedule == "constant" else round_schedule(
+          train.lr_schedule, train.client_lr, train.rounds, train.warmup_rounds)))
 
 
 def initial_weights(federation: Federation):
