@@ -54,7 +54,8 @@ class RunnerInProcessTest(tf.test.TestCase):
     return ExperimentConfig(
         name="unit", data=DataConfig(dataset="toy_hetero", partition="natural",
                                      options={"num_clients": 6}),
-        train=TrainConfig(model="logistic", rounds=2, client_fraction=0.5, **train))
+        train=TrainConfig(**{"model": "logistic", "rounds": 2, "client_fraction": 0.5,
+                             **train}))
 
   def test_metrics_and_records(self):
     run_dir = self.create_tempdir().full_path
@@ -82,6 +83,11 @@ class RunnerInProcessTest(tf.test.TestCase):
         self.config().train, rounds=3))
     self.assertEqual(run_experiment(longer, run_dir, progress=False)["clients"], 3)
     self.assertLen(read_metrics(run_dir), 3)
+    scheduled_dir = self.create_tempdir().full_path
+    run_experiment(self.config(lr_schedule="cosine"), scheduled_dir, progress=False)
+    with self.assertRaisesRegex(ConfigError, "train.rounds: 2 -> 3"):
+      run_experiment(self.config(lr_schedule="cosine", rounds=3), scheduled_dir,
+                     progress=False)
 
   def test_divergence_stops_with_a_message_and_keeps_the_checkpoint(self):
     run_dir = self.create_tempdir().full_path

@@ -68,9 +68,9 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
   groups = partition.groups or {}
   devices = [Device(id=cid, group=groups.get(cid), indices=indices, dataset=None)
              for cid, indices in partition.items() if len(indices)]
-  batch_size = None if train.algorithm == "fedsgd" else train.batch_size
   local_work = (LocalWork(epochs=1, batch_size=None) if train.algorithm == "fedsgd" else
-                LocalWork(epochs=train.epochs, steps=train.steps, batch_size=batch_size))
+                LocalWork(epochs=train.epochs, steps=train.steps,
+                          batch_size=train.batch_size))
   group_test = (cifar_noniid_group_test(dataset, data.groups) if data.groups else None)
   input_shape = dataset.train.x.shape[1:]
 

@@ -24,7 +24,8 @@ def record_run(run_dir: str, config: ExperimentConfig) -> None:
 
 
 def check_resumable(run_dir: str, config: ExperimentConfig) -> bool:
-  """True if `run_dir` holds an earlier run of this config (only rounds may differ).
+  """True if `run_dir` holds an earlier run of this config (only rounds may differ, and
+  not when a learning-rate schedule spans the rounds).
 
   Raises:
     ConfigError: the directory holds a run of a different config.
@@ -34,9 +35,10 @@ def check_resumable(run_dir: str, config: ExperimentConfig) -> bool:
     return False
   with open(path, encoding="utf-8") as stream:
     saved = from_dict(json.load(stream))
+  resumable = RESUMABLE_CHANGES if saved.train.lr_schedule == "constant" else set()
   differences = [f"{section}.{name}: {old!r} -> {new!r}"
                  for (section, name), (old, new) in _differences(saved, config).items()
-                 if (section, name) not in RESUMABLE_CHANGES]
+                 if (section, name) not in resumable]
   if differences:
     raise ConfigError(
         f"{run_dir} holds a run of a different config ({'; '.join(differences)}); "
