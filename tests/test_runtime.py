@@ -48,6 +48,16 @@ class WorkerLifetimeTest(tf.test.TestCase):
     self.assertTrue(wait_gone(worker_pid(result.stdout)))
     self.assertNotIn("AttributeError", result.stderr)
 
+  def test_shutdown_then_a_fresh_worker(self):
+    result = self.run_driver("restart")
+    self.assertEqual(result.returncode, 0, result.stderr)
+    again = [l for l in result.stdout.splitlines() if l.startswith("again ")][0].split()
+    self.assertEqual(again[1], "11")
+    first, second = int(again[3]), int(again[5])
+    self.assertNotEqual(first, second)
+    self.assertFalse(alive(first))
+    self.assertTrue(wait_gone(second))
+
   def test_exception(self):
     result = self.run_driver("raise")
     self.assertEqual(result.returncode, 1)

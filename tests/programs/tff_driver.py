@@ -1,7 +1,7 @@
 """A program that runs one federated computation, then ends as argv[1] says.
 
 Prints "worker PID" and "result VALUE" lines; modes: exit (normal), raise, sleep
-(wait to be signalled).
+(wait to be signalled), restart (stop the worker, compute again on a new one).
 """
 
 import os
@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 import numpy as np  # pylint: disable=wrong-import-position
 
-from tff_course.runtime import ensure_worker  # pylint: disable=wrong-import-position
+from tff_course.runtime import ensure_worker, shutdown_context  # pylint: disable=wrong-import-position
 from tff_course.runtime.tff_module import tff  # pylint: disable=wrong-import-position
 
 
@@ -31,6 +31,11 @@ def main(mode: str) -> None:
   result = sum_plus_one([1, 2, 3])
   print(f"worker {ensure_worker().pid}", flush=True)
   print(f"result {result}", flush=True)
+  if mode == "restart":
+    first = ensure_worker().pid
+    shutdown_context()
+    print(f"again {sum_plus_one([4, 5])} first {first} second {ensure_worker().pid}",
+          flush=True)
   if mode == "raise":
     raise ValueError("the driver failed on purpose")
   if mode == "sleep":

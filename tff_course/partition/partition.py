@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Hashable, Iterator, Mapping, Optional
+from typing import Hashable, Iterator, Mapping, Optional
 
 import numpy as np
 
@@ -86,11 +86,3 @@ def _frozen(indices) -> np.ndarray:
   array = np.sort(np.asarray(indices, dtype=np.int64))
   array.setflags(write=False)
   return array
-
-
-def group_clients(partition: Partition) -> Dict[int, list]:
-  """Group -> the ids of its clients (empty when the partition has no groups)."""
-  members: Dict[int, list] = {}
-  for client_id, group in (partition.groups or {}).items():
-    members.setdefault(group, []).append(client_id)
-  return members
