@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from tff_course.cli.options import add_data_dir
 from tff_course.errors import ConfigError
 
 
@@ -21,7 +22,7 @@ def add_parser(commands) -> None:
       "list", help="the datasets and where each would load from",
       description="List every dataset, and whether it loads from the data directory, "
                   "downloads through tensorflow-datasets, or is generated.")
-  _add_data_dir(listing)
+  add_data_dir(listing)
   listing.set_defaults(handler=_list)
 
   summary = sub.add_parser(
@@ -34,7 +35,7 @@ def add_parser(commands) -> None:
   summary.add_argument("--dataset", default="synthetic",
                        help="dataset name, see 'tff-course data list' (default: synthetic, "
                             "which needs no files)")
-  _add_data_dir(summary)
+  add_data_dir(summary)
   summary.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
                        help="a dataset option, e.g. alpha=0.5 for synthetic, "
                             "label_mode=coarse for cifar100 (repeatable)")
@@ -57,13 +58,6 @@ def add_parser(commands) -> None:
   summary.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
   summary.add_argument("--out", help="output directory (default: runs/data/DATASET-PARTITION)")
   summary.set_defaults(handler=_summary)
-
-
-def _add_data_dir(parser) -> None:
-  parser.add_argument("--data-dir",
-                      help="directory holding the official dataset files (default: "
-                           "$TFF_COURSE_DATA_DIR; without either, real datasets download "
-                           "through tensorflow-datasets)")
 
 
 def _partitions():

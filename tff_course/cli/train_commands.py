@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from tff_course.cli.options import add_data_dir
 from tff_course.errors import ConfigError
 
 PRESETS = ("demo", "demo-mnist")
@@ -50,8 +51,7 @@ def add_parsers(commands) -> None:
 
 def _add_common(parser) -> None:
   parser.add_argument("--run-dir", help="where the run writes (default: runs/NAME)")
-  parser.add_argument("--data-dir", help="directory of official dataset files (default: "
-                                         "$TFF_COURSE_DATA_DIR)")
+  add_data_dir(parser)
   parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -19,7 +19,7 @@ from typing import Dict
 import numpy as np
 
 from tff_course.algorithms.evaluation import evaluate_weights
-from tff_course.experiment.federation import Federation
+from tff_course.experiment.federation import Federation, keras_model_weights
 from tff_course.experiment.releases import release_all
 
 
@@ -47,11 +47,12 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
   from tqdm.auto import tqdm
 
   from tff_course.data.pipeline import make_tf_dataset
-  from tff_course.runtime.tff_module import tff
+  from tff_course.sampling import round_seed
 
   train = federation.config.train
   split = federation.dataset.train
   indices = np.sort(np.concatenate([d.indices for d in federation.devices]))
+  x, y = split.x[indices], split.y[indices]
   batch = train.batch_size or len(indices)
   steps_per_epoch = int(math.ceil(len(indices) / batch))
   tf.keras.utils.set_random_seed(train.seed)
@@ -76,17 +77,16 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
   try:
     for epoch in range(done + 1, train.rounds + 1):
       start = time.perf_counter()
-      data = make_tf_dataset(split.x[indices], split.y[indices], federation.dataset.modality,
-                             batch_size=batch, shuffle_seed=_epoch_seed(train.seed, epoch))
+      data = make_tf_dataset(x, y, federation.dataset.modality, batch_size=batch,
+                             shuffle_seed=round_seed(train.seed, epoch))
       history = model.fit(data, epochs=1, verbose=0)
       metrics = {"train_loss": float(history.history["loss"][-1]),
                  "train_accuracy": float(history.history["accuracy"][-1]),
                  "clients": len(federation.devices), "examples": len(indices)}
       if epoch % train.eval_every == 0 or epoch == train.rounds:
-        weights = tff.learning.models.ModelWeights.from_model(model)
         test = federation.dataset.test
         metrics.update({f"test_{k}": v for k, v in evaluate_weights(
-            evaluation_model, _numpy(weights), test.x, test.y,
+            evaluation_model, keras_model_weights(model), test.x, test.y,
             federation.dataset.modality).items()})
       metrics["seconds"] = time.perf_counter() - start
       release_all(releases, metrics, epoch)
@@ -99,16 +99,3 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
     bar.close()
   return metrics
 
-
-def _epoch_seed(seed: int, epoch: int) -> int:
-  from tff_course.sampling import round_seed
-
-  return round_seed(seed, epoch)
-
-
-def _numpy(weights):
-  from tff_course.runtime.tff_module import tff
-
-  return tff.learning.models.ModelWeights(
-      trainable=[np.asarray(w) for w in weights.trainable],
-      non_trainable=[np.asarray(w) for w in weights.non_trainable])

@@ -106,10 +106,14 @@ def initial_weights(federation: Federation):
   """Model weights drawn from the run's seed (the same seed, the same start)."""
   import tensorflow as tf
 
+  tf.keras.utils.set_random_seed(federation.config.train.seed)
+  return keras_model_weights(federation.build_keras_model())
+
+
+def keras_model_weights(model):
+  """A Keras model's current weights as a tff ModelWeights of NumPy arrays."""
   from tff_course.runtime.tff_module import tff
 
-  tf.keras.utils.set_random_seed(federation.config.train.seed)
-  model = federation.build_keras_model()
   return tff.learning.models.ModelWeights(
       trainable=[np.asarray(w) for w in model.trainable_weights],
       non_trainable=[np.asarray(w) for w in model.non_trainable_weights])
