@@ -30,6 +30,15 @@ class ModelTest(tf.test.TestCase, parameterized.TestCase):
     logits = model(np.zeros((2, 80), np.int32))
     self.assertEqual(logits.shape, (2, 90))
 
+  def test_shakespeare_lstm_paper_has_the_papers_parameter_count(self):
+    model = build_model("shakespeare_lstm_paper", (80,), 81)
+    self.assertEqual(model.count_params(), 866_578)
+    self.assertEqual(model(np.zeros((2, 80), np.int32)).shape, (2, 258))
+
+  def test_shakespeare_lstm_paper_refuses_a_larger_vocabulary(self):
+    with self.assertRaisesRegex(ConfigError, "got 300 classes, expected at most 258"):
+      build_model("shakespeare_lstm_paper", (80,), 300)
+
   def test_save_and_reload_round_trip(self):
     model = build_model("resnet20_groupnorm", (32, 32, 3), 10)
     path = self.create_tempdir().full_path + "/model.keras"

@@ -25,6 +25,16 @@ def read_metrics(run_dir):
   return rows
 
 
+def tensorboard_steps(run_dir, tag="train_loss"):
+  """The steps of every `tag` event in the run's TensorBoard files, in file order."""
+  steps = []
+  for path in sorted(tf.io.gfile.glob(os.path.join(run_dir, "tensorboard", "**", "events.*"))
+                     + tf.io.gfile.glob(os.path.join(run_dir, "tensorboard", "events.*"))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      steps += [event.step for value in event.summary.value if value.tag == tag]
+  return steps
+
+
 def run_program(*args):
   return subprocess.run([sys.executable, PROGRAM, *args], capture_output=True, text=True,
                         timeout=300, env=ENV, check=False)
@@ -40,12 +50,15 @@ class ResumeTest(tf.test.TestCase):
       result = run_program(killed, str(kill_after))
       self.assertEqual(result.returncode, -9, result.stderr)
       self.assertLen(read_metrics(killed), kill_after)
+      self.assertTrue(os.path.isdir(os.path.join(killed, "client-records")))
     finished = run_program(killed)
     self.assertEqual(finished.returncode, 0, finished.stderr)
     expected = read_metrics(whole)
     self.assertLen(expected, 6)
     self.assertEqual(read_metrics(killed), expected)
     self.assertNotEqual(expected[0]["test_accuracy"], expected[-1]["test_accuracy"])
+    self.assertEqual(sorted(tensorboard_steps(killed)), [1, 2, 3, 4, 5, 6])
+    self.assertFalse(os.path.exists(os.path.join(killed, "client-records")))
 
 
 class RunnerInProcessTest(tf.test.TestCase):

@@ -58,6 +58,26 @@ class WorkerLifetimeTest(tf.test.TestCase):
     self.assertFalse(alive(first))
     self.assertTrue(wait_gone(second))
 
+  def test_worker_limits_malloc_arenas_unless_the_user_chose(self):
+    from tff_course.runtime.worker import WorkerProcess
+
+    def arenas(environment):
+      old = os.environ.pop("MALLOC_ARENA_MAX", None)
+      os.environ.update(environment)
+      worker = WorkerProcess(0)
+      try:
+        with open(f"/proc/{worker.pid}/environ", "rb") as stream:
+          variables = dict(item.split(b"=", 1) for item in stream.read().split(b"\0") if item)
+        return variables.get(b"MALLOC_ARENA_MAX")
+      finally:
+        worker.stop()
+        os.environ.pop("MALLOC_ARENA_MAX", None)
+        if old is not None:
+          os.environ["MALLOC_ARENA_MAX"] = old
+
+    self.assertEqual(arenas({}), b"2")
+    self.assertEqual(arenas({"MALLOC_ARENA_MAX": "4"}), b"4")
+
   def test_exception(self):
     result = self.run_driver("raise")
     self.assertEqual(result.returncode, 1)

@@ -44,7 +44,8 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
       current = tuple(tf.nest.flatten(weights.trainable))
       gradients = tape.gradient(output.loss, current,
                                 unconnected_gradients=tf.UnconnectedGradients.ZERO)
-      gradients = tuple(g + mu * (w - w0) for g, w, w0 in zip(gradients, current, anchor))
+      if mu:
+        gradients = tuple(g + mu * (w - w0) for g, w, w0 in zip(gradients, current, anchor))
       optimizer_state, updated = client_optimizer.next(optimizer_state, current, gradients)
       for variable, value in zip(current, updated):
         variable.assign(value)

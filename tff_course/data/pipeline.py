@@ -24,6 +24,17 @@ def model_inputs(x: np.ndarray, modality: Modality) -> np.ndarray:
   return np.asarray(x, dtype=np.int32)
 
 
+def model_inputs_tf(x, modality: Modality):
+  """`model_inputs` in TensorFlow, with the same results."""
+  import tensorflow as tf
+
+  if modality is Modality.IMAGE:
+    return tf.cast(x, tf.float32) / 255.0
+  if modality is Modality.FEATURES:
+    return tf.cast(x, tf.float32)
+  return tf.cast(x, tf.int32)
+
+
 def make_tf_dataset(x: np.ndarray, y: np.ndarray, modality: Modality, *,
                     batch_size: Optional[int] = 32, shuffle_seed: Optional[int] = None):
   """A batched tf.data pipeline of (inputs, int32 labels).

@@ -20,7 +20,6 @@ import numpy as np
 
 from tff_course.algorithms.evaluation import evaluate_weights
 from tff_course.experiment.federation import Federation, keras_model_weights
-from tff_course.experiment.releases import release_all
 
 
 def cosine_with_warmup(peak: float, total_steps: int, warmup_steps: int):
@@ -89,8 +88,9 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
             evaluation_model, keras_model_weights(model), test.x, test.y,
             federation.dataset.modality).items()})
       metrics["seconds"] = time.perf_counter() - start
-      release_all(releases, metrics, epoch)
+      releases.release(metrics, epoch)
       manager.save(checkpoint_number=epoch)
+      releases.commit()
       bar.set_postfix({"loss": f"{metrics['train_loss']:.3f}"}, refresh=False)
       bar.update(1)
       if on_round_end is not None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from tff_course.algorithms.local_work import LocalWork
 from tff_course.data import Dataset, load_dataset
-from tff_course.data.pipeline import make_tf_dataset
+from tff_course.data.client_records import ClientRecords
 from tff_course.experiment.config import ExperimentConfig
 from tff_course.partition import Partition, cifar_noniid_group_test, make_partition
 from tff_course.sampling import (Device, get_devices_for_round,
@@ -18,15 +18,21 @@ from tff_course.sampling import (Device, get_devices_for_round,
 
 @dataclasses.dataclass
 class Federation:
-  """Everything a run needs, built once from the config."""
+  """Everything a run needs, built once from the config.
+
+  The clients' training data is written once to record files that TFF's worker reads
+  (see tff_course.data.client_records); `close` (or leaving a `with` block) deletes them.
+  """
 
   config: ExperimentConfig
   dataset: Dataset
   partition: Partition
-  devices: List[Device]  # pipelines are built per round by client_dataset
+  devices: List[Device]
   local_work: LocalWork
   group_test: Optional[Partition]
   build_keras_model: Callable
+  records_dir: Optional[str] = None
+  _records: Optional[ClientRecords] = dataclasses.field(default=None, repr=False)
 
   def __post_init__(self):
     self._positions = {device.id: position for position, device in enumerate(self.devices)}
@@ -39,22 +45,54 @@ class Federation:
       return get_devices_for_round_GROUP(self.devices, dict(train.devices_per_group), seed)
     return get_devices_for_round(self.devices, train.client_fraction, seed)
 
-  def client_dataset(self, device: Device, round_num: int):
-    """The device's training stream for this round, shuffled by (seed, round, device)."""
-    split = self.dataset.train
-    position = self._positions[device.id]
-    seed = round_seed(self.config.train.seed * 1_000_003 + position, round_num)
-    batched = make_tf_dataset(split.x[device.indices], split.y[device.indices],
-                              self.dataset.modality, batch_size=self.local_work.batch_size,
-                              shuffle_seed=seed)
-    return self.local_work.apply(batched)
+  @property
+  def records(self) -> ClientRecords:
+    if self._records is None:
+      self._records = ClientRecords(self.dataset.train,
+                                    {device.id: device.indices for device in self.devices},
+                                    self.dataset.modality, directory=self.records_dir)
+    return self._records
+
+  def client_input(self, device: Device, round_num: int) -> np.ndarray:
+    """What `device` receives in `round_num`: its records and a shuffle seed derived
+    from (seed, round, device)."""
+    seed = round_seed(self.config.train.seed * 1_000_003 + self._positions[device.id],
+                      round_num)
+    return self.records.client_input(device.id, seed)
+
+  def client_dataset(self, client_input):
+    """The client's training stream for `client_input` (eagerly, in this process)."""
+    import tensorflow as tf
+
+    return self.records.dataset_fn(self.local_work)(tf.constant(client_input))
+
+  def dataset_computation(self):
+    """The TFF computation that builds a client's stream from its input, where it trains."""
+    from tff_course.runtime.tff_module import tff
+
+    return tff.tensorflow.computation(self.records.dataset_fn(self.local_work),
+                                      tff.TensorType(np.int64, [2]))
 
   def element_spec(self):
-    return self.client_dataset(self.devices[0], 1).element_spec
+    return self.client_dataset(self.client_input(self.devices[0], 1)).element_spec
 
+  def close(self) -> None:
+    if self._records is not None:
+      self._records.close()
+      self._records = None
 
-def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None) -> Federation:
-  """Loads the data, partitions it and creates the devices the config describes."""
+  def __enter__(self) -> "Federation":
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()
+
+def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None,
+                     records_dir: Optional[str] = None) -> Federation:
+  """Loads the data, partitions it and creates the devices the config describes.
+
+  `records_dir` is where the clients' record files go (default: a temporary directory).
+  """
   from tff_course.models import build_model
 
   data, train = config.data, config.train
@@ -79,16 +117,24 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
 
   return Federation(config=config, dataset=dataset, partition=partition, devices=devices,
                     local_work=local_work, group_test=group_test,
-                    build_keras_model=build_keras_model)
+                    build_keras_model=build_keras_model, records_dir=records_dir)
 
 
 def build_process(federation: Federation):
-  """The TFF learning process the config's algorithm names."""
-  from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer, round_schedule
+  """The TFF learning process the config's algorithm names, taking client inputs
+  (`Federation.client_input`) and building their datasets where the clients train."""
   from tff_course.algorithms.model_fn import keras_model_fn
+  from tff_course.runtime.tff_module import tff
 
   train = federation.config.train
   model_fn = keras_model_fn(federation.build_keras_model, federation.element_spec())
+  return tff.simulation.compose_dataset_computation_with_learning_process(
+      federation.dataset_computation(), _algorithm_process(train, model_fn))
+
+
+def _algorithm_process(train, model_fn):
+  from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer, round_schedule
+
   if train.algorithm == "fedsgd":
     return build_fedsgd(model_fn, learning_rate=train.client_lr, form=train.fedsgd_form)
   return build_fedavg(

@@ -23,7 +23,10 @@ from tff_course.experiment.federation import (Federation, build_federation, buil
                                               initial_weights, model_bytes)
 from tff_course.experiment.centralized import run_centralized
 from tff_course.experiment.records import check_resumable, record_run
-from tff_course.experiment.releases import make_releases, release_all
+from tff_course.experiment.releases import MetricReleases
+
+
+CLIENT_RECORDS_DIR = "client-records"
 
 
 class TrainingDiverged(TffCourseError):
@@ -42,14 +45,21 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
     ConfigError: `run_dir` holds a run of a different config.
     TrainingDiverged: the loss became NaN (the last good checkpoint is kept).
   """
-  from tff_course.runtime.tff_module import tff
-
   resuming = check_resumable(run_dir, config)
   os.makedirs(run_dir, exist_ok=True)
-  federation = build_federation(config, data_dir=data_dir)
+  records_dir = os.path.join(run_dir, CLIENT_RECORDS_DIR)
+  with build_federation(config, data_dir=data_dir, records_dir=records_dir) as federation:
+    return _run(federation, run_dir, resuming, progress, on_round_end)
+
+
+def _run(federation: Federation, run_dir: str, resuming: bool, progress: bool,
+         on_round_end: Optional[Callable[[int], None]]) -> Dict[str, float]:
+  from tff_course.runtime.tff_module import tff
+
+  config = federation.config
   if config.train.algorithm == "centralized":
     record_run(run_dir, config)
-    return (run_centralized(federation, run_dir, make_releases(run_dir), progress=progress,
+    return (run_centralized(federation, run_dir, MetricReleases(run_dir), progress=progress,
                             on_round_end=on_round_end) or last_metrics(run_dir))
   process = build_process(federation)
   state = process.set_model_weights(process.initialize(), initial_weights(federation))
@@ -60,7 +70,7 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
     loaded, done = asyncio.run(checkpoints.load_latest(state))
     state = loaded if loaded is not None else state
   record_run(run_dir, config)
-  releases = make_releases(run_dir)
+  releases = MetricReleases(run_dir)
   loop = _RoundLoop(federation, process, run_dir, on_round_end)
   return loop.run(state, done, checkpoints, releases, progress) or last_metrics(run_dir)
 
@@ -95,9 +105,10 @@ class _RoundLoop:
       for round_num in range(done + 1, self.train.rounds + 1):
         state, metrics = self.round(state, round_num)
         self.check_finite(metrics, round_num)
-        release_all(releases, metrics, round_num)
+        releases.release(metrics, round_num)
         if round_num % self.train.checkpoint_every == 0 or round_num == self.train.rounds:
           asyncio.run(checkpoints.save(state, round_num))
+          releases.commit()
         bar.set_postfix(_postfix(metrics), refresh=False)
         bar.update(1)
         if self.on_round_end is not None:
@@ -119,7 +130,7 @@ class _RoundLoop:
   def round(self, state, round_num: int):
     start = time.perf_counter()
     chosen = self.federation.sample(round_num)
-    data = [self.federation.client_dataset(device, round_num) for device in chosen]
+    data = [self.federation.client_input(device, round_num) for device in chosen]
     output = self.process.next(state, data)
     train = output.metrics["client_work"]["train"]
     weights = self.process.get_model_weights(output.state)

@@ -10,6 +10,7 @@
 | cifar_convnet | 122,570 on 32x32x3 |
 | resnet20_groupnorm | 272,474 on 32x32x3 |
 | shakespeare_lstm | 818,137 for 81 characters (265 V + 796,672) |
+| shakespeare_lstm_paper | 866,578 (peephole cells, 258 symbols, as in the paper) |
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Callable, Dict, Sequence
 
 from tff_course.errors import ConfigError
 from tff_course.models.dense import logistic, mlp
-from tff_course.models.lstm import shakespeare_lstm
+from tff_course.models.lstm import shakespeare_lstm, shakespeare_lstm_paper
 from tff_course.models.mcmahan import mnist_2nn, mnist_cnn
 from tff_course.models.resnet import resnet20_groupnorm
 from tff_course.models.small import cifar_convnet, lenet5
@@ -32,6 +33,7 @@ MODEL_BUILDERS: Dict[str, Callable] = {
     "cifar_convnet": cifar_convnet,
     "resnet20_groupnorm": resnet20_groupnorm,
     "shakespeare_lstm": shakespeare_lstm,
+    "shakespeare_lstm_paper": shakespeare_lstm_paper,
 }
 
 
@@ -47,4 +49,5 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, **optio
 
 
 __all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "lenet5", "logistic", "mlp",
-           "mnist_2nn", "mnist_cnn", "resnet20_groupnorm", "shakespeare_lstm"]
+           "mnist_2nn", "mnist_cnn", "resnet20_groupnorm", "shakespeare_lstm",
+           "shakespeare_lstm_paper"]

@@ -1,0 +1,140 @@
+"""Client datasets that TFF's workers read from a file instead of receiving them.
+
+Handing TFF a `tf.data.Dataset` per client makes the driver serialize a graph with the
+client's examples in it for every client in every round, and the worker deserialize
+it: most of the per-round overhead of a simulation and memory that grows round after
+round. Here the training split is written once, client after client, as fixed-length
+records (an int32 label, then the stored example's bytes) to one file. A client then
+travels as three integers, (first record, record count, shuffle seed), and a TFF
+computation turns them into the client's batched, shuffled, repeated stream where the
+clients train, with the same model inputs as `pipeline.model_inputs`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from typing import Dict, Optional
+
+import numpy as np
+
+from tff_course.data.dataset import Modality, Split
+
+LABEL_BYTES = 4
+
+
+class ClientRecords:
+  """A directory of record files, one per client, of a split's examples.
+
+  Use as a context manager (or call `close`) to delete the files.
+
+  Args:
+    split: the training split.
+    clients: client id -> indices into `split`, in the order to store them.
+    modality: how stored examples become model inputs.
+    directory: where to write the files (made if missing; default: a new temporary
+      directory). Files of an earlier, killed use of the same directory are replaced.
+  """
+
+  def __init__(self, split: Split, clients: Dict[str, np.ndarray], modality: Modality,
+               directory: Optional[str] = None):
+    self.modality = modality
+    self.example_shape = tuple(split.x.shape[1:])
+    self.example_dtype = np.dtype(split.x.dtype).newbyteorder("=")
+    self.record_bytes = LABEL_BYTES + int(np.prod(self.example_shape, dtype=np.int64)
+                                          * self.example_dtype.itemsize)
+    self._owned = directory is None
+    self.directory = directory or tempfile.mkdtemp(prefix="tff-course-clients-")
+    os.makedirs(self.directory, exist_ok=True)
+    self.numbers = _write_records(self.directory, split, clients, self.example_dtype)
+
+  def client_input(self, client_id: str, shuffle_seed: int) -> np.ndarray:
+    """What a client receives: int64 [client file number, shuffle seed]."""
+    return np.array([self.numbers[client_id], shuffle_seed], dtype=np.int64)
+
+  def close(self) -> None:
+    """Deletes the files, and the directory when it was made for them or is left empty."""
+    if self._owned:
+      shutil.rmtree(self.directory, ignore_errors=True)
+    else:
+      for number in self.numbers.values():
+        with contextlib.suppress(FileNotFoundError):
+          os.remove(_path(self.directory, number))
+      with contextlib.suppress(OSError):
+        os.rmdir(self.directory)
+    self.numbers = {}
+
+  def __enter__(self) -> "ClientRecords":
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()
+
+  def dataset_fn(self, local_work):
+    """A TensorFlow function: client input -> the client's training stream.
+
+    The stream is the client's records reshuffled each pass with its seed, batched by
+    `local_work.batch_size` (all records when None), then repeated as `local_work` says.
+    """
+    import tensorflow as tf
+
+    directory, batch_size = self.directory, local_work.batch_size
+    decode = self.decode_fn()
+
+    def client_dataset(client_input):
+      path = tf.strings.join([directory, "/", tf.strings.as_string(client_input[0]),
+                              ".records"])
+      examples, labels = decode(tf.io.read_file(path))
+      count = tf.shape(labels, out_type=tf.int64)[0]
+      data = tf.data.Dataset.from_tensor_slices((examples, labels))
+      data = data.shuffle(count, seed=client_input[1], reshuffle_each_iteration=True)
+      return local_work.apply(data.batch(count if batch_size is None else batch_size))
+
+    return client_dataset
+
+  def decode_fn(self):
+    """A TensorFlow function: a file's bytes -> (model inputs, int32 labels)."""
+    import tensorflow as tf
+
+    from tff_course.data.pipeline import model_inputs_tf
+
+    shape, dtype, modality = self.example_shape, self.example_dtype, self.modality
+    tf_dtype, record_bytes = tf.as_dtype(dtype), self.record_bytes
+
+    def decode(content):
+      raw = tf.reshape(tf.io.decode_raw(content, tf.uint8), [-1, record_bytes])
+      labels = tf.bitcast(tf.reshape(raw[:, :LABEL_BYTES], [-1, LABEL_BYTES]), tf.int32)
+      body = raw[:, LABEL_BYTES:]
+      if dtype.itemsize == 1:
+        examples = tf.bitcast(tf.reshape(body, [-1, *shape]), tf_dtype)
+      else:
+        examples = tf.bitcast(tf.reshape(body, [-1, *shape, dtype.itemsize]), tf_dtype)
+      return model_inputs_tf(examples, modality), labels
+
+    return decode
+
+
+def _write_records(directory: str, split: Split, clients: Dict[str, np.ndarray],
+                   example_dtype: np.dtype) -> Dict[str, int]:
+  """Writes each client's examples to its own file; returns client id -> file number."""
+  numbers = {}
+  for number, (client_id, indices) in enumerate(clients.items()):
+    indices = np.asarray(indices, dtype=np.int64)
+    temporary = _path(directory, number) + ".partial"
+    with open(temporary, "wb") as file:
+      file.write(_encode(split.x[indices], split.y[indices], example_dtype))
+    os.replace(temporary, _path(directory, number))
+    numbers[client_id] = number
+  return numbers
+
+
+def _path(directory: str, number: int) -> str:
+  return os.path.join(directory, f"{number}.records")
+
+
+def _encode(x: np.ndarray, y: np.ndarray, example_dtype: np.dtype) -> bytes:
+  labels = np.asarray(y, dtype=np.int32).reshape(-1, 1).view(np.uint8)
+  examples = np.ascontiguousarray(x, dtype=example_dtype).reshape(len(y), -1).view(np.uint8)
+  return np.concatenate([labels, examples], axis=1).tobytes()
