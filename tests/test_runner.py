@@ -74,9 +74,16 @@ class RunnerInProcessTest(tf.test.TestCase):
     run_dir = self.create_tempdir().full_path
     final = run_experiment(self.config(), run_dir, progress=False)
     self.assertEqual(final["clients"], 3)
-    self.assertEqual(final["bytes_up"], 3 * (10 * 4 + 4) * 4)
+    self.assertEqual(final["bytes_up"], 3 * (10 * 4 + 4 + 1) * 4)
+    self.assertEqual(final["bytes_down"], 3 * (10 * 4 + 4) * 4)
     for name in ("config.json", "versions.json", "metrics.csv", "tensorboard", "checkpoints"):
       self.assertTrue(os.path.exists(os.path.join(run_dir, name)), name)
+
+  def test_quantized_aggregator_reports_its_bits(self):
+    final = run_experiment(self.config(aggregator="quantized", quant_bits=4),
+                           self.create_tempdir().full_path, progress=False)
+    self.assertEqual(final["bytes_up"], 3 * (4 * 44 + 32 * 3) // 8)
+    self.assertGreater(final["test_accuracy"], 0.3)
 
   def test_scheduled_client_rate_and_momentum(self):
     plain = run_experiment(self.config(), self.create_tempdir().full_path, progress=False)

@@ -17,6 +17,8 @@ from tff_course.errors import ConfigError
 FORMAT_VERSION = 1
 ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized")
 LR_SCHEDULES = ("constant", "cosine")
+AGGREGATORS = ("mean", "quantized", "median", "trimmed_mean", "krum")
+ROUNDINGS = ("stochastic", "deterministic")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +58,11 @@ class TrainConfig:
     server_optimizer, server_lr, server_momentum: how the server applies the mean
       update (sgd with lr 1 is plain averaging).
     mu: FedProx's proximal strength.
+    aggregator: how the server combines client updates: "mean" (weighted by examples),
+      "quantized" (updates quantized to `quant_bits` bits with `quant_rounding`
+      "stochastic" or "deterministic"), or a robust mean: "median", "trimmed_mean"
+      (dropping `trim_fraction` of the clients at each end per coordinate), "krum"
+      (with `byzantine` faulty clients tolerated).
     epochs, steps, batch_size: local work (E or J, and B; batch_size None = all).
     rounds: communication rounds.
     client_fraction: C, devices per round as a fraction; or devices_per_group.
@@ -76,6 +83,11 @@ class TrainConfig:
   server_lr: float = 1.0
   server_momentum: Optional[float] = None
   mu: float = 0.0
+  aggregator: str = "mean"
+  quant_bits: int = 8
+  quant_rounding: str = "stochastic"
+  trim_fraction: float = 0.1
+  byzantine: int = 0
   epochs: Optional[int] = 1
   steps: Optional[int] = None
   batch_size: Optional[int] = 10
@@ -183,6 +195,22 @@ def validate(config: ExperimentConfig) -> None:
   if train.algorithm == "fedsgd" and train.lr_schedule != "constant":
     raise ConfigError(f"train.lr_schedule: got {train.lr_schedule!r}; FedSGD takes a "
                       f"constant rate (its step is the server's)")
+  if train.aggregator not in AGGREGATORS:
+    raise ConfigError(f"train.aggregator: got {train.aggregator!r}, expected one of "
+                      f"{', '.join(AGGREGATORS)}")
+  if train.quant_rounding not in ROUNDINGS:
+    raise ConfigError(f"train.quant_rounding: got {train.quant_rounding!r}, expected one "
+                      f"of {', '.join(ROUNDINGS)}")
+  if isinstance(train.quant_bits, bool) or train.quant_bits not in range(1, 33):
+    raise ConfigError(f"train.quant_bits: got {train.quant_bits!r}, expected a whole "
+                      f"number of bits from 1 to 32")
+  if not 0 <= train.trim_fraction < 0.5:
+    raise ConfigError(f"train.trim_fraction: got {train.trim_fraction}, expected a "
+                      f"fraction in [0, 0.5)")
+  if isinstance(train.byzantine, bool) or not isinstance(train.byzantine, int) or (
+      train.byzantine < 0):
+    raise ConfigError(f"train.byzantine: got {train.byzantine!r}, expected a whole number "
+                      f">= 0")
   if train.algorithm == "fedprox" and not train.mu > 0:
     raise ConfigError(f"train.mu: got {train.mu}, FedProx needs mu > 0")
 

@@ -133,10 +133,13 @@ def build_process(federation: Federation):
 
 
 def _algorithm_process(train, model_fn):
+  from tff_course.aggregators.by_name import make_aggregator
   from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer, round_schedule
 
+  aggregator = make_aggregator(train)
   if train.algorithm == "fedsgd":
-    return build_fedsgd(model_fn, learning_rate=train.client_lr, form=train.fedsgd_form)
+    return build_fedsgd(model_fn, learning_rate=train.client_lr, form=train.fedsgd_form,
+                        model_aggregator=aggregator)
   return build_fedavg(
       model_fn, client_optimizer=build_optimizer(
           "sgdm" if train.client_momentum else "sgd", train.client_lr,
@@ -144,6 +147,7 @@ def _algorithm_process(train, model_fn):
       server_optimizer=build_optimizer(train.server_optimizer, train.server_lr,
                                        momentum=train.server_momentum),
       proximal_mu=train.mu if train.algorithm == "fedprox" else 0.0,
+      model_aggregator=aggregator,
       client_learning_rate=(None if train.lr_schedule == "constant" else round_schedule(
           train.lr_schedule, train.client_lr, train.rounds, train.warmup_rounds)))
 

@@ -139,7 +139,8 @@ class _RoundLoop:
         "train_loss": float(train["loss"]), "train_accuracy": float(train["accuracy"]),
         "clients": len(chosen), "examples": int(train["num_examples"]),
         "messages_down": len(chosen), "messages_up": len(chosen),
-        "bytes_down": size * len(chosen), "bytes_up": size * len(chosen),
+        "bytes_down": size * len(chosen),
+        "bytes_up": int(output.metrics["aggregator"]["bits_up"]) // 8,
     }
     if round_num % self.train.eval_every == 0 or round_num == self.train.rounds:
       metrics.update(self.evaluate(weights))

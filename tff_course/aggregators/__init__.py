@@ -1,0 +1,22 @@
+"""Aggregators as `tff.aggregators` factories, each reporting the bits its clients sent
+(`bits_up` in its measurements, int64, summed over the round's clients).
+
+| factory | what the server computes |
+|---|---|
+| MeanWithBitsFactory | TFF's weighted mean of float32 updates |
+| QuantizedMeanFactory(nbit) | the weighted mean of n-bit (DoReFa) quantized updates |
+| CoordinateMedianFactory | the coordinate-wise median |
+| TrimmedMeanFactory(trim_fraction) | the coordinate-wise trimmed mean |
+| KrumFactory(num_byzantine) | Krum / Multi-Krum (Blanchard et al., 2017) |
+
+The robust ones ignore example weights except that a client of weight 0 (a non-finite
+update) is left out.
+"""
+
+from tff_course.aggregators.by_name import make_aggregator
+from tff_course.aggregators.quantized import MeanWithBitsFactory, QuantizedMeanFactory
+from tff_course.aggregators.robust import (CoordinateMedianFactory, KrumFactory,
+                                           TrimmedMeanFactory)
+
+__all__ = ["CoordinateMedianFactory", "KrumFactory", "MeanWithBitsFactory",
+           "QuantizedMeanFactory", "TrimmedMeanFactory", "make_aggregator"]

@@ -1,0 +1,19 @@
+"""The aggregator a run's config names, as a weighted `tff.aggregators` factory."""
+
+from __future__ import annotations
+
+
+def make_aggregator(train):
+  """The factory for `train.aggregator` (a TrainConfig), with its options."""
+  from tff_course.aggregators import quantized, robust
+
+  if train.aggregator == "quantized":
+    return quantized.QuantizedMeanFactory(train.quant_bits,
+                                          stochastic=train.quant_rounding == "stochastic")
+  if train.aggregator == "median":
+    return robust.CoordinateMedianFactory()
+  if train.aggregator == "trimmed_mean":
+    return robust.TrimmedMeanFactory(train.trim_fraction)
+  if train.aggregator == "krum":
+    return robust.KrumFactory(train.byzantine)
+  return quantized.MeanWithBitsFactory()
