@@ -85,6 +85,47 @@ class RunnerInProcessTest(tf.test.TestCase):
     self.assertEqual(final["bytes_up"], 3 * (4 * 44 + 32 * 3) // 8)
     self.assertGreater(final["test_accuracy"], 0.3)
 
+  def group_config(self, **train):
+    return ExperimentConfig(
+        name="groups", data=DataConfig(dataset="toy_iid", partition="groups",
+                                       samples_per_client=20, groups={0: (0, 1), 1: (2, 3)},
+                                       options={"num_clients": 4}),
+        train=TrainConfig(**{"model": "logistic", "rounds": 2, "devices_per_group": {0: 4, 1: 1},
+                             **train}))
+
+  def test_group_mean_weighs_groups_not_clients(self):
+    grouped = run_experiment(self.group_config(aggregator="group_mean"),
+                             self.create_tempdir().full_path, progress=False)
+    plain = run_experiment(self.group_config(), self.create_tempdir().full_path,
+                           progress=False)
+    self.assertEqual(grouped["clients"], 5)
+    self.assertEqual(grouped["bytes_up"], 5 * (10 * 4 + 4 + 2) * 4)
+    self.assertIn("test_group_0_accuracy", grouped)
+    self.assertNotAlmostEqual(grouped["test_loss"], plain["test_loss"], places=4)
+    fedsgd = run_experiment(self.group_config(aggregator="group_mean", algorithm="fedsgd",
+                                              fedsgd_form="weights"),
+                            self.create_tempdir().full_path, progress=False)
+    self.assertEqual(fedsgd["clients"], 5)
+
+  def test_clients_send_their_examples_in_their_groups_slot(self):
+    from tff_course.experiment.federation import (build_federation, build_process,
+                                                  initial_weights)
+
+    with build_federation(self.group_config(aggregator="group_mean", epochs=2)) as federation:
+      process = build_process(federation)
+      state = process.set_model_weights(process.initialize(), initial_weights(federation))
+      chosen = federation.sample(1)
+      output = process.next(state, [federation.client_input(d, 1) for d in chosen])
+    self.assertAllEqual(output.metrics["aggregator"]["group_weights"], [4 * 40, 1 * 40])
+
+  def test_group_mean_needs_groups(self):
+    with self.assertRaisesRegex(ConfigError, "'group_mean' weighs groups of clients, but "
+                                "the 'natural' partition has none"):
+      run_experiment(self.config(aggregator="group_mean"), self.create_tempdir().full_path,
+                     progress=False)
+    with self.assertRaisesRegex(ConfigError, "set train.fedsgd_form=weights"):
+      self.config(aggregator="group_mean", algorithm="fedsgd")
+
   def test_scheduled_client_rate_and_momentum(self):
     plain = run_experiment(self.config(), self.create_tempdir().full_path, progress=False)
     scheduled = run_experiment(

@@ -5,6 +5,7 @@
 |---|---|
 | MeanWithBitsFactory | TFF's weighted mean of float32 updates |
 | QuantizedMeanFactory(nbit) | the weighted mean of n-bit (DoReFa) quantized updates |
+| GroupMeanFactory | the mean over client groups of each group's weighted mean |
 | CoordinateMedianFactory | the coordinate-wise median |
 | TrimmedMeanFactory(trim_fraction) | the coordinate-wise trimmed mean |
 | KrumFactory(num_byzantine) | Krum / Multi-Krum (Blanchard et al., 2017) |
@@ -14,9 +15,10 @@ update) is left out.
 """
 
 from tff_course.aggregators.by_name import make_aggregator
+from tff_course.aggregators.group_mean import GroupMeanFactory
 from tff_course.aggregators.quantized import MeanWithBitsFactory, QuantizedMeanFactory
 from tff_course.aggregators.robust import (CoordinateMedianFactory, KrumFactory,
                                            TrimmedMeanFactory)
 
-__all__ = ["CoordinateMedianFactory", "KrumFactory", "MeanWithBitsFactory",
+__all__ = ["CoordinateMedianFactory", "GroupMeanFactory", "KrumFactory", "MeanWithBitsFactory",
            "QuantizedMeanFactory", "TrimmedMeanFactory", "make_aggregator"]

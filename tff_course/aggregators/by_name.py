@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def make_aggregator(train):
   """The factory for `train.aggregator` (a TrainConfig), with its options."""
-  from tff_course.aggregators import quantized, robust
+  from tff_course.aggregators import group_mean, quantized, robust
 
   if train.aggregator == "quantized":
     return quantized.QuantizedMeanFactory(train.quant_bits,
@@ -14,6 +14,8 @@ def make_aggregator(train):
     return robust.CoordinateMedianFactory()
   if train.aggregator == "trimmed_mean":
     return robust.TrimmedMeanFactory(train.trim_fraction)
+  if train.aggregator == "group_mean":
+    return group_mean.GroupMeanFactory()
   if train.aggregator == "krum":
     return robust.KrumFactory(train.byzantine)
   return quantized.MeanWithBitsFactory()

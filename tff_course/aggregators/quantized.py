@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 
 from tff_course.aggregators.bits import FLOAT_BITS, federated_bits, num_tensors, num_values
+from tff_course.aggregators.structure import flatten
 from tff_course.quantization import check_nbit
 from tff_course.runtime.tff_module import tff
 
@@ -46,7 +47,7 @@ class QuantizedMeanFactory(tff.aggregators.WeightedAggregationFactory):
 
     @tff.tensorflow.computation(value_type, tff.TensorType(np.int64))
     def quantize_update(value, round_index):
-      tensors, pack = _flatten(value)
+      tensors, pack = flatten(value)
       fingerprint = tf.cast(tf.bitcast(tf.add_n(
           [tf.reduce_sum(t) for t in tensors]), tf.int32), tf.int64)
       quantized = [
@@ -80,17 +81,6 @@ class QuantizedMeanFactory(tff.aggregators.WeightedAggregationFactory):
               "mean": output.measurements}))
 
     return tff.templates.AggregationProcess(init_fn, next_fn)
-
-
-def _flatten(value):
-  """(tensors, function packing tensors back into value's structure), for a TFF Struct
-  or a Python structure of tensors."""
-  import tensorflow as tf
-
-  if isinstance(value, tff.structure.Struct):
-    return (tff.structure.flatten(value),
-            lambda tensors: tff.structure.pack_sequence_as(value, tensors))
-  return tf.nest.flatten(value), lambda tensors: tf.nest.pack_sequence_as(value, tensors)
 
 
 class MeanWithBitsFactory(tff.aggregators.WeightedAggregationFactory):

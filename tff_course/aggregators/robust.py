@@ -25,6 +25,7 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from tff_course.aggregators.stateless import stateless_aggregation
 from tff_course.errors import ConfigError
 from tff_course.runtime.tff_module import tff
 
@@ -68,21 +69,13 @@ class _GatheringFactory(tff.aggregators.WeightedAggregationFactory):
           aggregate=aggregate,
           bits_up=tf.cast(tf.size(weights), tf.int64) * bits_per_client)
 
-    @tff.federated_computation
-    def init_fn():
-      return tff.federated_value((), tff.SERVER)
-
-    @tff.federated_computation(init_fn.type_signature.result,
-                               tff.FederatedType(value_type, tff.CLIENTS),
-                               tff.FederatedType(weight_type, tff.CLIENTS))
-    def next_fn(state, value, weight):
+    def aggregate(value, weight):
       gathered = tff.federated_aggregate(tff.federated_zip((value, weight)), empty(),
                                          accumulate, merge, report)
-      return tff.templates.MeasuredProcessOutput(
-          state, gathered.aggregate,
-          tff.federated_zip(collections.OrderedDict(bits_up=gathered.bits_up)))
+      return gathered.aggregate, tff.federated_zip(
+          collections.OrderedDict(bits_up=gathered.bits_up))
 
-    return tff.templates.AggregationProcess(init_fn, next_fn)
+    return stateless_aggregation(value_type, weight_type, aggregate)
 
 
 class CoordinateMedianFactory(_GatheringFactory):

@@ -27,17 +27,23 @@ def model_types(model_fn: Callable):
 
 
 def build_client_work(model_fn: Callable, client_step: Callable,
-                      learning_rate_fn: Optional[Callable] = None):
+                      learning_rate_fn: Optional[Callable] = None,
+                      num_groups: Optional[int] = None):
   """A ClientWorkProcess running `client_step(model, initial_weights, dataset, rate)`.
 
   `client_step` runs inside a tf.function on a fresh model and returns
   (ClientResult, the model's local unfinalized metrics). With `learning_rate_fn`
   (round index -> rate, in TensorFlow), the process keeps the round index as its state
   and broadcasts that round's rate to the clients as `rate`; without it, `rate` is None.
+  With `num_groups`, each client's data is (dataset, a one-element dataset of its
+  int32 group) and its update weight becomes weight x one_hot(group), a float32
+  vector a group-aware aggregator can use.
   """
   from tff_course.runtime.tff_module import tff
 
   weights_type, data_type, metrics_aggregation = model_types(model_fn)
+  if num_groups:
+    data_type = tff.StructType([data_type, tff.SequenceType(tff.TensorType(np.int32))])
   scheduled = learning_rate_fn is not None
 
   @tff.federated_computation
@@ -48,10 +54,18 @@ def build_client_work(model_fn: Callable, client_step: Callable,
   rate_type = tff.TensorType(np.float32) if scheduled else state_type
 
   @tff.tensorflow.computation(weights_type, data_type, rate_type)
-  def client_update(initial_weights, dataset, rate):
+  def client_update(initial_weights, data, rate):
     model = model_fn()
-    return tf.function(lambda weights, data, r: client_step(model, weights, data, r))(
-        initial_weights, dataset, rate if scheduled else None)
+    dataset = data[0] if num_groups else data
+    result, outputs = tf.function(
+        lambda weights, data, r: client_step(model, weights, data, r))(
+            initial_weights, dataset, rate if scheduled else None)
+    if num_groups:
+      group = data[1].reduce(np.int32(0), lambda _, g: g)
+      result = tff.learning.templates.ClientResult(
+          update=result.update,
+          update_weight=result.update_weight * tf.one_hot(group, num_groups))
+    return result, outputs
 
   @tff.tensorflow.computation(state_type)
   def rate_of(round_index):

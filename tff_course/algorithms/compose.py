@@ -12,7 +12,7 @@ from tff_course.algorithms.client_work import model_types
 
 
 def compose(model_fn: Callable, client_work, finalizer_for: Callable,
-            model_aggregator: Optional[object] = None):
+            model_aggregator: Optional[object] = None, num_groups: Optional[int] = None):
   """A LearningProcess.
 
   Args:
@@ -20,6 +20,8 @@ def compose(model_fn: Callable, client_work, finalizer_for: Callable,
     client_work: a ClientWorkProcess whose updates have the trainable weights' type.
     finalizer_for: weights type -> FinalizerProcess.
     model_aggregator: a weighted `tff.aggregators` factory (default: weighted mean).
+    num_groups: the client work sends float32[num_groups] weights (see
+      build_client_work); the aggregator must take them.
   """
   from tff_course.runtime.tff_module import tff
 
@@ -30,7 +32,8 @@ def compose(model_fn: Callable, client_work, finalizer_for: Callable,
     return tff.learning.models.ModelWeights.from_model(model_fn())
 
   aggregator = (model_aggregator or tff.aggregators.MeanFactory()).create(
-      weights_type.trainable, tff.TensorType(np.float32))
+      weights_type.trainable,
+      tff.TensorType(np.float32, [num_groups] if num_groups else []))
   return tff.learning.templates.compose_learning_process(
       initial_weights, tff.learning.templates.build_broadcast_process(weights_type),
       client_work, aggregator, finalizer_for(weights_type))

@@ -23,7 +23,8 @@ from tff_course.errors import ConfigError
 
 def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
                  proximal_mu: float = 0.0, model_aggregator=None,
-                 weighted: bool = True, client_learning_rate: Optional[Callable] = None):
+                 weighted: bool = True, client_learning_rate: Optional[Callable] = None,
+                 num_groups: Optional[int] = None):
   """A FedAvg (or, with `proximal_mu` > 0, FedProx) learning process.
 
   Args:
@@ -36,10 +37,14 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
     weighted: weigh clients by their number of examples (else equally).
     client_learning_rate: round index -> client learning rate (a TensorFlow function,
       see tff_course.algorithms.schedules); default: the client optimizer's own.
+    num_groups: clients' data also carry their group, and their update weights are
+      per-group vectors for a group-aware `model_aggregator` (GroupMeanFactory).
   """
   if not proximal_mu >= 0:
     raise ConfigError(f"proximal_mu: got {proximal_mu}, expected a number >= 0")
   client_work = build_proximal_client_work(model_fn, client_optimizer, proximal_mu,
                                            weighted=weighted,
-                                           learning_rate_fn=client_learning_rate)
-  return compose(model_fn, client_work, apply_optimizer(server_optimizer), model_aggregator)
+                                           learning_rate_fn=client_learning_rate,
+                                           num_groups=num_groups)
+  return compose(model_fn, client_work, apply_optimizer(server_optimizer), model_aggregator,
+                 num_groups)

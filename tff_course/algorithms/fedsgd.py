@@ -26,7 +26,7 @@ class FedSgdForm(enum.Enum):
 
 
 def build_fedsgd(model_fn: Callable, *, learning_rate: float, form: str = "gradient",
-                 model_aggregator=None):
+                 model_aggregator=None, num_groups: Optional[int] = None):
   """A FedSGD learning process.
 
   Args:
@@ -35,6 +35,8 @@ def build_fedsgd(model_fn: Callable, *, learning_rate: float, form: str = "gradi
     form: "gradient" (clients send gradients, the server steps) or "weights" (clients
       step, the server averages weights).
     model_aggregator: a weighted `tff.aggregators` factory (default: weighted mean).
+    num_groups: weight form only: clients' data carry their group and their weights
+      are per-group vectors for a group-aware aggregator (see build_client_work).
 
   The clients' datasets should hold all their examples in one batch (B = all) for
   this to be FedSGD; with more batches each client still takes exactly one step, on
@@ -49,16 +51,16 @@ def build_fedsgd(model_fn: Callable, *, learning_rate: float, form: str = "gradi
   except ValueError:
     raise ConfigError(f"form: got {form!r}, expected 'gradient' or 'weights'") from None
   if form is FedSgdForm.GRADIENT:
+    if num_groups:
+      raise ConfigError("num_groups: FedSGD's gradient form is TFF's build_fed_sgd, which "
+                        "sends scalar weights; use form='weights' with a group-aware "
+                        "aggregator")
     return tff.learning.algorithms.build_fed_sgd(
         model_fn, server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate),
         model_aggregator=model_aggregator)
-  return _build_weight_form(model_fn, learning_rate, model_aggregator)
-
-
-def _build_weight_form(model_fn: Callable, learning_rate: float,
-                       model_aggregator: Optional[object]):
-  return compose(model_fn, build_client_work(model_fn, _one_step(learning_rate)),
-                 _adopt_average_finalizer, model_aggregator)
+  return compose(model_fn, build_client_work(model_fn, _one_step(learning_rate),
+                                             num_groups=num_groups),
+                 _adopt_average_finalizer, model_aggregator, num_groups)
 
 
 def _one_step(learning_rate: float) -> Callable:

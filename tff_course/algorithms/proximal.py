@@ -19,7 +19,8 @@ from tff_course.algorithms.client_work import all_finite, build_client_work, loa
 
 def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, *,
                                weighted: bool = True,
-                               learning_rate_fn: Optional[Callable] = None):
+                               learning_rate_fn: Optional[Callable] = None,
+                               num_groups: Optional[int] = None):
   """Client work of FedProx (FedAvg's when mu = 0): the update is w_server - w_local.
 
   Args:
@@ -29,6 +30,8 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
     weighted: weigh the client's update by its number of examples (else by 1).
     learning_rate_fn: round index -> client learning rate (TensorFlow); overrides the
       optimizer's own rate each round.
+    num_groups: clients also receive their group and send per-group weights (see
+      build_client_work).
   """
   from tff_course.runtime.tff_module import tff
 
@@ -63,4 +66,4 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
                                                  update_weight=tf.where(finite, weight, 0.0))
     return result, model.report_local_unfinalized_metrics()
 
-  return build_client_work(model_fn, client_step, learning_rate_fn)
+  return build_client_work(model_fn, client_step, learning_rate_fn, num_groups)

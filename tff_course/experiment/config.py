@@ -17,7 +17,7 @@ from tff_course.errors import ConfigError
 FORMAT_VERSION = 1
 ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized")
 LR_SCHEDULES = ("constant", "cosine")
-AGGREGATORS = ("mean", "quantized", "median", "trimmed_mean", "krum")
+AGGREGATORS = ("mean", "quantized", "group_mean", "median", "trimmed_mean", "krum")
 ROUNDINGS = ("stochastic", "deterministic")
 
 
@@ -60,7 +60,9 @@ class TrainConfig:
     mu: FedProx's proximal strength.
     aggregator: how the server combines client updates: "mean" (weighted by examples),
       "quantized" (updates quantized to `quant_bits` bits with `quant_rounding`
-      "stochastic" or "deterministic"), or a robust mean: "median", "trimmed_mean"
+      "stochastic" or "deterministic"), "group_mean" (every group of a group
+      partition weighs the same, whatever its number of sampled clients), or a robust
+      mean: "median", "trimmed_mean"
       (dropping `trim_fraction` of the clients at each end per coordinate), "krum"
       (with `byzantine` faulty clients tolerated).
     epochs, steps, batch_size: local work (E or J, and B; batch_size None = all).
@@ -211,6 +213,11 @@ def validate(config: ExperimentConfig) -> None:
       train.byzantine < 0):
     raise ConfigError(f"train.byzantine: got {train.byzantine!r}, expected a whole number "
                       f">= 0")
+  if (train.aggregator == "group_mean" and train.algorithm == "fedsgd"
+      and train.fedsgd_form == "gradient"):
+    raise ConfigError("train.aggregator: 'group_mean' needs per-group client weights, which "
+                      "FedSGD's gradient form (TFF's build_fed_sgd) does not send; set "
+                      "train.fedsgd_form=weights")
   if train.algorithm == "fedprox" and not train.mu > 0:
     raise ConfigError(f"train.mu: got {train.mu}, FedProx needs mu > 0")
 

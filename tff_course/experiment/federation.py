@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
 from tff_course.algorithms.local_work import LocalWork
 from tff_course.data import Dataset, load_dataset
 from tff_course.data.client_records import ClientRecords
+from tff_course.errors import ConfigError
 from tff_course.experiment.config import ExperimentConfig
 from tff_course.partition import Partition, cifar_noniid_group_test, make_partition
 from tff_course.sampling import (Device, get_devices_for_round,
                                  get_devices_for_round_GROUP, round_seed)
+from tff_course.sampling.device import group_indices
 
 
 @dataclasses.dataclass
@@ -53,25 +55,47 @@ class Federation:
                                     self.dataset.modality, directory=self.records_dir)
     return self._records
 
+  @property
+  def group_index(self) -> Optional[Dict[object, int]]:
+    """Group label -> index when the aggregator weighs groups (else None)."""
+    if self.config.train.aggregator != "group_mean":
+      return None
+    return group_indices(self.devices)
+
   def client_input(self, device: Device, round_num: int) -> np.ndarray:
-    """What `device` receives in `round_num`: its records and a shuffle seed derived
-    from (seed, round, device)."""
+    """What `device` receives in `round_num`: its records, a shuffle seed derived from
+    (seed, round, device) and, for a group-aware aggregator, its group index."""
     seed = round_seed(self.config.train.seed * 1_000_003 + self._positions[device.id],
                       round_num)
-    return self.records.client_input(device.id, seed)
+    records_input = self.records.client_input(device.id, seed)
+    if self.group_index is None:
+      return records_input
+    return np.append(records_input, np.int64(self.group_index[device.group]))
 
   def client_dataset(self, client_input):
     """The client's training stream for `client_input` (eagerly, in this process)."""
     import tensorflow as tf
 
-    return self.records.dataset_fn(self.local_work)(tf.constant(client_input))
+    return self.records.dataset_fn(self.local_work)(tf.constant(client_input[:2]))
 
-  def dataset_computation(self):
-    """The TFF computation that builds a client's stream from its input, where it trains."""
+  def input_computation(self):
+    """The TFF computation that turns a client's input into its data where it trains:
+    its stream, and with a group-aware aggregator also a one-element dataset of its
+    group."""
+    import tensorflow as tf
+
     from tff_course.runtime.tff_module import tff
 
-    return tff.tensorflow.computation(self.records.dataset_fn(self.local_work),
-                                      tff.TensorType(np.int64, [2]))
+    make_stream = self.records.dataset_fn(self.local_work)
+    if self.group_index is None:
+      return tff.tensorflow.computation(make_stream, tff.TensorType(np.int64, [2]))
+
+    @tff.tensorflow.computation(tff.TensorType(np.int64, [3]))
+    def stream_and_group(client_input):
+      group = tf.data.Dataset.from_tensors(tf.cast(client_input[2], tf.int32))
+      return make_stream(client_input[:2]), group
+
+    return stream_and_group
 
   def element_spec(self):
     return self.client_dataset(self.client_input(self.devices[0], 1)).element_spec
@@ -104,6 +128,10 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
       classes_per_client=data.classes_per_client, alpha=data.alpha, min_size=data.min_size,
       groups=data.groups, seed=train.seed)
   groups = partition.groups or {}
+  if train.aggregator == "group_mean" and not groups:
+    raise ConfigError(f"train.aggregator: 'group_mean' weighs groups of clients, but the "
+                      f"{data.partition!r} partition has none; use data.partition=groups "
+                      f"with data.groups")
   devices = [Device(id=cid, group=groups.get(cid), indices=indices, dataset=None)
              for cid, indices in partition.items() if len(indices)]
   local_work = (LocalWork(epochs=1, batch_size=None) if train.algorithm == "fedsgd" else
@@ -123,23 +151,24 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
 def build_process(federation: Federation):
   """The TFF learning process the config's algorithm names, taking client inputs
   (`Federation.client_input`) and building their datasets where the clients train."""
+  from tff_course.algorithms.client_inputs import compose_client_inputs
   from tff_course.algorithms.model_fn import keras_model_fn
-  from tff_course.runtime.tff_module import tff
 
   train = federation.config.train
   model_fn = keras_model_fn(federation.build_keras_model, federation.element_spec())
-  return tff.simulation.compose_dataset_computation_with_learning_process(
-      federation.dataset_computation(), _algorithm_process(train, model_fn))
+  groups = federation.group_index
+  return compose_client_inputs(federation.input_computation(), _algorithm_process(
+      train, model_fn, len(groups) if groups is not None else None))
 
 
-def _algorithm_process(train, model_fn):
+def _algorithm_process(train, model_fn, num_groups: Optional[int]):
   from tff_course.aggregators.by_name import make_aggregator
   from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer, round_schedule
 
   aggregator = make_aggregator(train)
   if train.algorithm == "fedsgd":
     return build_fedsgd(model_fn, learning_rate=train.client_lr, form=train.fedsgd_form,
-                        model_aggregator=aggregator)
+                        model_aggregator=aggregator, num_groups=num_groups)
   return build_fedavg(
       model_fn, client_optimizer=build_optimizer(
           "sgdm" if train.client_momentum else "sgd", train.client_lr,
@@ -147,7 +176,7 @@ def _algorithm_process(train, model_fn):
       server_optimizer=build_optimizer(train.server_optimizer, train.server_lr,
                                        momentum=train.server_momentum),
       proximal_mu=train.mu if train.algorithm == "fedprox" else 0.0,
-      model_aggregator=aggregator,
+      model_aggregator=aggregator, num_groups=num_groups,
       client_learning_rate=(None if train.lr_schedule == "constant" else round_schedule(
           train.lr_schedule, train.client_lr, train.rounds, train.warmup_rounds)))
 

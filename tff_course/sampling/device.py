@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Hashable, List, Optional
+from typing import Any, Dict, Hashable, List, Optional, Sequence
 
 import numpy as np
 
@@ -81,3 +81,8 @@ def create_devices(dataset: Dataset, partition: Partition, *, split: str = "trai
                         shuffle_seed=seed * 1_000_003 + position)
           for position, (client_id, indices) in enumerate(partition.items())
           if len(indices)]
+
+
+def group_indices(devices: Sequence[Device]) -> Dict[object, int]:
+  """Group label -> index 0..G-1 over the devices' groups, in sorted label order."""
+  return {group: index for index, group in enumerate(sorted({d.group for d in devices}))}
