@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
@@ -55,7 +56,7 @@ class Federation:
                                     self.dataset.modality, directory=self.records_dir)
     return self._records
 
-  @property
+  @functools.cached_property
   def group_index(self) -> Optional[Dict[object, int]]:
     """Group label -> index when the aggregator weighs groups (else None)."""
     if self.config.train.aggregator != "group_mean":
