@@ -167,6 +167,12 @@ class TrainCommandsTest(tf.test.TestCase):
         (["train", "demo", "--set", "train.rounds=0"], "train.rounds: got 0"),
         (["train", "demo", "--set", "data.dataset=imagenet"], "dataset: got 'imagenet'"),
         (["train", "demo", "--set", "train.speed=3"], "train has no field 'speed'"),
+        (["train", "demo", "--set", "train.trim_fraction=abc"],
+         "train.trim_fraction: got 'abc', expected a number"),
+        (["train", "demo", "--set", "train.client_lr=fast"],
+         "train.client_lr: got 'fast', expected a number"),
+        (["train", "demo", "--set", "data.samples_per_client=2.5"],
+         "data.samples_per_client: got 2.5, expected a whole number or null"),
         (["train", "demo", "--seeds", "a,b"], "--seeds: got 'a,b'"),
         (["plot", out], "no metrics.csv"),
     ]

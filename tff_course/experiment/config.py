@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import typing
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from tff_course.errors import ConfigError
@@ -174,6 +175,10 @@ def load_config(path: str) -> ExperimentConfig:
 
 def validate(config: ExperimentConfig) -> None:
   """Raises ConfigError naming the first field whose value cannot work."""
+  for name, section in (("data", config.data), ("train", config.train)):
+    hints = typing.get_type_hints(type(section))
+    for field in dataclasses.fields(section):
+      _check_type(f"{name}.{field.name}", getattr(section, field.name), hints[field.name])
   train = config.train
   if train.algorithm not in ALGORITHMS:
     raise ConfigError(f"train.algorithm: got {train.algorithm!r}, expected one of "
@@ -203,14 +208,13 @@ def validate(config: ExperimentConfig) -> None:
   if train.quant_rounding not in ROUNDINGS:
     raise ConfigError(f"train.quant_rounding: got {train.quant_rounding!r}, expected one "
                       f"of {', '.join(ROUNDINGS)}")
-  if isinstance(train.quant_bits, bool) or train.quant_bits not in range(1, 33):
+  if train.quant_bits not in range(1, 33):
     raise ConfigError(f"train.quant_bits: got {train.quant_bits!r}, expected a whole "
                       f"number of bits from 1 to 32")
   if not 0 <= train.trim_fraction < 0.5:
     raise ConfigError(f"train.trim_fraction: got {train.trim_fraction}, expected a "
                       f"fraction in [0, 0.5)")
-  if isinstance(train.byzantine, bool) or not isinstance(train.byzantine, int) or (
-      train.byzantine < 0):
+  if train.byzantine < 0:
     raise ConfigError(f"train.byzantine: got {train.byzantine!r}, expected a whole number "
                       f">= 0")
   if (train.aggregator == "group_mean" and train.algorithm == "fedsgd"
@@ -231,6 +235,23 @@ def _section(cls, raw: Mapping[str, Any], name: str):
     raise ConfigError(f"{name}.{unknown[0]}: unknown field; {name} has "
                       f"{', '.join(sorted(fields))}")
   return cls(**raw)
+
+
+_SCALAR_TYPES = {int: "a whole number", float: "a number", str: "a string"}
+
+
+def _check_type(name: str, value, annotation) -> None:
+  """ConfigError when `value` is not of a scalar field's type (int, float, str, or
+  Optional of one); structured fields are left to `validate`."""
+  optional = typing.get_origin(annotation) is typing.Union and type(None) in typing.get_args(
+      annotation)
+  scalar = typing.get_args(annotation)[0] if optional else annotation
+  if scalar not in _SCALAR_TYPES or (optional and value is None):
+    return
+  accepted = (int, float) if scalar is float else (scalar,)
+  if isinstance(value, bool) or not isinstance(value, accepted):
+    expected = _SCALAR_TYPES[scalar] + (" or null" if optional else "")
+    raise ConfigError(f"{name}: got {value!r}, expected {expected}")
 
 
 def _parse_value(text: str):
