@@ -12,6 +12,13 @@ def num_values(value_type) -> int:
   return sum(int(np.prod(t.shape, dtype=np.int64)) for t in _tensor_types(value_type))
 
 
+def sent_bits(value_type) -> int:
+  """Bits of one (structure of) tensor(s) sent as they are: each dtype's width times
+  its number of elements."""
+  return sum(8 * np.dtype(t.dtype).itemsize * int(np.prod(t.shape, dtype=np.int64))
+             for t in _tensor_types(value_type))
+
+
 def num_tensors(value_type) -> int:
   """Number of tensors in a (structure of) tensor type(s)."""
   return len(_tensor_types(value_type))

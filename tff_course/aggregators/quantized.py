@@ -13,7 +13,8 @@ from typing import Optional
 
 import numpy as np
 
-from tff_course.aggregators.bits import FLOAT_BITS, federated_bits, num_tensors, num_values
+from tff_course.aggregators.bits import (FLOAT_BITS, federated_bits, num_tensors, num_values,
+                                         sent_bits)
 from tff_course.aggregators.structure import flatten
 from tff_course.quantization import check_nbit
 from tff_course.runtime.tff_module import tff
@@ -84,15 +85,15 @@ class QuantizedMeanFactory(tff.aggregators.WeightedAggregationFactory):
 
 
 class MeanWithBitsFactory(tff.aggregators.WeightedAggregationFactory):
-  """A weighted mean (TFF's by default) that reports `bits_up`: float32 values and weight
-  from every client."""
+  """A weighted mean (TFF's by default) that reports `bits_up`: every client's values and
+  weight as they are (32 bits each for float32)."""
 
   def __init__(self, inner=None):
     self.inner = inner
 
   def create(self, value_type, weight_type):
     inner = (self.inner or tff.aggregators.MeanFactory()).create(value_type, weight_type)
-    bits_per_client = FLOAT_BITS * (num_values(value_type) + 1)
+    bits_per_client = sent_bits(value_type) + sent_bits(weight_type)
 
     @tff.federated_computation(inner.initialize.type_signature.result,
                                tff.FederatedType(value_type, tff.CLIENTS),

@@ -19,12 +19,12 @@ every client, excluded ones included).
 from __future__ import annotations
 
 import collections
-import math
 import numbers
 
 import numpy as np
 import tensorflow as tf
 
+from tff_course.aggregators.bits import sent_bits
 from tff_course.aggregators.stateless import stateless_aggregation
 from tff_course.errors import ConfigError
 from tff_course.runtime.tff_module import tff
@@ -43,7 +43,7 @@ class _GatheringFactory(tff.aggregators.WeightedAggregationFactory):
     stack_type = tff.to_type((tuple(tff.TensorType(t.dtype, (None,) + tuple(t.shape))
                                     for t in leaf_types),
                               tff.TensorType(np.float32, (None,))))
-    bits_per_client = _bits(weight_type) + sum(_bits(t) for t in leaf_types)
+    bits_per_client = sent_bits(weight_type) + sent_bits(value_type)
 
     @tff.tensorflow.computation
     def empty():
@@ -173,10 +173,6 @@ def _check_weight_type(weight_type):
 def _check_int(name, value, minimum):
   if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
     raise ConfigError(f"{name}: got {value!r}, expected an integer >= {minimum}")
-
-
-def _bits(tensor_type) -> int:
-  return 8 * np.dtype(tensor_type.dtype).itemsize * math.prod(tensor_type.shape)
 
 
 def _concat(first, second):
