@@ -3,11 +3,11 @@
 Handing TFF a `tf.data.Dataset` per client makes the driver serialize a graph with the
 client's examples in it for every client in every round, and the worker deserialize
 it: most of the per-round overhead of a simulation and memory that grows round after
-round. Here the training split is written once, client after client, as fixed-length
-records (an int32 label, then the stored example's bytes) to one file. A client then
-travels as three integers, (first record, record count, shuffle seed), and a TFF
-computation turns them into the client's batched, shuffled, repeated stream where the
-clients train, with the same model inputs as `pipeline.model_inputs`.
+round. Here each client's examples are written once, as fixed-length records (an int32
+label, then the stored example's bytes), to a file of its own. A client then travels
+as two integers, (file number, shuffle seed), and a TFF computation turns them into
+the client's batched, shuffled, repeated stream where the client trains, with the same
+model inputs as `pipeline.model_inputs`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 from tff_course.data.dataset import Modality, Split
 
 LABEL_BYTES = 4
+SUFFIX = ".records"
 
 
 class ClientRecords:
@@ -84,8 +85,8 @@ class ClientRecords:
     decode = self.decode_fn()
 
     def client_dataset(client_input):
-      path = tf.strings.join([directory, "/", tf.strings.as_string(client_input[0]),
-                              ".records"])
+      path = tf.strings.join([directory, os.sep, tf.strings.as_string(client_input[0]),
+                              SUFFIX])
       examples, labels = decode(tf.io.read_file(path))
       count = tf.shape(labels, out_type=tf.int64)[0]
       data = tf.data.Dataset.from_tensor_slices((examples, labels))
@@ -105,7 +106,7 @@ class ClientRecords:
 
     def decode(content):
       raw = tf.reshape(tf.io.decode_raw(content, tf.uint8), [-1, record_bytes])
-      labels = tf.bitcast(tf.reshape(raw[:, :LABEL_BYTES], [-1, LABEL_BYTES]), tf.int32)
+      labels = tf.bitcast(raw[:, :LABEL_BYTES], tf.int32)
       body = raw[:, LABEL_BYTES:]
       if dtype.itemsize == 1:
         examples = tf.bitcast(tf.reshape(body, [-1, *shape]), tf_dtype)
@@ -131,7 +132,7 @@ def _write_records(directory: str, split: Split, clients: Dict[str, np.ndarray],
 
 
 def _path(directory: str, number: int) -> str:
-  return os.path.join(directory, f"{number}.records")
+  return os.path.join(directory, f"{number}{SUFFIX}")
 
 
 def _encode(x: np.ndarray, y: np.ndarray, example_dtype: np.dtype) -> bytes:
