@@ -26,5 +26,6 @@ setup(
         "keras-cv>=0.6,<0.7",
         "tqdm>=4.64",
     ],
-    entry_points={"console_scripts": ["tff-course = tff_course.cli.main:run"]},
+    entry_points={"console_scripts": ["tff-course = tff_course.cli.main:run",
+                                    "pruning = pruning.cli:run"]},
 )
