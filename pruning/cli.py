@@ -1,0 +1,280 @@
+"""The `pruning` command: train the reference network, prune it, score and export `.h5`.
+
+  pruning train --data-dir DIR --output-dir runs/pruning
+  pruning prune runs/pruning/reference.h5 --method gradual_magnitude --sparsity 0.9 \\
+      --output pruned.h5
+  pruning score pruned.h5
+  pruning frontier runs/pruning/reference.h5 --output-dir runs/frontier
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+import traceback
+from typing import List, Optional
+
+from tff_course.cli.options import add_data_dir
+from tff_course.errors import ConfigError, TffCourseError
+
+PROG = "pruning"
+QUIET_TF_LOG_LEVEL = "3"
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(
+      prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+      description="Prune the course's reference network (5 CIFAR-10 classes, 592,501 "
+                  "parameters) as far as possible while test accuracy stays above 0.6. "
+                  "score = (accuracy + zero parameters / all parameters) / 2 when "
+                  "accuracy > 0.6 and sparsity > 0, else 0.",
+      epilog="Run 'pruning COMMAND --help' for a command's options.\n\n" +
+             __doc__.split("\n\n", 1)[1])
+  parser.add_argument("--debug", action="store_true",
+                      help="show full tracebacks of unexpected errors")
+  commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+  commands.required = True
+  _add_train(commands)
+  _add_score(commands)
+  _add_prune(commands)
+  _add_frontier(commands)
+  listing = commands.add_parser("methods", help="list the pruning methods")
+  listing.set_defaults(handler=_methods)
+  return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+  """Runs the command line; returns the exit status."""
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_LOG_LEVEL)
+  parser = build_parser()
+  args = parser.parse_args(argv)
+  try:
+    return args.handler(args) or 0
+  except TffCourseError as error:
+    print(f"{PROG}: error: {error}", file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print(f"{PROG}: interrupted", file=sys.stderr)
+    return 130
+  except Exception as error:  # The last line of defence: no bare tracebacks.
+    if args.debug:
+      traceback.print_exc()
+    print(f"{PROG}: internal error: {type(error).__name__}: {error} (rerun with --debug "
+          f"for the traceback, and please report it)", file=sys.stderr)
+    return 1
+
+
+def run() -> None:
+  """Console-script entry point."""
+  sys.exit(main())
+
+
+def _add_train(commands) -> None:
+  parser = commands.add_parser(
+      "train", help="train the reference network and record its accuracy",
+      description="Trains the reference network from its seed (Adam, 50 epochs by "
+                  "default) and writes reference.h5, metrics.csv (per epoch: train, "
+                  "validation and test accuracy) and config.json into --output-dir.")
+  add_data_dir(parser)
+  parser.add_argument("--output-dir", default="runs/pruning-reference",
+                      help="where to write the run (default: %(default)s)")
+  parser.add_argument("--epochs", type=int, default=50, help="default: %(default)s")
+  parser.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
+  parser.add_argument("--learning-rate", type=float, default=1e-3,
+                      help="Adam's learning rate (default: %(default)s)")
+  parser.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+  parser.set_defaults(handler=_train)
+
+
+def _add_score(commands) -> None:
+  parser = commands.add_parser(
+      "score", help="score an .h5 file as the autograder does",
+      description="Loads MODEL.h5 into the reference architecture (refusing a file of "
+                  "another one) and prints test accuracy, sparsity and score.")
+  parser.add_argument("model", metavar="MODEL.h5")
+  add_data_dir(parser)
+  parser.set_defaults(handler=_score)
+
+
+def _add_prune(commands) -> None:
+  parser = commands.add_parser(
+      "prune", help="prune a trained .h5 with one method and export the result",
+      description="Prunes MODEL.h5 to --sparsity with --method, writes --output (.h5, "
+                  "zeros in place), reloads it and checks that it scores the same.")
+  parser.add_argument("model", metavar="MODEL.h5", help="a trained reference model")
+  parser.add_argument("--method", required=True, help="see 'pruning methods'")
+  parser.add_argument("--sparsity", type=float, required=True,
+                      help="target fraction of zero parameters, in [0, 1)")
+  parser.add_argument("--output", required=True, metavar="OUT.h5")
+  add_data_dir(parser)
+  _add_budget(parser)
+  parser.set_defaults(handler=_prune)
+
+
+def _add_frontier(commands) -> None:
+  from pruning.frontier import SPARSITIES
+
+  parser = commands.add_parser(
+      "frontier", help="every method at every sparsity: table, plot, best model",
+      description="Prunes MODEL.h5 with every method at every sparsity (and tfmot's "
+                  "prune_low_magnitude as a reference line) and writes frontier.csv, "
+                  "frontier.md, frontier.png, best.h5 (the best test score of our "
+                  "methods) and config.json into --output-dir. Rerunning into the same "
+                  "directory resumes.")
+  parser.add_argument("model", metavar="MODEL.h5", help="a trained reference model")
+  parser.add_argument("--output-dir", default="runs/pruning-frontier",
+                      help="default: %(default)s")
+  parser.add_argument("--methods", nargs="+", default=None,
+                      help="default: all of 'pruning methods'")
+  parser.add_argument("--sparsities", nargs="+", type=float, default=list(SPARSITIES),
+                      help="default: %(default)s")
+  parser.add_argument("--no-tfmot", action="store_true",
+                      help="leave out the tfmot reference line")
+  add_data_dir(parser)
+  _add_budget(parser)
+  parser.set_defaults(handler=_frontier)
+
+
+def _add_budget(parser) -> None:
+  from pruning.methods import PruneSettings
+
+  defaults = PruneSettings()
+  group = parser.add_argument_group("budget (the same for every method)")
+  group.add_argument("--fine-tune-epochs", type=int, default=defaults.fine_tune.epochs,
+                     help="masked training after pruning (default: %(default)s)")
+  group.add_argument("--gradual-epochs", type=int, default=defaults.gradual_epochs,
+                     help="epochs of gradual pruning's sparsity ramp (default: %(default)s)")
+  group.add_argument("--snip-epochs", type=int, default=defaults.snip_epochs,
+                     help="SNIP's training from initialisation (default: %(default)s)")
+  group.add_argument("--batch-size", type=int, default=defaults.fine_tune.batch_size,
+                     help="default: %(default)s")
+  group.add_argument("--learning-rate", type=float,
+                     default=defaults.fine_tune.learning_rate, help="default: %(default)s")
+  group.add_argument("--seed", type=int, default=defaults.fine_tune.seed,
+                     help="default: %(default)s")
+
+
+def _settings(args):
+  from pruning.methods import PruneSettings
+  from pruning.training import FitSettings
+
+  return PruneSettings(
+      fine_tune=FitSettings(epochs=args.fine_tune_epochs, batch_size=args.batch_size,
+                            learning_rate=args.learning_rate, seed=args.seed),
+      gradual_epochs=args.gradual_epochs, snip_epochs=args.snip_epochs)
+
+
+def _train(args) -> int:
+  from pruning.export import save_h5
+  from pruning.reference import load_task
+  from pruning.runs import train_reference, write_config, write_metrics
+  from pruning.score import score_model
+  from pruning.training import FitSettings
+
+  settings = FitSettings(epochs=args.epochs, batch_size=args.batch_size,
+                         learning_rate=args.learning_rate, seed=args.seed)
+  data = load_task(args.data_dir)
+  write_config(args.output_dir, "train", dataclasses.asdict(settings), data)
+  start = time.perf_counter()
+  model, rows = train_reference(data, settings, on_epoch_end=_print_epoch)
+  write_metrics(rows, os.path.join(args.output_dir, "metrics.csv"))
+  path = save_h5(model, os.path.join(args.output_dir, "reference.h5"))
+  print(f"trained {args.epochs} epochs in {time.perf_counter() - start:.0f} s; wrote {path}")
+  if rows:
+    print(f"validation accuracy {rows[-1]['val_accuracy']:.4f} "
+          f"({len(data.validation)} held-out training images)")
+  print(score_model(model, data.test).describe())
+  return 0
+
+
+def _print_epoch(epoch: int, row) -> None:
+  print(f"epoch {epoch:3d}  loss {row['loss']:.4f}  train {row['accuracy']:.4f}  "
+        f"validation {row['val_accuracy']:.4f}  test {row['test_accuracy']:.4f}",
+        flush=True)
+
+
+def _score(args) -> int:
+  from pruning.export import load_h5
+  from pruning.reference import load_task
+  from pruning.score import score_model
+
+  model = load_h5(args.model)
+  print(score_model(model, load_task(args.data_dir).test).describe())
+  return 0
+
+
+def _prune(args) -> int:
+  from pruning.export import load_h5, save_h5
+  from pruning.methods import get_method
+  from pruning.reference import load_task
+  from pruning.score import score_model
+
+  method = get_method(args.method)
+  if not args.output.endswith(".h5"):
+    raise ConfigError(f"--output: got {args.output!r}, expected a file name ending in .h5")
+  model = load_h5(args.model)
+  data = load_task(args.data_dir)
+  start = time.perf_counter()
+  result = method(model, data, args.sparsity, settings=_settings(args))
+  print(f"{args.method} to {args.sparsity} in {time.perf_counter() - start:.0f} s")
+  in_memory = score_model(result.model, data.test)
+  save_h5(result.model, args.output)
+  reloaded = score_model(load_h5(args.output), data.test)
+  if reloaded != in_memory:
+    raise ConfigError(f"{args.output}: reloaded file scores {reloaded.score} but the model "
+                      f"in memory scored {in_memory.score}")
+  print(in_memory.describe())
+  print(f"wrote {args.output} (reloaded: same score)")
+  return 0
+
+
+def _frontier(args) -> int:
+  from pruning import frontier
+  from pruning.export import load_h5, save_h5
+  from pruning.methods import METHODS
+  from pruning.reference import load_task
+  from pruning.runs import write_config
+  from tff_course.atomic import write_text
+
+  methods = frontier.check_methods(list(args.methods or METHODS) +
+                                   ([] if args.no_tfmot else [frontier.TFMOT]))
+  settings = _settings(args)
+  model = load_h5(args.model)
+  data = load_task(args.data_dir)
+  write_config(args.output_dir, "frontier",
+               {"model": os.path.abspath(args.model), "methods": methods,
+                "sparsities": args.sparsities, **frontier.settings_record(settings)}, data)
+  table = os.path.join(args.output_dir, frontier.TABLE_FILE)
+  done = frontier.resume_points(args.output_dir)
+
+  def save(point, result) -> None:
+    points.append(point)
+    frontier.write_csv(points, table)
+    if frontier.best(points) is point:
+      save_h5(result.model, os.path.join(args.output_dir, "best.h5"))
+    print(f"{point.method:28s} target {point.target:<5g} sparsity {point.sparsity:.4f}  "
+          f"val {point.validation_accuracy:.4f}  test {point.test_accuracy:.4f}  score "
+          f"{point.score:.4f}  {point.seconds:.0f} s", flush=True)
+
+  points = list(done)
+  frontier.sweep(model, data, methods=methods, sparsities=args.sparsities,
+                 settings=settings, done=done, on_point=save)
+  markdown = frontier.markdown_table(points)
+  write_text(os.path.join(args.output_dir, "frontier.md"), markdown + "\n")
+  frontier.plot(points, os.path.join(args.output_dir, "frontier.png"),
+                title=f"Pruning the reference network ({len(data.test)} test images)")
+  print(markdown)
+  return 0
+
+
+def _methods(_args) -> int:
+  from pruning.methods import METHODS
+  from pruning.tfmot_reference import NAME
+
+  for name, method in METHODS.items():
+    print(f"{name:22s} {method.__doc__.splitlines()[0]}")
+  print(f"{NAME:22s} reference line only (tensorflow-model-optimization)")
+  return 0
