@@ -1,1 +1,1 @@
-"""Course tasks beyond federated training (planned: gradient inversion, issue 6)."""
+"""Course tasks beyond federated training: gradient inversion (issue 6) in `tasks.inversion`."""

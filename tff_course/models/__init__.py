@@ -7,6 +7,7 @@
 | mnist_2nn | 199,210 (McMahan et al. 2017) |
 | mnist_cnn | 1,663,370 (McMahan et al. 2017) |
 | lenet5 | 83,126 on 32x32x3 |
+| dlg_lenet | 15,826 on 32x32x3, 10 classes (Zhu et al. 2019's sigmoid LeNet) |
 | cifar_convnet | 122,570 on 32x32x3 |
 | resnet20_groupnorm | 272,474 on 32x32x3 |
 | shakespeare_lstm | 818,137 for 81 characters (265 V + 796,672) |
@@ -19,6 +20,7 @@ from typing import Callable, Dict, Sequence
 
 from tff_course.errors import ConfigError
 from tff_course.models.dense import logistic, mlp
+from tff_course.models.dlg import dlg_lenet
 from tff_course.models.lstm import shakespeare_lstm, shakespeare_lstm_paper
 from tff_course.models.mcmahan import mnist_2nn, mnist_cnn
 from tff_course.models.resnet import resnet20_groupnorm
@@ -30,6 +32,7 @@ MODEL_BUILDERS: Dict[str, Callable] = {
     "mnist_2nn": mnist_2nn,
     "mnist_cnn": mnist_cnn,
     "lenet5": lenet5,
+    "dlg_lenet": dlg_lenet,
     "cifar_convnet": cifar_convnet,
     "resnet20_groupnorm": resnet20_groupnorm,
     "shakespeare_lstm": shakespeare_lstm,
@@ -48,6 +51,6 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, **optio
   return MODEL_BUILDERS[name](tuple(input_shape), num_classes, **options)
 
 
-__all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "lenet5", "logistic", "mlp",
-           "mnist_2nn", "mnist_cnn", "resnet20_groupnorm", "shakespeare_lstm",
+__all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "dlg_lenet", "lenet5", "logistic",
+           "mlp", "mnist_2nn", "mnist_cnn", "resnet20_groupnorm", "shakespeare_lstm",
            "shakespeare_lstm_paper"]

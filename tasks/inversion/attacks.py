@@ -1,0 +1,263 @@
+"""Gradient-inversion attacks: recover a client's images (and labels) from its gradient.
+
+- DLG: Zhu, Liu and Han, "Deep Leakage from Gradients", NeurIPS 2019. A dummy image and
+  a dummy soft label (softmax of free logits), both from a standard normal draw, are
+  optimised by L-BFGS (`lbfgs.py`) so that their gradient matches the shared one in
+  squared Euclidean distance.
+- iDLG: Zhao, Mopuri and Bilen, "iDLG: Improved Deep Leakage from Gradients", 2020. The
+  label is read from the last layer's gradient: with cross-entropy and non-negative
+  features (sigmoid, ReLU), only the true class's column of the kernel gradient sums
+  to a negative number. Only the image is then optimised, as in DLG.
+- Inverting Gradients: Geiping, Bauermeister, Droege and Moeller, NeurIPS 2020. Cosine
+  distance between gradients plus a total-variation prior, minimised by Adam on the
+  sign of the gradient, step size decayed by 10 at 3/8, 5/8 and 7/8 of the
+  iterations, the image clipped into [0, 1] after every step; labels as in iDLG.
+
+An attack sees the model, the shared gradient and the input shape, never the images.
+It stops early, keeping the last finite iterate, when the objective becomes NaN or
+infinite ("diverged") or when L-BFGS can make no further progress ("stalled").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from tasks.inversion.checks import check_gradients, check_positive_int
+from tasks.inversion.lbfgs import LbfgsConfig, initial_state, lbfgs_step
+from tasks.inversion.objectives import (cosine_distance, model_gradients, squared_distance,
+                                        total_variation)
+from tff_course.errors import ConfigError
+
+
+class Attack(enum.Enum):
+  DLG = "dlg"
+  IDLG = "idlg"
+  IG = "ig"
+
+
+class Status(enum.Enum):
+  FINISHED = "finished"
+  STALLED = "stalled"
+  DIVERGED = "diverged"
+
+
+@dataclasses.dataclass(frozen=True)
+class AttackConfig:
+  """An attack's settings.
+
+  Attributes:
+    attack: "dlg", "idlg" or "ig".
+    iterations: L-BFGS steps (DLG, iDLG; each up to `lbfgs.max_iter` iterations) or
+      Adam steps (Inverting Gradients).
+    seed: the dummy initialisation's seed.
+    snapshots: how many intermediate images to keep for the progress grid.
+    learning_rate, tv_weight: Inverting Gradients' Adam step size and TV weight.
+    lbfgs: the L-BFGS arguments (DLG, iDLG).
+    jit_compile: compile the optimiser step with XLA (about twice as fast on CPU).
+  """
+
+  attack: str = "dlg"
+  iterations: int = 300
+  seed: int = 0
+  snapshots: int = 10
+  learning_rate: float = 0.1
+  tv_weight: float = 1e-4
+  lbfgs: LbfgsConfig = LbfgsConfig()
+  jit_compile: bool = True
+
+  def __post_init__(self):
+    try:
+      Attack(self.attack)
+    except ValueError:
+      raise ConfigError(f"attack: got {self.attack!r}, expected one of "
+                        f"{', '.join(a.value for a in Attack)}") from None
+    check_positive_int("iterations", self.iterations)
+    check_positive_int("seed", self.seed, 0)
+    check_positive_int("snapshots", self.snapshots)
+    for name in ("learning_rate", "tv_weight"):
+      value = getattr(self, name)
+      if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigError(f"{name}: got {value!r}, expected a number >= 0")
+
+
+@dataclasses.dataclass
+class AttackResult:
+  """What an attack recovered and how the optimisation went.
+
+  `images` are the raw dummy images (DLG does not keep them in [0, 1]); `snapshots`
+  pairs an iteration count with the images at that point; `losses` holds the
+  objective before each step.
+  """
+
+  images: np.ndarray
+  labels: np.ndarray
+  snapshots: List[Tuple[int, np.ndarray]]
+  losses: List[float]
+  status: Status
+  message: str
+  steps: int
+  evaluations: int
+  seconds: float
+
+
+def infer_labels(last_kernel_gradient, batch_size: int = 1) -> np.ndarray:
+  """iDLG: the `batch_size` classes whose columns of the last dense layer's kernel
+  gradient (features x classes) have the most negative sums (distinct labels assumed
+  when batch_size > 1)."""
+  sums = np.sum(np.asarray(last_kernel_gradient, np.float64), axis=0)
+  return np.sort(np.argsort(sums, kind="stable")[:batch_size]).astype(np.int32)
+
+
+def run_attack(model, gradients, batch_size: int, config: AttackConfig) -> AttackResult:
+  """Recovers `batch_size` inputs of `model` from its shared `gradients`.
+
+  Raises:
+    GradientError: a None, misshapen or non-finite gradient entry.
+    ConfigError: bad settings.
+  """
+  targets = [tf.constant(g) for g in check_gradients(gradients, model.trainable_variables)]
+  batch_size = check_positive_int("batch size", batch_size)
+  image_shape = (batch_size,) + tuple(model.input_shape[1:])
+  num_classes = int(model.output_shape[-1])
+  rng = np.random.default_rng(config.seed)
+  attack = Attack(config.attack)
+  if attack is Attack.DLG:
+    return _dlg(model, targets, image_shape, num_classes, rng, config)
+  labels = infer_labels(targets[-2], batch_size)
+  if attack is Attack.IDLG:
+    return _idlg(model, targets, image_shape, labels, rng, config)
+  return _inverting_gradients(model, targets, image_shape, labels, rng, config)
+
+
+def _dlg(model, targets, image_shape, num_classes, rng, config) -> AttackResult:
+  size = int(np.prod(image_shape))
+  x0 = np.concatenate([rng.standard_normal(size),
+                       rng.standard_normal(image_shape[0] * num_classes)]).astype(np.float32)
+
+  def unpack(x):
+    return (tf.reshape(x[:size], image_shape),
+            tf.nn.softmax(tf.reshape(x[size:], (image_shape[0], num_classes))))
+
+  def labels_of(x):
+    return np.argmax(np.reshape(x[size:], (image_shape[0], num_classes)), axis=1)
+
+  return _run_lbfgs(_distance_objective(model, targets, unpack), x0, size, image_shape,
+                    labels_of, config)
+
+
+def _idlg(model, targets, image_shape, labels, rng, config) -> AttackResult:
+  size = int(np.prod(image_shape))
+  soft_labels = tf.one_hot(labels, int(model.output_shape[-1]))
+  x0 = rng.standard_normal(size).astype(np.float32)
+  objective = _distance_objective(
+      model, targets, lambda x: (tf.reshape(x, image_shape), soft_labels))
+  return _run_lbfgs(objective, x0, size, image_shape, lambda _: labels, config)
+
+
+def _distance_objective(model, targets, unpack: Callable) -> Callable:
+  """x -> (DLG's gradient distance, its gradient with respect to x)."""
+  def value_and_gradient(x):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      images, soft_labels = unpack(x)
+      distance = squared_distance(model_gradients(model, images, soft_labels), targets)
+    return distance, tape.gradient(distance, x)
+  return value_and_gradient
+
+
+def _run_lbfgs(objective, x0, size, image_shape, labels_of, config) -> AttackResult:
+  lbfgs = config.lbfgs
+  step = tf.function(lambda x, state: lbfgs_step(objective, x, state, lbfgs),
+                     jit_compile=config.jit_compile)
+  x, state = tf.constant(x0), initial_state(len(x0), lbfgs.history_size)
+  recorder = _Recorder(config, lambda v: np.reshape(v[:size], image_shape))
+  status, message, done = Status.FINISHED, "", 0
+  for done in range(config.iterations):
+    recorder.snapshot(done, x.numpy())
+    moved, new_state, loss, evaluations = step(x, state)
+    recorder.count(int(evaluations))
+    if not (np.isfinite(float(loss)) and np.all(np.isfinite(moved.numpy()))):
+      status, message = Status.DIVERGED, _diverged(done, float(loss))
+      break
+    recorder.losses.append(float(loss))
+    if int(evaluations) == 1 and np.array_equal(moved.numpy(), x.numpy()):
+      status, message = Status.STALLED, (
+          f"L-BFGS stalled after {done} steps (gradient below tolerance or no descent "
+          f"direction, loss {float(loss):.3g}); later steps would change nothing")
+      break
+    x, state = moved, new_state
+  else:
+    done = config.iterations
+  return recorder.result(x.numpy(), labels_of(x.numpy()), status, message, done)
+
+
+def _inverting_gradients(model, targets, image_shape, labels, rng, config) -> AttackResult:
+  soft_labels = tf.one_hot(labels, int(model.output_shape[-1]))
+  images = tf.Variable(rng.uniform(0, 1, image_shape).astype(np.float32))
+  boundaries = [int(config.iterations * f) for f in (3 / 8, 5 / 8, 7 / 8)]
+  optimizer = tf.keras.optimizers.Adam(
+      tf.keras.optimizers.schedules.PiecewiseConstantDecay(
+          boundaries, [config.learning_rate * 10.0 ** -k for k in range(4)]))
+
+  @tf.function(jit_compile=False)
+  def step():
+    with tf.GradientTape() as tape:
+      loss = (cosine_distance(model_gradients(model, images, soft_labels), targets) +
+              config.tv_weight * total_variation(images))
+    optimizer.apply_gradients([(tf.sign(tape.gradient(loss, images)), images)])
+    images.assign(tf.clip_by_value(images, 0.0, 1.0))
+    return loss
+
+  recorder = _Recorder(config, lambda v: v)
+  status, message, done, last = Status.FINISHED, "", 0, images.numpy()
+  for done in range(config.iterations):
+    recorder.snapshot(done, last)
+    loss = float(step())
+    recorder.count(1)
+    if not (np.isfinite(loss) and np.all(np.isfinite(images.numpy()))):
+      status, message = Status.DIVERGED, _diverged(done, loss)
+      break
+    recorder.losses.append(loss)
+    last = images.numpy()
+  else:
+    done = config.iterations
+  return recorder.result(last, labels, status, message, done)
+
+
+def _diverged(step: int, loss: float) -> str:
+  return (f"the optimiser diverged at step {step + 1} (objective {loss}); kept the last "
+          f"finite images, from step {step}")
+
+
+class _Recorder:
+  """Collects snapshots, losses and counts during an attack."""
+
+  def __init__(self, config: AttackConfig, images_of: Callable):
+    self.every = max(1, int(np.ceil(config.iterations / config.snapshots)))
+    self.images_of = images_of
+    self.snapshots: List[Tuple[int, np.ndarray]] = []
+    self.losses: List[float] = []
+    self.evaluations = 0
+    self.start = time.perf_counter()
+
+  def snapshot(self, step: int, x) -> None:
+    if step % self.every == 0:
+      self.snapshots.append((step, np.array(self.images_of(x))))
+
+  def count(self, evaluations: int) -> None:
+    self.evaluations += evaluations
+
+  def result(self, x, labels, status: Status, message: str, steps: int) -> AttackResult:
+    images = np.array(self.images_of(x))
+    if not self.snapshots or self.snapshots[-1][0] != steps:
+      self.snapshots.append((steps, images))
+    return AttackResult(images=images, labels=np.asarray(labels, np.int32),
+                        snapshots=self.snapshots, losses=self.losses, status=status,
+                        message=message, steps=steps, evaluations=self.evaluations,
+                        seconds=time.perf_counter() - self.start)
