@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tff_course.experiment.centralized import cosine_with_warmup
+from tff_course.experiment.records import last_checkpoint_round
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.experiment.runner import run_experiment
 
@@ -54,6 +55,7 @@ class CentralizedRunTest(tf.test.TestCase):
     self.assertEqual(whole["test_loss"], resumed["test_loss"])
     with open(os.path.join(run_dir, "metrics.csv"), newline="") as stream:
       self.assertEqual([row["round"] for row in csv.DictReader(stream)], ["1", "2", "3", "4"])
+    self.assertEqual(last_checkpoint_round(run_dir), 4)
 
   def test_single_device_sees_its_share_only(self):
     full = run_experiment(self.config(), self.create_tempdir().full_path, progress=False)

@@ -5,11 +5,13 @@ import dataclasses
 import os
 import subprocess
 import sys
+from unittest import mock
 
 import tensorflow as tf
 
 from tff_course.errors import ConfigError
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
+from tff_course.experiment.records import last_checkpoint_round
 from tff_course.experiment.runner import TrainingDiverged, run_experiment
 
 PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs",
@@ -78,6 +80,16 @@ class RunnerInProcessTest(tf.test.TestCase):
     self.assertEqual(final["bytes_down"], 3 * (10 * 4 + 4) * 4)
     for name in ("config.json", "versions.json", "metrics.csv", "tensorboard", "checkpoints"):
       self.assertTrue(os.path.exists(os.path.join(run_dir, name)), name)
+    self.assertEqual(last_checkpoint_round(run_dir), 2)
+
+  def test_a_finished_run_returns_its_metrics_without_building_anything(self):
+    run_dir = self.create_tempdir().full_path
+    final = run_experiment(self.config(), run_dir, progress=False)
+    with mock.patch("tff_course.experiment.runner.build_federation",
+                    side_effect=AssertionError("rebuilt a finished run")):
+      again = run_experiment(self.config(), run_dir, progress=False)
+    self.assertEqual({k: v for k, v in again.items() if k != "seconds"},
+                     {k: v for k, v in final.items() if k != "seconds"})
 
   def test_quantized_aggregator_reports_its_bits(self):
     final = run_experiment(self.config(aggregator="quantized", quant_bits=4),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import glob
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -85,6 +85,29 @@ def plot_runs(run_dirs: Sequence[str], path: str, *, baseline: Optional[str] = N
     ax.set_visible(False)
   if title:
     figure.suptitle(title)
+  with atomic_path(path) as temp:
+    figure.savefig(temp, dpi=110, format="png")
+  return path
+
+
+def plot_lines(lines: Sequence[Tuple[str, str, str]], path: str, *, ylabel: str,
+               title: str = "", xlabel: str = "round") -> str:
+  """One panel: a line per (run directory, metrics column, label); returns `path`."""
+  from matplotlib.backends.backend_agg import FigureCanvasAgg
+  from matplotlib.figure import Figure
+
+  if not lines:
+    raise ConfigError("plot: give at least one line")
+  figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+  FigureCanvasAgg(figure)
+  ax = figure.subplots()
+  for index, (run_dir, column, label) in enumerate(lines):
+    _line(ax, read_run(run_dir), column, label, f"C{index % 10}")
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  ax.set_title(title)
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize="small")
   with atomic_path(path) as temp:
     figure.savefig(temp, dpi=110, format="png")
   return path

@@ -9,8 +9,6 @@ a fingerprint of the client's update, so the same run quantizes the same way.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from tff_course.aggregators.bits import (FLOAT_BITS, federated_bits, num_tensors, num_values,

@@ -9,7 +9,7 @@ import traceback
 from typing import List, Optional
 
 from tff_course import __version__
-from tff_course.cli import data_commands, train_commands
+from tff_course.cli import data_commands, experiment_commands, train_commands
 from tff_course.errors import TffCourseError
 
 PROG = "tff-course"
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
   commands.required = True
   data_commands.add_parser(commands)
   train_commands.add_parsers(commands)
+  experiment_commands.add_parser(commands)
   return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tff_course.cli.options import add_data_dir
+from tff_course.cli.options import add_data_dir, add_overrides
 from tff_course.errors import ConfigError
 
 PRESETS = ("demo", "demo-mnist")
@@ -20,9 +20,7 @@ def add_parsers(commands) -> None:
                   "TensorBoard logs, checkpoints and curves.png into the run directory.",
       epilog="example: tff-course train demo --set train.rounds=10 --seeds 0,1,2")
   train.add_argument("config", help="a JSON config file, or a preset name")
-  train.add_argument("--set", dest="overrides", action="append", default=[],
-                     metavar="SECTION.FIELD=VALUE",
-                     help="override a config field, e.g. train.rounds=50 (repeatable)")
+  add_overrides(train, "override a config field, e.g. train.rounds=50 (repeatable)")
   train.add_argument("--seeds", help="comma-separated seeds, run one after the other, "
                                      "with mean and std at the end (default: the config's)")
   _add_common(train)

@@ -20,6 +20,7 @@ import numpy as np
 
 from tff_course.algorithms.evaluation import evaluate_weights
 from tff_course.experiment.federation import Federation, keras_model_weights
+from tff_course.experiment.records import CHECKPOINTS_DIR
 
 
 def cosine_with_warmup(peak: float, total_steps: int, warmup_steps: int):
@@ -64,7 +65,7 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
                 metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
   optimizer.build(model.trainable_variables)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
-  manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, "checkpoints"), 3)
+  manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, CHECKPOINTS_DIR), 3)
   done = 0
   if manager.latest_checkpoint:
     checkpoint.restore(manager.latest_checkpoint)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Dict
 
 from tff_course.atomic import write_text
@@ -11,6 +12,7 @@ from tff_course.errors import ConfigError
 from tff_course.experiment.config import ExperimentConfig, from_dict
 from tff_course.versions import environment_versions
 
+CHECKPOINTS_DIR = "checkpoints"
 CONFIG_FILE = "config.json"
 VERSIONS_FILE = "versions.json"
 RESUMABLE_CHANGES = {("train", "rounds")}
@@ -44,6 +46,17 @@ def check_resumable(run_dir: str, config: ExperimentConfig) -> bool:
         f"{run_dir} holds a run of a different config ({'; '.join(differences)}); "
         f"refusing to resume it: choose another --run-dir, or delete that one")
   return True
+
+
+_CHECKPOINT_NAME = re.compile(r"^(?:program_state_|ckpt-)(\d+)(?:\.index)?$")
+
+
+def last_checkpoint_round(run_dir: str) -> int:
+  """The round of the newest checkpoint in run_dir (TFF program state or, for the
+  centralized baseline, a Keras checkpoint); 0 when there is none."""
+  directory = os.path.join(run_dir, CHECKPOINTS_DIR)
+  names = os.listdir(directory) if os.path.isdir(directory) else []
+  return max((int(m.group(1)) for m in map(_CHECKPOINT_NAME.match, names) if m), default=0)
 
 
 def _differences(old: ExperimentConfig, new: ExperimentConfig) -> Dict:

@@ -22,7 +22,8 @@ from tff_course.experiment.config import ExperimentConfig
 from tff_course.experiment.federation import (Federation, build_federation, build_process,
                                               initial_weights, model_bytes)
 from tff_course.experiment.centralized import run_centralized
-from tff_course.experiment.records import check_resumable, record_run
+from tff_course.experiment.records import (CHECKPOINTS_DIR, check_resumable,
+                                           last_checkpoint_round, record_run)
 from tff_course.experiment.releases import MetricReleases
 
 
@@ -46,6 +47,8 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
     TrainingDiverged: the loss became NaN (the last good checkpoint is kept).
   """
   resuming = check_resumable(run_dir, config)
+  if resuming and last_checkpoint_round(run_dir) >= config.train.rounds:
+    return last_metrics(run_dir)
   os.makedirs(run_dir, exist_ok=True)
   records_dir = os.path.join(run_dir, CLIENT_RECORDS_DIR)
   with build_federation(config, data_dir=data_dir, records_dir=records_dir) as federation:
@@ -63,7 +66,7 @@ def _run(federation: Federation, run_dir: str, resuming: bool, progress: bool,
                             on_round_end=on_round_end) or last_metrics(run_dir))
   process = build_process(federation)
   state = process.set_model_weights(process.initialize(), initial_weights(federation))
-  checkpoints = tff.program.FileProgramStateManager(os.path.join(run_dir, "checkpoints"),
+  checkpoints = tff.program.FileProgramStateManager(os.path.join(run_dir, CHECKPOINTS_DIR),
                                                     keep_total=3)
   done = 0
   if resuming:

@@ -14,7 +14,8 @@ from tff_course.scratch.sgd import sgd
 def fedavg_round(global_params: Params, clients: Sequence[Tuple[np.ndarray, np.ndarray]], *,
                  learning_rate: float, batch_size: Optional[int], epochs: int = 1,
                  rng: Optional[np.random.Generator] = None,
-                 proximal_mu: float = 0.0) -> Tuple[Params, float]:
+                 proximal_mu: float = 0.0,
+                 steps: Optional[int] = None) -> Tuple[Params, float]:
   """Every client runs SGD from the global model; the results are averaged by size
   (FedProx when `proximal_mu` > 0).
 
@@ -22,6 +23,7 @@ def fedavg_round(global_params: Params, clients: Sequence[Tuple[np.ndarray, np.n
     global_params: the server model.
     clients: (x, y) of each participating client.
     learning_rate, batch_size, epochs: local SGD settings (B None = full batch).
+    steps: local steps J instead of epochs, when given.
     rng: shuffles each client's batches; None keeps the stored order.
 
   Returns:
@@ -32,7 +34,7 @@ def fedavg_round(global_params: Params, clients: Sequence[Tuple[np.ndarray, np.n
   for x, y in clients:
     params, loss = sgd(global_params, x, y, learning_rate=learning_rate,
                        batch_size=batch_size, epochs=epochs, rng=rng,
-                       proximal_mu=proximal_mu)
+                       proximal_mu=proximal_mu, steps=steps)
     results.append(params)
     losses.append(loss)
     sizes.append(len(y))

@@ -1,0 +1,184 @@
+"""The course experiments: their arms, report pieces, and runs end to end."""
+
+import json
+import os
+import re
+
+import numpy as np
+import tensorflow as tf
+
+from tests.shared_data import requires_data, shared_data_dir
+from tests.test_cli import run_cli
+from tff_course.course import EXPERIMENTS, course_experiment, plan_arms, run_course_experiment
+from tff_course.course import fedsgd_fedavg, group_fairness, markdown
+from tff_course.course.results import Results, summarize_metrics
+from tff_course.errors import ConfigError
+from tff_course.scratch import batches
+
+
+class ArmsTest(tf.test.TestCase):
+
+  def test_every_experiment_plans_unique_arms_in_both_settings(self):
+    for name, experiment in EXPERIMENTS.items():
+      for full in (False, True):
+        arms = plan_arms(experiment, full=full)
+        self.assertNotEmpty(arms, name)
+        self.assertLen({arm.key for arm in arms}, len(arms))
+
+  def test_overrides_and_rounds_reach_every_config(self):
+    arms = plan_arms(course_experiment("quantized"), overrides=["data.limit=7"], rounds=3)
+    self.assertEqual({(a.config.data.limit, a.config.train.rounds) for a in arms}, {(7, 3)})
+    self.assertEqual([a.config.train.quant_bits for a in arms], [32, 16, 4])
+
+  def test_numpy_arms_take_rounds_but_refuse_config_overrides(self):
+    experiment = course_experiment("numpy-fedavg")
+    self.assertEqual({a.settings["rounds"] for a in plan_arms(experiment, rounds=4)}, {4})
+    with self.assertRaisesRegex(ConfigError, "NumPy"):
+      plan_arms(experiment, overrides=["train.rounds=2"])
+
+  def test_bad_names_and_round_counts(self):
+    with self.assertRaisesRegex(ConfigError, "expected one of .*quantized"):
+      course_experiment("quantised")
+    with self.assertRaisesRegex(ConfigError, "--rounds: got 0"):
+      plan_arms(course_experiment("quantized"), rounds=0)
+
+  def test_fedsgd_fedavg_covers_the_course_grid(self):
+    arms = {a.key: a.config for a in plan_arms(course_experiment("fedsgd-fedavg"))}
+    cells = {(c.train.algorithm, c.data.num_clients, c.train.client_fraction, c.train.epochs,
+              c.data.partition, c.train.client_lr) for c in arms.values()}
+    for algorithm in ("fedsgd", "fedavg"):
+      for clients in (10, 50, 100):
+        self.assertIn((algorithm, clients, 0.1, 1, "iid"), {c[:5] for c in cells})
+      for fraction in (0.01, 0.1, 0.2):
+        self.assertIn((algorithm, 100, fraction, 1, "iid"), {c[:5] for c in cells})
+      self.assertIn((algorithm, 100, 0.5, 1, "shards", 0.001), cells)
+    self.assertTrue({("fedavg", 100, 0.1, e, "iid") for e in (1, 2, 4)} <=
+                    {c[:5] for c in cells})
+    ten = arms["fedavg-n10-c0.1-e1-iid-lr0.05"]
+    self.assertEqual(ten.data.samples_per_client, 6000)
+    self.assertEqual({c.train.rounds for c in arms.values()}, {15})
+    self.assertLen(arms, 16)
+
+  def test_group_scenarios(self):
+    arms = {a.key: a.config for a in plan_arms(course_experiment("group-fairness"))}
+    self.assertEqual(arms["fair"].train.devices_per_group, {0: 4, 1: 4, 2: 4})
+    self.assertEqual(arms["unfair"].train.devices_per_group, {0: 10, 1: 2, 2: 1})
+    self.assertEqual(arms["unfair-group-mean"].train.aggregator, "group_mean")
+
+
+def _write_metrics(run_dir, rows):
+  os.makedirs(run_dir, exist_ok=True)
+  names = list(rows[0])
+  with open(os.path.join(run_dir, "metrics.csv"), "w") as stream:
+    stream.write(",".join(names) + "\n")
+    for row in rows:
+      stream.write(",".join("" if row[n] is None else str(row[n]) for n in names) + "\n")
+
+
+class ReportPiecesTest(tf.test.TestCase):
+
+  def test_summary_of_metrics_columns(self):
+    columns = {"round": np.array([1., 2., 3.]), "test_accuracy": np.array([.5, np.nan, .4]),
+               "train_loss": np.array([2., 1., .5]), "messages_up": np.array([3., 3., 3.]),
+               "messages_down": np.array([3., 3., 3.]), "bytes_up": np.array([10., 10., 12.]),
+               "seconds": np.array([1., 2., 3.])}
+    summary = summarize_metrics(columns)
+    self.assertEqual((summary.rounds, summary.messages, summary.bytes_up), (3, 18, 32))
+    self.assertEqual((summary.test_accuracy, summary.best_test_accuracy), (.4, .5))
+    self.assertEqual((summary.train_loss, summary.seconds), (.5, 6.))
+    no_messages = summarize_metrics({"round": np.array([1.]), "train_loss": np.array([1.])})
+    self.assertIsNone(no_messages.messages)
+    self.assertTrue(np.isnan(no_messages.test_accuracy))
+
+  def test_messages_to_reach_counts_up_to_the_first_round_at_target(self):
+    columns = {"test_accuracy": np.array([.2, np.nan, .6, .5, .9]),
+               "messages_up": np.array([2., 2., 4., 4., 4.]),
+               "messages_down": np.array([2., 2., 4., 4., 4.])}
+    self.assertEqual(fedsgd_fedavg.messages_to_reach(columns, .55), 16)
+    self.assertEqual(fedsgd_fedavg.messages_to_reach(columns, .2), 4)
+    self.assertIsNone(fedsgd_fedavg.messages_to_reach(columns, .95))
+
+  def test_markdown_table(self):
+    self.assertEqual(markdown.table(("a", "b"), [(1, "x")]), "| a | b |\n|---|---|\n| 1 | x |")
+    self.assertEqual(markdown.percent(0.12345), "12.35 %")
+    self.assertEqual(markdown.points(-0.005), "-0.50 pt")
+
+  def test_group_table_from_metrics_files(self):
+    run_dir = self.create_tempdir().full_path
+    arms = plan_arms(course_experiment("group-fairness"), rounds=2)
+    for arm, finals in zip(arms, ((.5, .6, .7), (.9, .2, .1), (.6, .5, .4))):
+      _write_metrics(os.path.join(run_dir, arm.key), [
+          {"round": 1, "test_accuracy": .1, **{f"test_group_{g}_accuracy": .1
+                                               for g in range(3)}},
+          {"round": 2, "test_accuracy": np.mean(finals),
+           **{f"test_group_{g}_accuracy": v for g, v in enumerate(finals)}}])
+    table = group_fairness.group_table(Results(run_dir, tuple(arms)))
+    self.assertIn("| fair (4/4/4) | 50.00 % | 60.00 % | 70.00 % | +20.00 pt | 60.00 % |",
+                  table)
+    self.assertIn("| unfair (10/2/1) | 90.00 % | 20.00 % | 10.00 % | +80.00 pt |", table)
+
+
+class ScratchStepsTest(tf.test.TestCase):
+
+  def test_steps_run_exactly_that_many_batches_across_passes(self):
+    sizes = [len(b) for b in batches(10, 4, 1, np.random.default_rng(0), steps=5)]
+    self.assertEqual(sizes, [4, 4, 2, 4, 4])
+    first_pass = np.concatenate(list(batches(10, 4, 1, np.random.default_rng(0), steps=3)))
+    self.assertCountEqual(first_pass, range(10))
+    self.assertEmpty(list(batches(10, 4, 1, None, steps=0)))
+
+
+class NumpyExperimentTest(tf.test.TestCase):
+
+  def test_runs_reports_and_repeats_exactly(self):
+    run_dir = self.create_tempdir().full_path
+    experiment = course_experiment("numpy-fedavg")
+    report = run_course_experiment(experiment, run_dir, rounds=3, progress=False)
+    with open(report) as stream:
+      text = stream.read()
+    for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):
+      self.assertTrue(os.path.isfile(os.path.join(run_dir, image)), image)
+    self.assertIn("toy_hetero: FedAvg J=20", text)
+    first = open(os.path.join(run_dir, "toy_hetero-fedavg-j5", "metrics.csv")).read()
+    self.assertLen(first.strip().splitlines(), 4)
+    again = self.create_tempdir().full_path
+    run_course_experiment(experiment, again, rounds=3, progress=False)
+    second = open(os.path.join(again, "toy_hetero-fedavg-j5", "metrics.csv")).read()
+    strip_seconds = lambda text: [line.rsplit(",", 1)[0] for line in text.splitlines()]
+    self.assertEqual(strip_seconds(first), strip_seconds(second))
+    with open(os.path.join(run_dir, "experiment.json")) as stream:
+      record = json.load(stream)
+    self.assertEqual(record["arms"]["toy_iid-fedavg-j20"]["numpy"]["local_steps"], 20)
+    self.assertIn("numpy", record["versions"])
+
+
+@requires_data("cifar10")
+class QuantizedExperimentCliTest(tf.test.TestCase):
+
+  def test_smoke_run_writes_report_and_resumes_without_retraining(self):
+    run_dir = self.create_tempdir().full_path
+    argv = ("experiment", "quantized", "--run-dir", run_dir, "--data-dir", shared_data_dir(),
+            "--rounds", "1", "--set", "data.samples_per_client=20", "--no-progress")
+    status, out, err = run_cli(*argv)
+    self.assertEqual(status, 0, err)
+    self.assertIn("report:", out)
+    with open(os.path.join(run_dir, "report.md")) as stream:
+      text = stream.read()
+    self.assertIn("| 4 bits |", text)
+    self.assertIn("0.125", text)
+    for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):
+      self.assertTrue(os.path.isfile(os.path.join(run_dir, image)), image)
+    metrics = os.path.join(run_dir, "bits-16", "metrics.csv")
+    before = open(metrics).read()
+    status, _, err = run_cli(*argv)
+    self.assertEqual(status, 0, err)
+    self.assertEqual(open(metrics).read(), before)
+
+  def test_cli_lists_and_rejects(self):
+    status, out, _ = run_cli("experiment", "list")
+    self.assertEqual(status, 0)
+    for name in EXPERIMENTS:
+      self.assertIn(name, out)
+    status, _, err = run_cli("experiment", "quantised")
+    self.assertEqual(status, 2)
+    self.assertIn("invalid choice", err)

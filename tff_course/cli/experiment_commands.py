@@ -1,0 +1,56 @@
+"""`tff-course experiment NAME`: the course's classic experiments, one command each."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from tff_course.cli.options import add_data_dir, add_overrides
+
+
+def add_parser(commands) -> None:
+  from tff_course.course.registry import EXPERIMENTS
+
+  listing = "\n".join(f"  {name:16} {e.title}\n  {'':16} ({e.duration})"
+                      for name, e in EXPERIMENTS.items())
+  parser = commands.add_parser(
+      "experiment", help="run one of the course's experiments and write its report",
+      description="Run a course experiment: its runs (each resumable), its plots and a "
+                  "markdown report (run_dir/report.md). The default setting is sized for "
+                  "2 cores; --full runs the full-size setting.",
+      epilog=f"experiments:\n{listing}\n\nexample: tff-course experiment quantized "
+             f"--data-dir ../shared/data",
+      formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("name", metavar="NAME", choices=list(EXPERIMENTS) + ["list"],
+                      help="the experiment (or 'list' to list them)")
+  parser.add_argument("--full", action="store_true", help="the full-size setting")
+  parser.add_argument("--rounds", type=int,
+                      help="override every run's number of rounds (e.g. 2 for a smoke test)")
+  add_overrides(parser, "override a config field of every run, e.g. "
+                        "data.samples_per_client=50 (repeatable)")
+  parser.add_argument("--run-dir", help="where it writes (default: runs/experiments/NAME, "
+                                        "with -full appended for --full)")
+  add_data_dir(parser)
+  parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+  parser.set_defaults(handler=_experiment)
+
+
+def _experiment(args) -> int:
+  from tff_course.course import course_experiment, run_course_experiment
+  from tff_course.course.registry import EXPERIMENTS
+  from tff_course.runtime import install_context
+
+  if args.name == "list":
+    for name, experiment in EXPERIMENTS.items():
+      print(f"{name:16} {experiment.title} ({experiment.duration})")
+    return 0
+  experiment = course_experiment(args.name)
+  run_dir = args.run_dir or os.path.join("runs", "experiments",
+                                         args.name + ("-full" if args.full else ""))
+  os.makedirs(run_dir, exist_ok=True)
+  install_context(log_path=os.path.join(run_dir, "worker.log"))
+  report = run_course_experiment(experiment, run_dir, full=args.full, data_dir=args.data_dir,
+                                 overrides=args.overrides, rounds=args.rounds,
+                                 progress=not args.no_progress)
+  print(f"run directory: {run_dir}\nreport: {report}")
+  return 0

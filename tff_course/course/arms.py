@@ -1,0 +1,52 @@
+"""An arm of a course experiment: one labelled run, a TFF config or a NumPy function."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+
+from tff_course.errors import ConfigError
+from tff_course.experiment.config import ExperimentConfig
+
+NumpyRun = Callable[[Mapping[str, Any], str], Dict[str, float]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Arm:
+  """One run of a course experiment, written to RUN_DIR/key.
+
+  Attributes:
+    key: the run's subdirectory name, unique in the experiment.
+    label: how tables and legends name it.
+    config: the run's config, for runs of the federated runner.
+    settings, run_numpy: for runs outside TFF: `run_numpy(settings, run_dir)` writes
+      the run's metrics.csv and returns its last metrics.
+  """
+
+  key: str
+  label: str
+  config: Optional[ExperimentConfig] = None
+  settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  run_numpy: Optional[NumpyRun] = None
+
+  def __post_init__(self):
+    if (self.config is None) == (self.run_numpy is None):
+      raise ValueError(f"arm {self.key!r}: give either a config or a NumPy run")
+
+  def with_changes(self, overrides: Sequence[str], rounds: Optional[int]) -> "Arm":
+    """The arm with command-line overrides ("section.field=value") and a round count."""
+    if self.config is None:
+      if overrides:
+        raise ConfigError(f"--set: arm {self.key!r} runs in NumPy, without a TFF config; "
+                          f"only --rounds applies to it")
+      if rounds is None:
+        return self
+      return dataclasses.replace(self, settings={**self.settings, "rounds": rounds})
+    changes = list(overrides) + ([f"train.rounds={rounds}"] if rounds is not None else [])
+    return dataclasses.replace(self, config=self.config.with_overrides(changes))
+
+  def description(self) -> Dict[str, Any]:
+    """What the arm runs, as plain values (saved in experiment.json)."""
+    if self.config is not None:
+      return {"label": self.label, "config": self.config.to_dict()}
+    return {"label": self.label, "numpy": dict(self.settings)}

@@ -1,0 +1,93 @@
+"""Group non-IID CIFAR-10: fair against unfair participation of three groups of classes."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+import numpy as np
+
+from tff_course.course import cifar_configs, markdown
+from tff_course.course.arms import Arm
+from tff_course.course.experiment import CourseExperiment
+from tff_course.course.results import Results
+from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
+from tff_course.course.figures import arm_curves
+from tff_course.plots import plot_lines
+
+GROUPS = {0: (0, 1, 2), 1: (3, 4, 5), 2: (6, 7, 8, 9)}
+FAIR = {0: 4, 1: 4, 2: 4}
+UNFAIR = {0: 10, 1: 2, 2: 1}
+
+
+def group_config(name: str, devices_per_group: Dict[int, int], *, rounds: int,
+                 aggregator: str = "mean") -> ExperimentConfig:
+  """FedAvg over devices of 500 images of one group's classes each."""
+  return ExperimentConfig(
+      name=name,
+      data=DataConfig(dataset="cifar10", partition="groups",
+                      samples_per_client=cifar_configs.EXAMPLES_PER_DEVICE, groups=GROUPS),
+      train=TrainConfig(model=cifar_configs.MODEL, algorithm="fedavg",
+                        client_lr=cifar_configs.CLIENT_LR,
+                        batch_size=cifar_configs.BATCH_SIZE, epochs=1, rounds=rounds,
+                        devices_per_group=devices_per_group, aggregator=aggregator,
+                        checkpoint_every=10))
+
+
+def arms(full: bool) -> List[Arm]:
+  rounds = 100 if full else 50
+  return [
+      Arm("fair", "fair (4/4/4)", group_config("fair", FAIR, rounds=rounds)),
+      Arm("unfair", "unfair (10/2/1)", group_config("unfair", UNFAIR, rounds=rounds)),
+      Arm("unfair-group-mean", "unfair (10/2/1), group-aware mean",
+          group_config("unfair-group-mean", UNFAIR, rounds=rounds, aggregator="group_mean")),
+  ]
+
+
+def report(results: Results) -> List[str]:
+  sections = ["## Per-group test accuracy"]
+  for arm in results.arms:
+    lines = [(results.path(arm.key), f"test_group_{group}_accuracy",
+              f"group {group} (classes {', '.join(map(str, classes))})")
+             for group, classes in GROUPS.items()]
+    lines.append((results.path(arm.key), "test_accuracy", "all classes"))
+    path = plot_lines(lines, results.path(f"groups-{arm.key}.png"), ylabel="test accuracy",
+                      title=f"{arm.label}: test accuracy per group")
+    sections.append(markdown.image(results, path, f"{arm.label}: per-group accuracy"))
+  sections += ["## All scenarios",
+               arm_curves(results, [arm.key for arm in results.arms], "curves.png",
+                          "Group non-IID CIFAR-10: fair vs unfair participation"),
+               "## Final accuracy per group", group_table(results)]
+  return sections
+
+
+def group_table(results: Results) -> str:
+  """Final test accuracy of each group and the spread between the best and worst."""
+  rows = []
+  for arm in results.arms:
+    columns = results.metrics(arm.key)
+    finals = [_last(columns[f"test_group_{group}_accuracy"]) for group in GROUPS]
+    rows.append((arm.label, *(markdown.percent(v) for v in finals),
+                 markdown.points(max(finals) - min(finals)),
+                 markdown.percent(_last(columns["test_accuracy"]))))
+  return markdown.table(("scenario", *(f"group {g}" for g in GROUPS),
+                         "best - worst group", "all classes"), rows)
+
+
+def _last(values) -> float:
+  evaluated = values[~np.isnan(values)]
+  return float(evaluated[-1]) if len(evaluated) else float("nan")
+
+
+EXPERIMENT = CourseExperiment(
+    name="group-fairness",
+    title="Group non-IID CIFAR-10: fair against unfair participation",
+    description=(
+        "Devices of 500 images each belong to one of three groups of classes (0-2, 3-5, "
+        "6-9; 30, 30 and 40 devices). Fair participation samples the same number of "
+        "devices from every group each round (4/4/4); unfair participation samples "
+        "10/2/1, so the server mostly hears from group 0. The third scenario keeps the "
+        "unfair sampling but aggregates with the group-aware mean, which weighs each "
+        "group the same whatever its number of devices. FedAvg, small ConvNet, E = 1, "
+        "B = 20, lr 0.05; each group is tested on its own classes."),
+    duration="about 12 minutes (50 rounds); --full: 100 rounds, about 25",
+    arms=arms, report=report)

@@ -1,0 +1,67 @@
+"""Quantized communication: FedAvg on IID CIFAR-10 with updates sent at n bits."""
+
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from tff_course.course import cifar_configs, markdown
+from tff_course.course.arms import Arm
+from tff_course.course.experiment import CourseExperiment
+from tff_course.course.results import Results
+from tff_course.course.figures import arm_curves
+from tff_course.plots import plot_lines
+
+BITS = (32, 16, 4)
+
+
+def quantized_arms(bits: Sequence[int], rounds: int) -> List[Arm]:
+  """One FedAvg run per bit width, stochastic rounding, the first width the reference."""
+  return [Arm(f"bits-{nbit}", f"{nbit} bits", cifar_configs.fedavg_iid(
+      f"quantized-{nbit}", rounds=rounds, aggregator="quantized", quant_bits=nbit))
+          for nbit in bits]
+
+
+def arms(full: bool) -> List[Arm]:
+  return quantized_arms(BITS, 100 if full else 40)
+
+
+def report(results: Results) -> List[str]:
+  reference = results.arms[0]
+  paths = [results.path(arm.key) for arm in results.arms]
+  labels = [arm.label for arm in results.arms]
+  accuracy = plot_lines([(path, "test_accuracy", label) for path, label in
+                         zip(paths, labels)], results.path("accuracy.png"),
+                        ylabel="test accuracy", title="Test accuracy per bit width")
+  return ["## Accuracy", markdown.image(results, accuracy, "test accuracy per bit width"),
+          "## Curves and difference to the reference",
+          arm_curves(results, [arm.key for arm in results.arms], "curves.png",
+                     "Quantized FedAvg updates, CIFAR-10", baseline=reference.key),
+          "## Accuracy against bytes", bits_table(results)]
+
+
+def bits_table(results: Results) -> str:
+  """Upload per round, its fraction of the reference's, final accuracy and difference."""
+  reference = results.summary(results.arms[0].key)
+  rows = []
+  for arm in results.arms:
+    summary = results.summary(arm.key)
+    per_round = summary.bytes_up / summary.rounds
+    rows.append((arm.label, markdown.megabytes(per_round),
+                 f"{per_round / (reference.bytes_up / reference.rounds):.3f}",
+                 markdown.percent(summary.test_accuracy),
+                 markdown.points(summary.test_accuracy - reference.test_accuracy)))
+  return markdown.table(("bits", "uploaded per round", f"of {results.arms[0].label}",
+                         "final test acc.", f"difference to {results.arms[0].label}"), rows)
+
+
+EXPERIMENT = CourseExperiment(
+    name="quantized",
+    title="Quantized communication: FedAvg updates at 32, 16 and 4 bits",
+    description=(
+        "FedAvg on 100 IID CIFAR-10 devices (10 per round, small ConvNet, E = 1, B = 20, "
+        "lr 0.05) where every client's update is quantized to n bits with stochastic "
+        "rounding and a per-tensor scale (tff_course.aggregators.QuantizedMeanFactory) "
+        "before the server averages it. The bytes come from the aggregator's own "
+        "accounting of what each client sent."),
+    duration="about 12 minutes (40 rounds); --full: 100 rounds, about 30",
+    arms=arms, report=report)

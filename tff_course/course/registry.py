@@ -1,0 +1,20 @@
+"""The course experiments by name."""
+
+from __future__ import annotations
+
+from typing import Dict
+
+from tff_course.course import (fedavg_cifar, fedsgd_fedavg, group_fairness, numpy_fedavg,
+                               quantized, single_device)
+from tff_course.course.experiment import CourseExperiment
+from tff_course.errors import ConfigError
+
+EXPERIMENTS: Dict[str, CourseExperiment] = {module.EXPERIMENT.name: module.EXPERIMENT for module in (
+    single_device, fedavg_cifar, group_fairness, quantized, fedsgd_fedavg, numpy_fedavg)}
+
+
+def course_experiment(name: str) -> CourseExperiment:
+  """The named experiment; ConfigError listing the names when there is none."""
+  if name not in EXPERIMENTS:
+    raise ConfigError(f"experiment: got {name!r}, expected one of {', '.join(EXPERIMENTS)}")
+  return EXPERIMENTS[name]

@@ -1,0 +1,73 @@
+"""What a finished course experiment hands its report: the arms and their metrics."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import Dict, Mapping, Optional, Tuple
+
+import numpy as np
+
+from tff_course.course.arms import Arm
+from tff_course.plots import read_metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class ArmSummary:
+  """An arm's run in numbers: the last evaluated and the best test accuracy, totals."""
+
+  rounds: int
+  test_accuracy: float
+  best_test_accuracy: float
+  train_loss: float
+  messages: Optional[int]
+  bytes_up: Optional[int]
+  seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Results:
+  """The run directory and the arms that ran in it."""
+
+  run_dir: str
+  arms: Tuple[Arm, ...]
+
+  def arm(self, key: str) -> Arm:
+    for arm in self.arms:
+      if arm.key == key:
+        return arm
+    raise KeyError(key)
+
+  def path(self, key: str) -> str:
+    return os.path.join(self.run_dir, key)
+
+  def metrics(self, key: str) -> Dict[str, np.ndarray]:
+    return read_metrics(self.path(key))
+
+  def summary(self, key: str) -> ArmSummary:
+    return summarize_metrics(self.metrics(key))
+
+  def summaries(self) -> Mapping[str, ArmSummary]:
+    return {arm.key: self.summary(arm.key) for arm in self.arms}
+
+
+def summarize_metrics(columns: Mapping[str, np.ndarray]) -> ArmSummary:
+  """Sums and last values of a metrics file's columns (NaN where a column is missing)."""
+  accuracy = columns.get("test_accuracy", np.array([np.nan]))
+  evaluated = accuracy[~np.isnan(accuracy)]
+
+  def total(*names) -> Optional[int]:
+    if not all(name in columns for name in names):
+      return None
+    return int(sum(np.nansum(columns[name]) for name in names))
+
+  loss = columns.get("train_loss", np.array([np.nan]))
+  return ArmSummary(
+      rounds=int(columns["round"][-1]),
+      test_accuracy=float(evaluated[-1]) if len(evaluated) else math.nan,
+      best_test_accuracy=float(evaluated.max()) if len(evaluated) else math.nan,
+      train_loss=float(loss[-1]),
+      messages=total("messages_up", "messages_down"),
+      bytes_up=total("bytes_up"),
+      seconds=float(np.nansum(columns.get("seconds", np.array([0.0])))))

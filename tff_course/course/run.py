@@ -1,0 +1,70 @@
+"""Running a course experiment: every arm (resuming finished and killed ones), then the
+report, into one run directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Optional, Sequence
+
+from tff_course.atomic import write_text
+from tff_course.course import markdown
+from tff_course.course.arms import Arm
+from tff_course.course.experiment import CourseExperiment
+from tff_course.course.results import Results
+from tff_course.errors import ConfigError
+from tff_course.versions import environment_versions
+
+EXPERIMENT_FILE = "experiment.json"
+REPORT_FILE = "report.md"
+
+
+def plan_arms(experiment: CourseExperiment, *, full: bool = False,
+              overrides: Sequence[str] = (), rounds: Optional[int] = None) -> list:
+  """The experiment's arms with the command line's changes applied."""
+  if rounds is not None and rounds < 1:
+    raise ConfigError(f"--rounds: got {rounds}, expected a whole number >= 1")
+  arms = [arm.with_changes(overrides, rounds) for arm in experiment.arms(full)]
+  keys = [arm.key for arm in arms]
+  if len(set(keys)) != len(keys):
+    raise ValueError(f"{experiment.name}: arm keys repeat: {keys}")
+  return arms
+
+
+def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: bool = False,
+                          data_dir: Optional[str] = None, overrides: Sequence[str] = (),
+                          rounds: Optional[int] = None, progress: bool = True) -> str:
+  """Runs the experiment's arms into run_dir/ARM and writes run_dir/report.md.
+
+  Re-running the same command resumes: finished arms are not trained again and a
+  killed one continues from its last checkpoint. Returns the report's path.
+  """
+  arms = plan_arms(experiment, full=full, overrides=overrides, rounds=rounds)
+  os.makedirs(run_dir, exist_ok=True)
+  write_text(os.path.join(run_dir, EXPERIMENT_FILE), json.dumps({
+      "experiment": experiment.name, "full": full, "overrides": list(overrides),
+      "rounds": rounds, "arms": {arm.key: arm.description() for arm in arms},
+      "versions": environment_versions()}, indent=2) + "\n")
+  for index, arm in enumerate(arms, 1):
+    print(f"[{index}/{len(arms)}] {arm.label}", file=sys.stderr, flush=True)
+    run_arm(arm, os.path.join(run_dir, arm.key), data_dir=data_dir, progress=progress)
+  results = Results(run_dir=run_dir, arms=tuple(arms))
+  sections = [f"# {experiment.title}", experiment.description,
+              f"Setting: {'full size (--full)' if full else 'default'}"
+              + (f"; overrides: {', '.join(overrides)}" if overrides else "")
+              + (f"; rounds: {rounds}" if rounds else "") + ".",
+              "## Runs", markdown.settings_table(results), markdown.runs_table(results)]
+  sections += experiment.report(results)
+  path = os.path.join(run_dir, REPORT_FILE)
+  write_text(path, "\n\n".join(sections) + "\n")
+  return path
+
+
+def run_arm(arm: Arm, run_dir: str, *, data_dir: Optional[str], progress: bool):
+  """Runs (or resumes) one arm; returns its last metrics."""
+  if arm.run_numpy is not None:
+    return arm.run_numpy(arm.settings, run_dir)
+  from tff_course.experiment.runner import run_experiment
+
+  return run_experiment(arm.config, run_dir, data_dir=data_dir, progress=progress)
