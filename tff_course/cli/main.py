@@ -9,6 +9,7 @@ import traceback
 from typing import List, Optional
 
 from tff_course import __version__
+from tasks.inversion import cli as inversion_cli
 from tff_course.cli import data_commands, experiment_commands, train_commands
 from tff_course.errors import TffCourseError
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
   commands.required = True
   data_commands.add_parser(commands)
   train_commands.add_parsers(commands)
+  inversion_cli.add_parser(commands)
   experiment_commands.add_parser(commands)
   return parser
 
