@@ -208,17 +208,20 @@ def _score(args) -> int:
 
 def _prune(args) -> int:
   from pruning.export import load_h5, save_h5
+  from pruning.masks import check_target_sparsity
   from pruning.methods import get_method
   from pruning.reference import load_task
   from pruning.score import score_model
 
   method = get_method(args.method)
+  check_target_sparsity(args.sparsity)
+  settings = _settings(args)
   if not args.output.endswith(".h5"):
     raise ConfigError(f"--output: got {args.output!r}, expected a file name ending in .h5")
   model = load_h5(args.model)
   data = load_task(args.data_dir)
   start = time.perf_counter()
-  result = method(model, data, args.sparsity, settings=_settings(args))
+  result = method(model, data, args.sparsity, settings=settings)
   print(f"{args.method} to {args.sparsity} in {time.perf_counter() - start:.0f} s")
   in_memory = score_model(result.model, data.test)
   save_h5(result.model, args.output)
@@ -234,6 +237,7 @@ def _prune(args) -> int:
 def _frontier(args) -> int:
   from pruning import frontier
   from pruning.export import load_h5, save_h5
+  from pruning.masks import check_target_sparsity
   from pruning.methods import METHODS
   from pruning.reference import load_task
   from pruning.runs import write_config
@@ -241,6 +245,8 @@ def _frontier(args) -> int:
 
   methods = frontier.check_methods(list(args.methods or METHODS) +
                                    ([] if args.no_tfmot else [frontier.TFMOT]))
+  for sparsity in args.sparsities:
+    check_target_sparsity(sparsity)
   settings = _settings(args)
   model = load_h5(args.model)
   data = load_task(args.data_dir)

@@ -10,6 +10,7 @@ so a file of another architecture is refused with the first layer or shape that 
 from __future__ import annotations
 
 import os
+import warnings
 from typing import List, Tuple
 
 import numpy as np
@@ -31,7 +32,8 @@ def save_h5(model, path: str) -> str:
   if not path.endswith(".h5"):
     raise ConfigError(f"output: got {path!r}, expected a file name ending in .h5")
   check_architecture(_model_layer_weights(model), origin=f"model {model.name!r}")
-  with atomic_path(path) as temp:
+  with atomic_path(path) as temp, warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=".*HDF5 file via `model.save\(\)`")
     model.save(temp, save_format="h5", include_optimizer=False)
   return path
 

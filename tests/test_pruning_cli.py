@@ -1,0 +1,146 @@
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from pruning.cli import main
+from pruning.export import load_h5, save_h5
+from pruning.reference import CLASSES, VALIDATION_PER_CLASS, load_task
+from tests.shared_data import requires_data, shared_data_dir
+from tests.test_pruning_export import pruned_reference
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_cli(*argv):
+  """Runs the CLI in-process; returns (exit status, stdout, stderr)."""
+  out, err = io.StringIO(), io.StringIO()
+  with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    try:
+      status = main(list(argv))
+    except SystemExit as exit_:
+      status = exit_.code
+  return status, out.getvalue(), err.getvalue()
+
+
+class HelpTest(tf.test.TestCase):
+
+  def test_every_command_has_help(self):
+    for argv, expected in ((["--help"], "score = (accuracy + zero parameters"),
+                           (["train", "--help"], "--data-dir"),
+                           (["score", "--help"], "MODEL.h5"),
+                           (["prune", "--help"], "--fine-tune-epochs"),
+                           (["frontier", "--help"], "--no-tfmot")):
+      status, out, _ = run_cli(*argv)
+      self.assertEqual(status, 0, argv)
+      self.assertIn(expected, out)
+
+  def test_methods_lists_ours_and_the_reference(self):
+    status, out, _ = run_cli("methods")
+    self.assertEqual(status, 0)
+    for name in ("global_magnitude", "gradual_magnitude", "l1_filters", "snip",
+                 "tfmot_prune_low_magnitude"):
+      self.assertIn(name, out)
+
+  def test_module_entry_point(self):
+    result = subprocess.run([sys.executable, "-m", "pruning", "score", "absent.h5"],
+                            cwd=REPO, capture_output=True, text=True, check=False,
+                            env=dict(os.environ, PYTHONPATH=REPO))
+    self.assertEqual(result.returncode, 2)
+    self.assertEqual(result.stderr.strip().splitlines()[-1],
+                     "pruning: error: absent.h5: no such file")
+
+
+class BadInputTest(tf.test.TestCase):
+
+  def test_corrupt_file_is_one_line_and_status_2(self):
+    path = os.path.join(self.create_tempdir().full_path, "bad.h5")
+    with open(path, "wb") as stream:
+      stream.write(b"not hdf5")
+    status, _, err = run_cli("score", path)
+    self.assertEqual(status, 2)
+    self.assertRegex(err, r"^pruning: error: .*bad.h5: not a readable Keras .h5 file")
+    self.assertEqual(len(err.strip().splitlines()), 1)
+
+  def test_bad_sparsity_and_method(self):
+    directory = self.create_tempdir().full_path
+    model = save_h5(pruned_reference(), os.path.join(directory, "m.h5"))
+    out = os.path.join(directory, "out.h5")
+    for extra, message in ((["--method", "snip", "--sparsity", "1.0"],
+                            "target sparsity: got 1.0, expected a number in [0, 1)"),
+                           (["--method", "obd", "--sparsity", "0.5"],
+                            "method: got 'obd', expected one of"),
+                           (["--method", "snip", "--sparsity", "0.5", "--snip-epochs", "-2"],
+                            "snip_epochs: got -2")):
+      status, _, err = run_cli("prune", model, "--output", out,
+                               "--data-dir", self.create_tempdir().full_path, *extra)
+      self.assertEqual(status, 2, err)
+      self.assertIn(message, err)
+    self.assertFalse(os.path.exists(out))
+
+  def test_missing_data_dir(self):
+    path = save_h5(pruned_reference(), os.path.join(self.create_tempdir().full_path, "m.h5"))
+    status, _, err = run_cli("score", path, "--data-dir", "/nonexistent/dir")
+    self.assertEqual(status, 2)
+    self.assertIn("--data-dir: '/nonexistent/dir' is not a directory", err)
+
+
+@requires_data("cifar10")
+class RealDataTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.data = load_task(shared_data_dir())
+
+  def test_reference_task_splits(self):
+    data = self.data
+    self.assertEqual(len(data.label_names), len(CLASSES))
+    self.assertAllEqual(np.bincount(data.validation.y), [VALIDATION_PER_CLASS] * 5)
+    self.assertAllEqual(np.bincount(data.train.y), [5000 - VALIDATION_PER_CLASS] * 5)
+    self.assertEqual(set(np.unique(data.test.y)), set(range(5)))
+    self.assertEqual(data.train.x.dtype, np.float32)
+    self.assertBetween(float(data.train.x.max()), 0.99, 1.0)
+    self.assertGreaterEqual(float(data.train.x.min()), 0.0)
+
+  def test_score_and_prune_round_trip(self):
+    directory = self.create_tempdir().full_path
+    model = save_h5(pruned_reference(), os.path.join(directory, "m.h5"))
+    status, out, err = run_cli("score", model, "--data-dir", shared_data_dir())
+    self.assertEqual(status, 0, err)
+    # A fresh initialisation's 669 biases are zero, and every parameter counts.
+    self.assertRegex(out, r"sparsity 0\.8450 \(500,669 of 592,501 parameters are zero\)")
+    out_path = os.path.join(directory, "pruned.h5")
+    status, out, err = run_cli("prune", model, "--method", "global_magnitude",
+                               "--sparsity", "0.9", "--fine-tune-epochs", "0",
+                               "--output", out_path, "--data-dir", shared_data_dir())
+    self.assertEqual(status, 0, err)
+    self.assertIn("(reloaded: same score)", out)
+    self.assertIn("533,920 of 592,501", out)
+    self.assertEqual(load_h5(out_path).count_params(), 592_501)
+
+  def test_train_writes_model_metrics_and_config(self):
+    directory = self.create_tempdir().full_path
+    status, out, err = run_cli("train", "--epochs", "1", "--data-dir", shared_data_dir(),
+                               "--output-dir", directory, "--batch-size", "256")
+    self.assertEqual(status, 0, err)
+    self.assertRegex(out, r"epoch   1 .*test 0\.\d{4}")
+    with open(os.path.join(directory, "config.json"), encoding="utf-8") as stream:
+      config = json.load(stream)
+    self.assertEqual(config["settings"]["epochs"], 1)
+    self.assertIn("tensorflow", config["versions"])
+    self.assertEqual(config["data"]["validation"], 2500)
+    self.assertTrue(os.path.isfile(os.path.join(directory, "reference.h5")))
+    status, _, err = run_cli("train", "--epochs", "2", "--data-dir", shared_data_dir(),
+                             "--output-dir", directory)
+    self.assertEqual(status, 2)
+    self.assertIn("holds a run with other settings", err)
+
+
+if __name__ == "__main__":
+  tf.test.main()
