@@ -143,16 +143,22 @@ def _mask_enforcer_class():
     def __init__(self, masks: Mapping[str, np.ndarray]):
       super().__init__()
       self._masks = dict(masks)
-      self._pairs = []
+      self._enforce = None
 
     def on_train_begin(self, logs=None):
       variables = {weight_name(v): v for v in self.model.weights}
       apply_masks(self.model, self._masks)
-      self._pairs = [(variables[name], tf.constant(mask, variables[name].dtype))
-                     for name, mask in self._masks.items()]
+      pairs = [(variables[name], tf.constant(mask, variables[name].dtype))
+               for name, mask in self._masks.items()]
+
+      @tf.function
+      def enforce():
+        for variable, mask in pairs:
+          variable.assign(variable * mask)
+
+      self._enforce = enforce
 
     def on_train_batch_end(self, batch, logs=None):
-      for variable, mask in self._pairs:
-        variable.assign(variable * mask)
+      self._enforce()
 
   return MaskEnforcer

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import time
 from typing import Callable, Dict, List, Optional
 
 from pruning.reference import TaskData, build_reference_model
@@ -47,13 +48,16 @@ def train_reference(data: TaskData, settings: FitSettings, *,
                     on_epoch_end: Optional[Callable[[int, Dict], None]] = None):
   """Trains the reference network from the seed; returns (model, per-epoch metrics).
 
-  Each epoch's metrics include the test accuracy, measured for the record only.
+  Each epoch's metrics include the test accuracy, measured for the record only, and the
+  wall time since training began.
   """
   model = build_reference_model(seed=settings.seed)
   rows: List[Dict] = []
+  start = time.perf_counter()
 
   def record(epoch: int, logs: Dict) -> None:
-    row = {"epoch": epoch, **logs, "test_accuracy": accuracy(model, data.test)}
+    row = {"epoch": epoch, **logs, "test_accuracy": accuracy(model, data.test),
+           "seconds": round(time.perf_counter() - start, 2)}
     rows.append(row)
     if on_epoch_end is not None:
       on_epoch_end(epoch, row)

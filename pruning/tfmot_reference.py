@@ -13,7 +13,7 @@ import math
 from typing import Optional
 
 from pruning.masks import kernels
-from pruning.methods.base import PruneResult, PruneSettings, check_data, prune_target, resolve
+from pruning.methods.base import PruneResult, PruneSettings, begin
 from pruning.reference import TaskData
 from pruning.training import clone, compile_model
 
@@ -26,9 +26,7 @@ def tfmot_prune_low_magnitude(model, data: TaskData, target_sparsity: float, *,
   import tensorflow as tf
   import tensorflow_model_optimization as tfmot
 
-  settings = resolve(settings)
-  target = prune_target(model, target_sparsity)
-  check_data(data)
+  settings, target = begin(model, data, target_sparsity, settings)
   fine_tune = settings.fine_tune
   fraction = target.zeros / sum(value.size for value in kernels(model).values())
   steps_per_epoch = math.ceil(len(data.train) / fine_tune.batch_size)

@@ -8,11 +8,11 @@ prune it, and the training history of its fine-tuning.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from pruning.masks import check_target_sparsity, kernels, prunable_layers, zeros_needed
+from pruning.masks import check_target_sparsity, prunable_layers, zeros_needed
 from pruning.reference import TaskData
 from pruning.training import FitSettings
 from tff_course.errors import ConfigError
@@ -78,15 +78,14 @@ def prune_target(model, target_sparsity) -> PruneTarget:
   return PruneTarget(target, zeros_needed(target, total, prunable), total)
 
 
-def check_data(data: TaskData) -> None:
-  """Raises ConfigError when the training set is empty."""
+def begin(model, data: TaskData, target_sparsity,
+          settings: Optional[PruneSettings]) -> Tuple[PruneSettings, PruneTarget]:
+  """What every method does first: default settings, a checked target, a checked data set.
+
+  Raises:
+    ConfigError: a bad target (see `prune_target`) or an empty training set.
+  """
+  target = prune_target(model, target_sparsity)
   if len(data.train) == 0:
     raise ConfigError("data: the training set is empty")
-
-
-def resolve(settings: Optional[PruneSettings]) -> PruneSettings:
-  return PruneSettings() if settings is None else settings
-
-
-def current_kernels(model) -> Dict[str, np.ndarray]:
-  return kernels(model)
+  return (PruneSettings() if settings is None else settings), target

@@ -17,7 +17,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from pruning.masks import Masks, pruned_count, prunable_layers, weight_name
-from pruning.methods.base import PruneResult, PruneSettings, check_data, prune_target, resolve
+from pruning.methods.base import PruneResult, PruneSettings, begin
 from pruning.reference import TaskData
 from pruning.training import clone, fit
 from tff_course.errors import ConfigError
@@ -112,9 +112,7 @@ def unit_layers(model) -> List[UnitLayer]:
 def l1_filters(model, data: TaskData, target_sparsity: float, *,
                settings: Optional[PruneSettings] = None) -> PruneResult:
   """Removes the lowest-L1 filters and units of every hidden layer, then fine-tunes."""
-  settings = resolve(settings)
-  target = prune_target(model, target_sparsity)
-  check_data(data)
+  settings, target = begin(model, data, target_sparsity, settings)
   layers = unit_layers(model)
   masks = filter_masks(layers, smallest_fraction(layers, target.zeros))
   pruned = clone(model)

@@ -15,8 +15,9 @@ import functools
 import math
 from typing import Optional, Tuple
 
-from pruning.masks import apply_masks, global_magnitude_masks, kernels
-from pruning.methods.base import PruneResult, PruneSettings, check_data, prune_target, resolve
+from pruning.masks import (apply_masks, global_magnitude_masks, kernels, prunable_layers,
+                           weight_name)
+from pruning.methods.base import PruneResult, PruneSettings, begin
 from pruning.reference import TaskData
 from pruning.training import clone, fit
 from tff_course.errors import ConfigError
@@ -60,9 +61,7 @@ class PolynomialSchedule:
 def gradual_magnitude(model, data: TaskData, target_sparsity: float, *,
                       settings: Optional[PruneSettings] = None) -> PruneResult:
   """Raises sparsity to the target over `gradual_epochs`, then fine-tunes with fixed masks."""
-  settings = resolve(settings)
-  target = prune_target(model, target_sparsity)
-  check_data(data)
+  settings, target = begin(model, data, target_sparsity, settings)
   pruned = clone(model)
   fine_tune = settings.fine_tune
   steps_per_epoch = math.ceil(len(data.train) / fine_tune.batch_size)
@@ -93,18 +92,34 @@ def _gradual_pruner_class():
       self.parameters = parameters
       self.masks = {}
       self.step = 0
+      self._mask_variables = {}
+      self._enforce = None
+
+    def on_train_begin(self, logs=None):
+      targets = {weight_name(layer.kernel): layer.kernel
+                 for layer in prunable_layers(self.model)}
+      self._mask_variables = {name: tf.Variable(tf.ones_like(kernel), trainable=False)
+                              for name, kernel in targets.items()}
+      pairs = [(targets[name], mask) for name, mask in self._mask_variables.items()]
+
+      @tf.function
+      def enforce():
+        for kernel, mask in pairs:
+          kernel.assign(kernel * mask)
+
+      self._enforce = enforce
 
     def on_train_batch_begin(self, batch, logs=None):
       due, sparsity = self.schedule(self.step)
       if due:
         self.masks = global_magnitude_masks(
             kernels(self.model), math.ceil(sparsity * self.parameters - 1e-9))
-      if self.masks:
-        apply_masks(self.model, self.masks)
+        for name, mask in self.masks.items():
+          self._mask_variables[name].assign(mask)
+        self._enforce()
 
     def on_train_batch_end(self, batch, logs=None):
-      if self.masks:
-        apply_masks(self.model, self.masks)
+      self._enforce()
       self.step += 1
 
   return GradualPruner

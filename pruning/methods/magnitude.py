@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from pruning.masks import apply_masks, global_magnitude_masks, kernels, layerwise_magnitude_masks
-from pruning.methods.base import PruneResult, PruneSettings, check_data, prune_target, resolve
+from pruning.methods.base import PruneResult, PruneSettings, begin
 from pruning.reference import TaskData
 from pruning.training import clone, fit
 
@@ -19,26 +19,25 @@ from pruning.training import clone, fit
 def global_magnitude(model, data: TaskData, target_sparsity: float, *,
                      settings: Optional[PruneSettings] = None) -> PruneResult:
   """Prunes the smallest-magnitude kernel entries network-wide, then fine-tunes."""
-  target = prune_target(model, target_sparsity)
+  settings, target = begin(model, data, target_sparsity, settings)
   masks = global_magnitude_masks(kernels(model), target.zeros)
   return _prune_and_fine_tune(model, data, masks, "global_magnitude", target.sparsity,
-                              resolve(settings))
+                              settings)
 
 
 def layerwise_magnitude(model, data: TaskData, target_sparsity: float, *,
                         settings: Optional[PruneSettings] = None) -> PruneResult:
   """Prunes the same fraction of each kernel by magnitude, then fine-tunes."""
-  target = prune_target(model, target_sparsity)
+  settings, target = begin(model, data, target_sparsity, settings)
   weights = kernels(model)
   fraction = target.zeros / sum(value.size for value in weights.values())
   masks = layerwise_magnitude_masks(weights, fraction)
   return _prune_and_fine_tune(model, data, masks, "layerwise_magnitude", target.sparsity,
-                              resolve(settings))
+                              settings)
 
 
 def _prune_and_fine_tune(model, data: TaskData, masks, method: str, target: float,
                          settings: PruneSettings) -> PruneResult:
-  check_data(data)
   pruned = clone(model)
   apply_masks(pruned, masks)
   history = fit(pruned, data.train, settings.fine_tune, validation=data.validation,

@@ -15,7 +15,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from pruning.masks import apply_masks, prunable_layers, score_masks, weight_name
-from pruning.methods.base import PruneResult, PruneSettings, check_data, prune_target, resolve
+from pruning.methods.base import PruneResult, PruneSettings, begin
 from pruning.reference import Arrays, TaskData
 from pruning.training import fit
 
@@ -37,9 +37,7 @@ def snip(model, data: TaskData, target_sparsity: float, *,
   """Prunes a fresh initialisation of `model`'s architecture by SNIP, then trains it."""
   import tensorflow as tf
 
-  settings = resolve(settings)
-  target = prune_target(model, target_sparsity)
-  check_data(data)
+  settings, target = begin(model, data, target_sparsity, settings)
   tf.keras.utils.set_random_seed(settings.fine_tune.seed)
   fresh = tf.keras.models.clone_model(model)
   fresh.build(model.input_shape)
