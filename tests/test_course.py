@@ -139,6 +139,8 @@ class NumpyExperimentTest(tf.test.TestCase):
     for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):
       self.assertTrue(os.path.isfile(os.path.join(run_dir, image)), image)
     self.assertIn("toy_hetero: FedAvg J=20", text)
+    self.assertIn("toy_iid: 400 test examples, standard error of an accuracy near 50 % 2.5 pt",
+                  text)
     first = open(os.path.join(run_dir, "toy_hetero-fedavg-j5", "metrics.csv")).read()
     self.assertLen(first.strip().splitlines(), 4)
     again = self.create_tempdir().full_path

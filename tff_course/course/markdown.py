@@ -50,6 +50,14 @@ def runs_table(results: Results, keys: Optional[Sequence[str]] = None) -> str:
                 "messages", "uploaded", "minutes"), rows)
 
 
+def test_noise(test_examples: Mapping[str, int]) -> str:
+  """A sentence on how far test accuracy moves by chance on test sets of these sizes."""
+  parts = [f"{name}: {size:,} test examples, standard error of an accuracy near 50 % "
+           f"{100 * math.sqrt(0.25 / size):.1f} pt" for name, size in test_examples.items()]
+  return ("Test accuracies are measured on the whole test split (" + "; ".join(parts) +
+          "): differences smaller than about twice that are within chance.")
+
+
 SETTINGS_COLUMNS = (
     ("dataset", "data.dataset"), ("partition", "data.partition"),
     ("clients", "data.num_clients"), ("examples/client", "data.samples_per_client"),

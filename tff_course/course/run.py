@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from tff_course.atomic import write_text
 from tff_course.course import markdown
@@ -54,11 +54,20 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: b
               f"Setting: {'full size (--full)' if full else 'default'}"
               + (f"; overrides: {', '.join(overrides)}" if overrides else "")
               + (f"; rounds: {rounds}" if rounds else "") + ".",
-              "## Runs", markdown.settings_table(results), markdown.runs_table(results)]
+              "## Runs", markdown.settings_table(results), markdown.runs_table(results),
+              markdown.test_noise(test_sizes(arms, data_dir))]
   sections += experiment.report(results)
   path = os.path.join(run_dir, REPORT_FILE)
   write_text(path, "\n\n".join(sections) + "\n")
   return path
+
+
+def test_sizes(arms: Sequence[Arm], data_dir: Optional[str]) -> Dict[str, int]:
+  """Dataset name -> number of test examples, for the datasets the arms use."""
+  from tff_course.data import load_dataset
+
+  names = {arm.config.data.dataset if arm.config else arm.settings["dataset"] for arm in arms}
+  return {name: len(load_dataset(name, data_dir=data_dir).test) for name in sorted(names)}
 
 
 def run_arm(arm: Arm, run_dir: str, *, data_dir: Optional[str], progress: bool):
