@@ -86,6 +86,9 @@ class GroupSelectionTest(tf.test.TestCase):
       get_devices_for_round_GROUP(self.devices, {7: 1}, seed=0)
     with self.assertRaisesRegex(ConfigError, "got -1 for group 0"):
       get_devices_for_round_GROUP(self.devices, {0: -1}, seed=0)
+    with self.assertRaisesRegex(ConfigError, r"\{0: 1, 1: 1\}, which leaves out group 2; "
+                                             r"give every group a count \(0 to leave"):
+      get_devices_for_round_GROUP(self.devices, {0: 1, 1: 1}, seed=0)
     with self.assertRaisesRegex(ConfigError, "has no group"):
       get_devices_for_round_GROUP(fleet([None, 1]), 1, seed=0)
     with self.assertRaisesRegex(ConfigError, "asked for no devices"):

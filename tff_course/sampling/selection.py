@@ -55,8 +55,8 @@ def get_devices_for_round_GROUP(devices: Sequence,  # pylint: disable=invalid-na
     The chosen devices, in their order in `devices`.
 
   Raises:
-    ConfigError: a group named that has no devices, a negative count, or more devices
-      asked of a group than it has.
+    ConfigError: a group named that has no devices, a group with devices left unnamed,
+      a negative count, or more devices asked of a group than it has.
   """
   members = _members_by_group(devices)
   wanted = (dict.fromkeys(members, devices_per_group)
@@ -77,6 +77,10 @@ def get_devices_for_round_GROUP(devices: Sequence,  # pylint: disable=invalid-na
           f"devices_per_group: asked {count} devices of group {group!r}, which has "
           f"{len(members[group])}")
     chosen.extend(rng.choice(members[group], size=count, replace=False).tolist())
+  unnamed = sorted(set(members) - set(wanted), key=str)
+  if unnamed:
+    raise ConfigError(f"devices_per_group: got {dict(wanted)}, which leaves out group "
+                      f"{unnamed[0]!r}; give every group a count (0 to leave it out)")
   if not chosen:
     raise ConfigError("devices_per_group: asked for no devices at all")
   return [devices[i] for i in sorted(chosen)]
