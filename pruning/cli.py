@@ -273,6 +273,10 @@ def _frontier(args) -> int:
   frontier.plot(points, os.path.join(args.output_dir, "frontier.png"),
                 title=f"Pruning the reference network ({len(data.test)} test images)")
   print(markdown)
+  top = frontier.best(points)
+  print("no point scored above 0: best.h5 not written" if top is None else
+        f"best score {top.score:.4f}: {top.method} at sparsity {top.sparsity:.4f} "
+        f"(best.h5)")
   return 0
 
 

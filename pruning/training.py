@@ -56,13 +56,14 @@ def fit(model, train: Arrays, settings: FitSettings, *,
 
   from pruning.masks import apply_masks, mask_enforcer
 
+  if masks is not None:
+    apply_masks(model, masks)
   if settings.epochs == 0:
     return []
   tf.keras.utils.set_random_seed(settings.seed)
   compile_model(model, settings.learning_rate)
   callbacks = list(callbacks)
   if masks is not None:
-    apply_masks(model, masks)
     callbacks.insert(0, mask_enforcer(masks))
   if on_epoch_end is not None:
     callbacks.append(tf.keras.callbacks.LambdaCallback(

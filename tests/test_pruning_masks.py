@@ -112,6 +112,13 @@ class ApplyMasksTest(tf.test.TestCase):
       self.assertAllEqual(value[masks[name] == 0], np.zeros(int(np.sum(masks[name] == 0))))
       self.assertGreater(np.count_nonzero(value), 0)
 
+  def test_zero_epochs_still_apply_the_masks(self):
+    model = tiny_model()
+    masks = global_magnitude_masks(kernels(model), 150)
+    data = Arrays(np.zeros((4, 6, 6, 3), np.float32), np.zeros(4, np.int64))
+    self.assertEqual(fit(model, data, FitSettings(epochs=0), masks=masks), [])
+    self.assertEqual(sum(int(np.sum(v == 0)) for v in kernels(model).values()), 150)
+
   def test_enforcer_is_a_keras_callback(self):
     self.assertIsInstance(mask_enforcer({}), tf.keras.callbacks.Callback)
 
