@@ -5,6 +5,7 @@ metrics; and its output directory (config, versions, metrics, figures)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from typing import Dict, Optional, Tuple
@@ -58,11 +59,17 @@ class InversionConfig:
     return dataclasses.asdict(self)
 
 
-def load_images(indices, data_dir: Optional[str]):
-  """(stored uint8 images, float images in [0, 1], labels) of CIFAR-10 training images."""
+@functools.lru_cache(maxsize=2)
+def cifar10(data_dir: Optional[str]):
+  """CIFAR-10 (loaded once per data directory)."""
   from tff_course.data import load_dataset
 
-  train = load_dataset(DATASET, data_dir=data_dir).train
+  return load_dataset(DATASET, data_dir=data_dir)
+
+
+def load_images(indices, data_dir: Optional[str]):
+  """(stored uint8 images, float images in [0, 1], labels) of CIFAR-10 training images."""
+  train = cifar10(data_dir).train
   for index in indices:
     if index >= len(train):
       raise DataError(f"image index: got {index}, expected 0..{len(train) - 1} "

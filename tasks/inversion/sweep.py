@@ -19,7 +19,7 @@ import numpy as np
 from tasks.inversion.attacks import AttackConfig
 from tasks.inversion.checks import check_positive_int
 from tasks.inversion.defenses import check_defense, defense_method
-from tasks.inversion.experiment import (DATASET, InversionConfig, build_attacked_model,
+from tasks.inversion.experiment import (InversionConfig, build_attacked_model, cifar10,
                                         run_inversion)
 from tasks.inversion.figures import tradeoff_plot
 from tff_course.atomic import write_text
@@ -84,13 +84,11 @@ def sweep(strengths: Dict[str, Sequence], *, model: str = "dlg_lenet",
           data_dir: Optional[str] = None, progress=None) -> List[Dict]:
   """One row per (defense, strength), "none" first: mean reconstruction metrics over
   images x seeds, and the defended training's accuracy (mean over seeds)."""
-  from tff_course.data import load_dataset
-
   settings: List[Tuple[str, float]] = [("none", 0.0)] + [
       (kind, value) for kind, values in strengths.items() for value in values]
   for kind, value in settings:
     check_defense(kind, value)
-  dataset = load_dataset(DATASET, data_dir=data_dir)
+  dataset = cifar10(data_dir)
   x_train = dataset.train.x[:training.examples].astype(np.float32) / 255
   x_test = dataset.test.x.astype(np.float32) / 255
   rows = []
@@ -113,8 +111,8 @@ def sweep(strengths: Dict[str, Sequence], *, model: str = "dlg_lenet",
 
 
 def write_sweep(out_dir: str, rows: List[Dict], config: Dict) -> Dict[str, str]:
-  """sweep.json (rows, config, versions) and tradeoff.png (the baseline drawn in each
-  defense's panel at strength 0 is left out: it is the first row of the JSON)."""
+  """sweep.json (rows, config, versions) and tradeoff.png (one panel per defense; the
+  undefended baseline is the JSON's first row)."""
   from tff_course.versions import environment_versions
 
   paths = {"json": os.path.join(out_dir, "sweep.json"),

@@ -1,0 +1,68 @@
+"""`tff-course invert`: a single attack's outputs, the course report, the sweep, errors."""
+
+import json
+import os
+import tempfile
+
+import tensorflow as tf
+
+from tasks.inversion.attacks import AttackConfig
+from tasks.inversion.sweep import TrainingConfig, sweep, sweep_table, write_sweep
+from tests.shared_data import requires_data, shared_data_dir
+from tff_course.cli.main import main
+
+
+def invert(*args):
+  return main(["invert", *args, "--data-dir", shared_data_dir() or "", "--no-jit"])
+
+
+class InvertArgumentsTest(tf.test.TestCase):
+
+  def test_bad_strength_is_a_one_line_error(self):
+    with self.assertRaisesRegex(SystemExit, "0"):
+      main(["invert", "--help"])
+    self.assertEqual(main(["invert", "--defense", "quantize", "--strength", "0"]), 2)
+    self.assertEqual(main(["invert", "--defense", "prune", "--strength", "2"]), 2)
+
+
+@requires_data("cifar10")
+class InvertTest(tf.test.TestCase):
+
+  def test_single_attack_writes_its_outputs(self):
+    out = tempfile.mkdtemp()
+    self.assertEqual(invert("--iterations", "2", "--image-index", "4,5", "--defense", "prune",
+                            "--strength", "0.3", "--source", "fedsgd", "--out", out), 0)
+    self.assertCountEqual(os.listdir(out), ["config.json", "versions.json", "metrics.json",
+                                            "progress.png", "comparison.png", "recovered.npy"])
+    with open(os.path.join(out, "metrics.json"), encoding="utf-8") as stream:
+      metrics = json.load(stream)
+    self.assertLen(metrics["images"], 2)
+    self.assertEqual(metrics["steps"], 2)
+    with open(os.path.join(out, "config.json"), encoding="utf-8") as stream:
+      self.assertEqual(json.load(stream)["image_indices"], [4, 5])
+
+  def test_image_index_out_of_range(self):
+    self.assertEqual(invert("--image-index", "50000", "--out", tempfile.mkdtemp()), 2)
+
+  def test_course_report(self):
+    out = tempfile.mkdtemp()
+    self.assertEqual(invert("course", "--iterations", "1", "--out", out), 0)
+    with open(os.path.join(out, "report.md"), encoding="utf-8") as stream:
+      report = stream.read()
+    for section in ("baseline", "noise", "pruning", "quantization"):
+      self.assertIn(f"## {section} (defense", report)
+      self.assertTrue(os.path.isfile(os.path.join(out, section, "image-0-seed-0",
+                                                  "progress.png")))
+
+  def test_sweep_rows_and_plot(self):
+    rows = sweep({"prune": (0.5,)}, attack=AttackConfig(iterations=1, jit_compile=False),
+                 training=TrainingConfig(examples=40, batch_size=20, epochs=1),
+                 data_dir=shared_data_dir())
+    self.assertEqual([(r["defense"], r["strength"]) for r in rows], [("none", 0.0),
+                                                                     ("prune", 0.5)])
+    for row in rows:
+      self.assertBetween(row["accuracy"], 0.0, 1.0)
+    out = tempfile.mkdtemp()
+    paths = write_sweep(out, rows, {"strengths": {"prune": [0.5]}})
+    self.assertTrue(os.path.isfile(paths["plot"]))
+    self.assertIn("| prune | 0.5 |", sweep_table(rows))
