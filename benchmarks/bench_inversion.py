@@ -98,12 +98,16 @@ def main() -> int:
   args = parser.parse_args()
   tf.config.threading.set_intra_op_parallelism_threads(2)
   tf.config.threading.set_inter_op_parallelism_threads(2)
-  parts = [("One DLG attack to convergence", timing_section(args.data_dir)),
-           (f"DLG success over {args.images} images", success_section(args.images, args.data_dir)),
-           (f"Defenses, {args.defense_images} images each",
-            defense_section(args.defense_images, args.data_dir))]
-  text = "\n".join(f"### {title}\n\n" + "\n".join(lines) + "\n" for title, lines in parts)
-  print(text)
+  sections = [("One DLG attack to convergence", lambda: timing_section(args.data_dir)),
+              (f"DLG success over {args.images} images",
+               lambda: success_section(args.images, args.data_dir)),
+              (f"Defenses, {args.defense_images} images each",
+               lambda: defense_section(args.defense_images, args.data_dir))]
+  parts = []
+  for title, section in sections:
+    parts.append(f"### {title}\n\n" + "\n".join(section()) + "\n")
+    print(parts[-1], flush=True)
+  text = "\n".join(parts)
   if args.append:
     stamp = f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {machine_description()}"
     with open(RESULTS, "a", encoding="utf-8") as stream:
