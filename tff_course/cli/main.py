@@ -9,7 +9,6 @@ import traceback
 from typing import List, Optional
 
 from tff_course import __version__
-from tasks.inversion import cli as inversion_cli
 from tff_course.cli import data_commands, experiment_commands, train_commands
 from tff_course.errors import TffCourseError
 
@@ -17,6 +16,8 @@ PROG = "tff-course"
 
 
 def build_parser() -> argparse.ArgumentParser:
+  from tasks.inversion import cli as inversion_cli  # Imports TensorFlow: after main's log level.
+
   parser = argparse.ArgumentParser(
       prog=PROG,
       description="Federated learning and efficient ML experiments on TensorFlow "
