@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
@@ -128,6 +128,18 @@ def _split(flat: np.ndarray, weights: Mapping[str, np.ndarray], names) -> Masks:
           for name, part in zip(names, np.split(flat, sizes))}
 
 
+def masking_function(pairs: Sequence[Tuple]):
+  """A compiled function that multiplies each variable of (variable, mask) `pairs` by its mask."""
+  import tensorflow as tf
+
+  @tf.function
+  def enforce():
+    for variable, mask in pairs:
+      variable.assign(variable * mask)
+
+  return enforce
+
+
 def mask_enforcer(masks: Mapping[str, np.ndarray]):
   """A Keras callback that applies `masks` before training and after every batch."""
   return _mask_enforcer_class()(masks)
@@ -148,15 +160,9 @@ def _mask_enforcer_class():
     def on_train_begin(self, logs=None):
       variables = {weight_name(v): v for v in self.model.weights}
       apply_masks(self.model, self._masks)
-      pairs = [(variables[name], tf.constant(mask, variables[name].dtype))
-               for name, mask in self._masks.items()]
-
-      @tf.function
-      def enforce():
-        for variable, mask in pairs:
-          variable.assign(variable * mask)
-
-      self._enforce = enforce
+      self._enforce = masking_function(
+          [(variables[name], tf.constant(mask, variables[name].dtype))
+           for name, mask in self._masks.items()])
 
     def on_train_batch_end(self, batch, logs=None):
       self._enforce()

@@ -15,8 +15,8 @@ import functools
 import math
 from typing import Optional, Tuple
 
-from pruning.masks import (apply_masks, global_magnitude_masks, kernels, prunable_layers,
-                           weight_name)
+from pruning.masks import (apply_masks, global_magnitude_masks, kernels, masking_function,
+                           prunable_layers, weight_name)
 from pruning.methods.base import PruneResult, PruneSettings, begin
 from pruning.reference import TaskData
 from pruning.training import clone, fit
@@ -100,14 +100,8 @@ def _gradual_pruner_class():
                  for layer in prunable_layers(self.model)}
       self._mask_variables = {name: tf.Variable(tf.ones_like(kernel), trainable=False)
                               for name, kernel in targets.items()}
-      pairs = [(targets[name], mask) for name, mask in self._mask_variables.items()]
-
-      @tf.function
-      def enforce():
-        for kernel, mask in pairs:
-          kernel.assign(kernel * mask)
-
-      self._enforce = enforce
+      self._enforce = masking_function(
+          [(targets[name], mask) for name, mask in self._mask_variables.items()])
 
     def on_train_batch_begin(self, batch, logs=None):
       due, sparsity = self.schedule(self.step)
