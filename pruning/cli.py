@@ -14,14 +14,13 @@ import dataclasses
 import os
 import sys
 import time
-import traceback
 from typing import List, Optional
 
+from tff_course.cli.dispatch import dispatch
 from tff_course.cli.options import add_data_dir
-from tff_course.errors import ConfigError, TffCourseError
+from tff_course.errors import ConfigError
 
 PROG = "pruning"
-QUIET_TF_LOG_LEVEL = "3"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,23 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
   """Runs the command line; returns the exit status."""
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_LOG_LEVEL)
-  parser = build_parser()
-  args = parser.parse_args(argv)
-  try:
-    return args.handler(args) or 0
-  except TffCourseError as error:
-    print(f"{PROG}: error: {error}", file=sys.stderr)
-    return 2
-  except KeyboardInterrupt:
-    print(f"{PROG}: interrupted", file=sys.stderr)
-    return 130
-  except Exception as error:  # The last line of defence: no bare tracebacks.
-    if args.debug:
-      traceback.print_exc()
-    print(f"{PROG}: internal error: {type(error).__name__}: {error} (rerun with --debug "
-          f"for the traceback, and please report it)", file=sys.stderr)
-    return 1
+  return dispatch(PROG, build_parser, argv)
 
 
 def run() -> None:

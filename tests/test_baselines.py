@@ -1,11 +1,9 @@
 """The centralized and single-device baselines."""
 
 import csv
-import dataclasses
 import math
 import os
 
-import numpy as np
 import tensorflow as tf
 
 from tff_course.experiment.centralized import cosine_with_warmup

@@ -1,7 +1,6 @@
 """DLG's LeNet, the shared gradient (also as the runner's FedSGD step computes it), the
 attacks, and what they do with bad input."""
 
-import dataclasses
 
 import numpy as np
 import tensorflow as tf

@@ -1,5 +1,3 @@
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -11,6 +9,7 @@ import tensorflow as tf
 from pruning.cli import main
 from pruning.export import load_h5, save_h5
 from pruning.reference import CLASSES, VALIDATION_PER_CLASS, load_task
+from tests.cli_runner import run_main
 from tests.shared_data import requires_data, shared_data_dir
 from tests.test_pruning_export import pruned_reference
 
@@ -19,13 +18,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run_cli(*argv):
   """Runs the CLI in-process; returns (exit status, stdout, stderr)."""
-  out, err = io.StringIO(), io.StringIO()
-  with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-    try:
-      status = main(list(argv))
-    except SystemExit as exit_:
-      status = exit_.code
-  return status, out.getvalue(), err.getvalue()
+  return run_main(main, *argv)
 
 
 class HelpTest(tf.test.TestCase):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Tuple
 
 import numpy as np
 import tensorflow as tf

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Callable, List, Optional
 
-import numpy as np
 import tensorflow as tf
 
 from tasks.inversion.checks import GradientError, check_images, check_labels

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import traceback
 from typing import List, Optional
 
 from tff_course import __version__
 from tff_course.cli import data_commands, experiment_commands, train_commands
-from tff_course.errors import TffCourseError
+from tff_course.cli.dispatch import dispatch
 
 PROG = "tff-course"
 
 
 def build_parser() -> argparse.ArgumentParser:
-  from tasks.inversion import cli as inversion_cli  # Imports TensorFlow: after main's log level.
+  from tasks.inversion import cli as inversion_cli  # Imports TensorFlow: after dispatch's log level.
 
   parser = argparse.ArgumentParser(
       prog=PROG,
@@ -35,31 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
   return parser
 
 
-# TensorFlow's C++ log at "2" still prints grappler's harmless "Failed to detect the
-# fetch node(s)" for TFF's empty-result computations; failures that matter reach
-# Python as exceptions, which the CLI reports.
-QUIET_TF_LOG_LEVEL = "3"
-
-
 def main(argv: Optional[List[str]] = None) -> int:
   """Runs the command line; returns the exit status."""
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_LOG_LEVEL)
-  parser = build_parser()
-  args = parser.parse_args(argv)
-  try:
-    return args.handler(args) or 0
-  except TffCourseError as error:
-    print(f"{PROG}: error: {error}", file=sys.stderr)
-    return 2
-  except KeyboardInterrupt:
-    print(f"{PROG}: interrupted", file=sys.stderr)
-    return 130
-  except Exception as error:  # The last line of defence: no bare tracebacks.
-    if args.debug:
-      traceback.print_exc()
-    print(f"{PROG}: internal error: {type(error).__name__}: {error} (rerun with --debug "
-          f"for the traceback, and please report it)", file=sys.stderr)
-    return 1
+  return dispatch(PROG, build_parser, argv)
 
 
 def run() -> None:

@@ -17,7 +17,8 @@ class CourseExperiment:
     name: the command-line name.
     title: the report's heading.
     description: what it compares and what to look for (markdown).
-    duration: how long the default and the --full setting take on 2 cores.
+    duration: how long the default took on 2 shared cores, and the --full setting's
+      estimate.
     arms: `arms(full)` gives the runs, the default setting or the full-size one.
     report: `report(results)` draws the experiment's figures into the run directory
       and returns the report's sections (markdown), after the common runs table.

@@ -89,5 +89,5 @@ EXPERIMENT = CourseExperiment(
         "unfair sampling but aggregates with the group-aware mean, which weighs each "
         "group the same whatever its number of devices. FedAvg, small ConvNet, E = 1, "
         "B = 20, lr 0.05; each group is tested on its own classes."),
-    duration="about 12 minutes (50 rounds); --full: 100 rounds, about 25",
+    duration="12 min measured (50 rounds); --full: 100 rounds, est. 24 min",
     arms=arms, report=report)

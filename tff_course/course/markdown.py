@@ -64,6 +64,7 @@ SETTINGS_COLUMNS = (
     ("model", "train.model"), ("algorithm", "train.algorithm"),
     ("C", "train.client_fraction"), ("per group", "train.devices_per_group"),
     ("E", "train.epochs"), ("B", "train.batch_size"), ("lr", "train.client_lr"),
+    ("momentum", "train.client_momentum"),
     ("aggregator", "train.aggregator"), ("bits", "train.quant_bits"),
     ("rounds", "train.rounds"))
 
@@ -79,11 +80,20 @@ def settings_table(results: Results) -> str:
   return table(("run", *(name for name, _ in columns)), rows)
 
 
+FEDERATED_ONLY = ("train.client_fraction", "train.devices_per_group", "train.epochs",
+                  "train.aggregator")
+
+
 def _flatten(description: Mapping[str, Any]) -> Mapping[str, Any]:
   flat = {}
   for section, fields in description.get("config", {}).items():
     if isinstance(fields, Mapping):
       flat.update({f"{section}.{name}": value for name, value in fields.items()})
+  if flat.get("train.aggregator") != "quantized":
+    flat.pop("train.quant_bits", None)
+  if flat.get("train.algorithm") == "centralized":
+    for key in FEDERATED_ONLY:
+      flat.pop(key, None)
   flat.update({f"numpy.{name}": value for name, value in description.get("numpy", {}).items()})
   return flat
 
