@@ -36,6 +36,13 @@ class ArmsTest(tf.test.TestCase):
     with self.assertRaisesRegex(ConfigError, "NumPy"):
       plan_arms(experiment, overrides=["train.rounds=2"])
 
+  def test_overrides_of_what_the_arms_compare_are_refused(self):
+    with self.assertRaisesRegex(ConfigError, "--set train.quant_bits: the quantized "
+                                             "experiment compares runs that differ in it"):
+      plan_arms(course_experiment("quantized"), overrides=["train.quant_bits=8"])
+    with self.assertRaisesRegex(ConfigError, "--set train.epochs"):
+      plan_arms(course_experiment("fedsgd-fedavg"), overrides=["train.epochs=4"])
+
   def test_bad_names_and_round_counts(self):
     with self.assertRaisesRegex(ConfigError, "expected one of .*quantized"):
       course_experiment("quantised")
@@ -75,7 +82,52 @@ def _write_metrics(run_dir, rows):
       stream.write(",".join("" if row[n] is None else str(row[n]) for n in names) + "\n")
 
 
+class ExperimentCliTest(tf.test.TestCase):
+
+  def test_cli_lists_and_rejects(self):
+    status, out, _ = run_cli("experiment", "list")
+    self.assertEqual(status, 0)
+    for name in EXPERIMENTS:
+      self.assertIn(name, out)
+    status, _, err = run_cli("experiment", "quantised")
+    self.assertEqual(status, 2)
+    self.assertIn("invalid choice", err)
+
+  def test_bad_arguments_leave_no_run_directory(self):
+    run_dir = os.path.join(self.create_tempdir().full_path, "never")
+    status, _, err = run_cli("experiment", "quantized", "--run-dir", run_dir, "--rounds", "0")
+    self.assertEqual(status, 2)
+    self.assertIn("--rounds: got 0", err)
+    self.assertFalse(os.path.exists(run_dir))
+
+
 class ReportPiecesTest(tf.test.TestCase):
+
+  def test_results_leave_out_rounds_beyond_the_arms_count(self):
+    run_dir = self.create_tempdir().full_path
+    arms = plan_arms(course_experiment("quantized"), rounds=2)
+    _write_metrics(os.path.join(run_dir, arms[0].key), [
+        {"round": r, "test_accuracy": r / 10, "train_loss": 1.0, "messages_up": 1,
+         "messages_down": 1, "bytes_up": 100, "seconds": 1.0} for r in (1, 2, 3, 4)])
+    summary = Results(run_dir, tuple(arms)).summary(arms[0].key)
+    self.assertEqual((summary.rounds, summary.messages, summary.bytes_up), (2, 4, 200))
+    self.assertEqual(summary.test_accuracy, 0.2)
+
+  def test_settings_table_shows_what_applies_to_each_run(self):
+    arms = plan_arms(course_experiment("fedsgd-fedavg"))
+    table = markdown.settings_table(Results("unused", tuple(arms[:2])))
+    fedsgd_row = next(line for line in table.splitlines() if line.startswith("| FedSGD"))
+    self.assertIn("| all |", fedsgd_row)
+    central = markdown.settings_table(Results("unused", tuple(
+        plan_arms(course_experiment("single-device")))))
+    self.assertNotIn("aggregator", central)
+    self.assertNotIn("bits", central)
+    self.assertIn("momentum", central)
+
+  def test_test_noise_names_size_notes_and_standard_error(self):
+    text = markdown.test_noise({"cifar10": (1000, ("partial test split",))})
+    self.assertIn("cifar10: 1,000 test examples (partial test split), standard error of an "
+                  "accuracy near 50 % 1.6 pt", text)
 
   def test_summary_of_metrics_columns(self):
     columns = {"round": np.array([1., 2., 3.]), "test_accuracy": np.array([.5, np.nan, .4]),
@@ -126,6 +178,9 @@ class ScratchStepsTest(tf.test.TestCase):
     first_pass = np.concatenate(list(batches(10, 4, 1, np.random.default_rng(0), steps=3)))
     self.assertCountEqual(first_pass, range(10))
     self.assertEmpty(list(batches(10, 4, 1, None, steps=0)))
+    self.assertEmpty(list(batches(0, 4, 1, None, steps=3)))
+    with self.assertRaisesRegex(ConfigError, "steps: got -1"):
+      list(batches(10, 4, 1, None, steps=-1))
 
 
 class NumpyExperimentTest(tf.test.TestCase):
@@ -175,12 +230,3 @@ class QuantizedExperimentCliTest(tf.test.TestCase):
     status, _, err = run_cli(*argv)
     self.assertEqual(status, 0, err)
     self.assertEqual(open(metrics).read(), before)
-
-  def test_cli_lists_and_rejects(self):
-    status, out, _ = run_cli("experiment", "list")
-    self.assertEqual(status, 0)
-    for name in EXPERIMENTS:
-      self.assertIn(name, out)
-    status, _, err = run_cli("experiment", "quantised")
-    self.assertEqual(status, 2)
-    self.assertIn("invalid choice", err)

@@ -25,7 +25,8 @@ def add_parser(commands) -> None:
                       help="the experiment (or 'list' to list them)")
   parser.add_argument("--full", action="store_true", help="the full-size setting")
   parser.add_argument("--rounds", type=int,
-                      help="override every run's number of rounds (e.g. 2 for a smoke test)")
+                      help="override every run's number of rounds (e.g. 2, with --run-dir "
+                           "elsewhere, for a smoke test)")
   add_overrides(parser, "override a config field of every run, e.g. "
                         "data.samples_per_client=50 (repeatable)")
   parser.add_argument("--run-dir", help="where it writes (default: runs/experiments/NAME, "
@@ -36,7 +37,7 @@ def add_parser(commands) -> None:
 
 
 def _experiment(args) -> int:
-  from tff_course.course import course_experiment, run_course_experiment
+  from tff_course.course import course_experiment, plan_arms, run_course_experiment
   from tff_course.course.registry import EXPERIMENTS
   from tff_course.runtime import install_context
 
@@ -45,6 +46,7 @@ def _experiment(args) -> int:
       print(f"{name:16} {experiment.title} ({experiment.duration})")
     return 0
   experiment = course_experiment(args.name)
+  plan_arms(experiment, full=args.full, overrides=args.overrides, rounds=args.rounds)
   run_dir = args.run_dir or os.path.join("runs", "experiments",
                                          args.name + ("-full" if args.full else ""))
   os.makedirs(run_dir, exist_ok=True)

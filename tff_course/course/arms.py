@@ -45,6 +45,11 @@ class Arm:
     changes = list(overrides) + ([f"train.rounds={rounds}"] if rounds is not None else [])
     return dataclasses.replace(self, config=self.config.with_overrides(changes))
 
+  @property
+  def rounds(self) -> int:
+    """The arm's number of rounds (epochs for a centralized run)."""
+    return self.config.train.rounds if self.config is not None else self.settings["rounds"]
+
   def description(self) -> Dict[str, Any]:
     """What the arm runs, as plain values (saved in experiment.json)."""
     if self.config is not None:

@@ -26,6 +26,10 @@ def arms(full: bool) -> List[Arm]:
 
 def report(results: Results) -> List[str]:
   fedavg, single = results.summary("fedavg"), results.summary("single-device")
+  epochs = results.arm("fedavg").config.train.epochs
+  round_images = int(results.metrics("fedavg")["examples"][-1])
+  single_images = int(results.metrics("single-device")["examples"][-1])
+  per_round = fedavg.bytes_up / fedavg.rounds if fedavg.bytes_up and fedavg.rounds else None
   return [
       "## Curves", arm_curves(results, ["fedavg", "single-device"], "curves.png",
                               "FedAvg (rounds) vs one device (epochs), CIFAR-10",
@@ -33,11 +37,10 @@ def report(results: Results) -> List[str]:
       "## Result",
       f"After {fedavg.rounds} rounds FedAvg reaches {markdown.percent(fedavg.test_accuracy)}"
       f" test accuracy, {markdown.points(fedavg.test_accuracy - single.test_accuracy)} "
-      f"against one device's {markdown.percent(single.test_accuracy)} after the same "
-      f"number of passes over its {cifar_configs.SINGLE_DEVICE_EXAMPLES:,} images. Every "
-      f"round trains on {cifar_configs.SINGLE_DEVICE_EXAMPLES:,} images too, but on "
-      f"other devices' images each time, and sends "
-      f"{markdown.megabytes(fedavg.bytes_up / max(fedavg.rounds, 1))} of updates."]
+      f"against one device's {markdown.percent(single.test_accuracy)} after {single.rounds} "
+      f"passes over its {single_images:,} images. Each FedAvg round trains {epochs} "
+      f"epoch(s) on {round_images:,} images of the devices sampled that round, and the "
+      f"clients send {markdown.megabytes(per_round)} of updates a round."]
 
 
 EXPERIMENT = CourseExperiment(

@@ -118,7 +118,7 @@ def comparison_table(results: Results, rows: Sequence[Tuple[str, List[Setting]]]
   """Per row and algorithm: clients per round, messages, final test accuracy, and the
   messages until the accuracy first reached the table's lowest final accuracy."""
   finals = [results.summary(s.key).test_accuracy for _, compared in rows for s in compared]
-  target = np.floor(100 * min(finals)) / 100
+  target = np.floor(100 * np.nanmin(finals)) / 100
   lines = []
   for name, compared in rows:
     for setting in compared:
@@ -139,7 +139,7 @@ def messages_to_reach(columns, target: float):
   if not len(reached):
     return None
   messages = columns["messages_up"] + columns["messages_down"]
-  return int(messages[:reached[0] + 1].sum())
+  return int(np.nansum(messages[:reached[0] + 1]))
 
 
 def smoothness_table(results: Results, settings: Sequence[Setting]) -> str:
@@ -150,7 +150,7 @@ def smoothness_table(results: Results, settings: Sequence[Setting]) -> str:
     loss = loss[~np.isnan(loss)]
     steps = np.diff(loss)
     rows.append((setting.label, f"{np.abs(steps).mean():.4f}" if len(steps) else "n/a",
-                 int((steps > 0).sum()), f"{loss[-1]:.4f}"))
+                 int((steps > 0).sum()), f"{loss[-1]:.4f}" if len(loss) else "n/a"))
   return markdown.table(("run", "mean |change of test loss| per round",
                          "rounds where test loss rose", "final test loss"), rows)
 

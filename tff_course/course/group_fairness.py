@@ -67,7 +67,7 @@ def group_table(results: Results) -> str:
     columns = results.metrics(arm.key)
     finals = [_last(columns[f"test_group_{group}_accuracy"]) for group in GROUPS]
     rows.append((arm.label, *(markdown.percent(v) for v in finals),
-                 markdown.points(max(finals) - min(finals)),
+                 markdown.points(np.nanmax(finals) - np.nanmin(finals)),
                  markdown.percent(_last(columns["test_accuracy"]))))
   return markdown.table(("scenario", *(f"group {g}" for g in GROUPS),
                          "best - worst group", "all classes"), rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple
 
 from tff_course.course.results import Results
 
@@ -50,12 +50,17 @@ def runs_table(results: Results, keys: Optional[Sequence[str]] = None) -> str:
                 "messages", "uploaded", "minutes"), rows)
 
 
-def test_noise(test_examples: Mapping[str, int]) -> str:
+def test_noise(test_sets: Mapping[str, Tuple[int, Sequence[str]]]) -> str:
   """A sentence on how far test accuracy moves by chance on test sets of these sizes."""
-  parts = [f"{name}: {size:,} test examples, standard error of an accuracy near 50 % "
-           f"{100 * math.sqrt(0.25 / size):.1f} pt" for name, size in test_examples.items()]
-  return ("Test accuracies are measured on the whole test split (" + "; ".join(parts) +
+  parts = [f"{name}: {size:,} test examples{_parenthesized(notes)}, standard error of an "
+           f"accuracy near 50 % {100 * math.sqrt(0.25 / size):.1f} pt"
+           for name, (size, notes) in test_sets.items()]
+  return ("Test accuracies are measured on the test split as loaded (" + "; ".join(parts) +
           "): differences smaller than about twice that are within chance.")
+
+
+def _parenthesized(notes: Sequence[str]) -> str:
+  return f" ({'; '.join(notes)})" if notes else ""
 
 
 SETTINGS_COLUMNS = (
@@ -94,6 +99,13 @@ def _flatten(description: Mapping[str, Any]) -> Mapping[str, Any]:
   if flat.get("train.algorithm") == "centralized":
     for key in FEDERATED_ONLY:
       flat.pop(key, None)
+  if flat.get("train.algorithm") == "fedsgd":
+    flat.pop("train.epochs", None)
+    flat["train.batch_size"] = "all"
+  if flat.get("train.devices_per_group") is not None:
+    flat.pop("train.client_fraction", None)
+  if flat.get("data.partition") == "groups":
+    flat.pop("data.num_clients", None)
   flat.update({f"numpy.{name}": value for name, value in description.get("numpy", {}).items()})
   return flat
 

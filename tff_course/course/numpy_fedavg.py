@@ -125,9 +125,9 @@ EXPERIMENT = CourseExperiment(
         "hand-written backpropagation trained on the toy blobs of 10 clients. SGD passes "
         "once over the pooled training data per round (B = 10, lr 0.05); FedAvg has every "
         "client take J local steps (B = 10, lr 0.05) from the global model and averages "
-        "the results by size. On IID clients more local steps buy progress per round; on "
-        "heterogeneous clients (label skew and covariate shift) the local models drift "
-        "apart, and the average gains less. Losses and accuracies are on the pooled train "
+        "the results by size. What to look for: whether more local steps buy progress "
+        "per round on IID clients, and how much of it survives on heterogeneous clients "
+        "(label skew and covariate shift), where local models drift apart. Losses and accuracies are on the pooled train "
         "and test sets."),
     duration="10 s measured (50 rounds); --full: 200 rounds, est. 40 s",
     arms=arms, report=report)

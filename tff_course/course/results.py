@@ -34,22 +34,26 @@ class Results:
   arms: Tuple[Arm, ...]
 
   def arm(self, key: str) -> Arm:
+    """The arm named `key`."""
     for arm in self.arms:
       if arm.key == key:
         return arm
     raise KeyError(key)
 
   def path(self, key: str) -> str:
+    """Where the arm (or a file of the report) lives in the run directory."""
     return os.path.join(self.run_dir, key)
 
   def metrics(self, key: str) -> Dict[str, np.ndarray]:
-    return read_metrics(self.path(key))
+    """The arm's metrics columns, rounds beyond its configured count left out (a run
+    dir may hold a longer earlier run)."""
+    columns = read_metrics(self.path(key))
+    keep = columns["round"] <= self.arm(key).rounds
+    return {name: values[keep] for name, values in columns.items()}
 
   def summary(self, key: str) -> ArmSummary:
+    """The arm's totals and final values."""
     return summarize_metrics(self.metrics(key))
-
-  def summaries(self) -> Mapping[str, ArmSummary]:
-    return {arm.key: self.summary(arm.key) for arm in self.arms}
 
 
 def summarize_metrics(columns: Mapping[str, np.ndarray]) -> ArmSummary:
@@ -67,7 +71,7 @@ def summarize_metrics(columns: Mapping[str, np.ndarray]) -> ArmSummary:
       rounds=int(columns["round"][-1]),
       test_accuracy=float(evaluated[-1]) if len(evaluated) else math.nan,
       best_test_accuracy=float(evaluated.max()) if len(evaluated) else math.nan,
-      train_loss=float(loss[-1]),
+      train_loss=float(loss[-1]) if len(loss) else math.nan,
       messages=total("messages_up", "messages_down"),
       bytes_up=total("bytes_up"),
       seconds=float(np.nansum(columns.get("seconds", np.array([0.0])))))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 from tff_course.atomic import write_text
 from tff_course.course import markdown
@@ -25,11 +25,28 @@ def plan_arms(experiment: CourseExperiment, *, full: bool = False,
   """The experiment's arms with the command line's changes applied."""
   if rounds is not None and rounds < 1:
     raise ConfigError(f"--rounds: got {rounds}, expected a whole number >= 1")
-  arms = [arm.with_changes(overrides, rounds) for arm in experiment.arms(full)]
+  planned = experiment.arms(full)
+  varied = varied_fields(planned)
+  for override in overrides:
+    field = override.partition("=")[0].strip()
+    if field in varied:
+      raise ConfigError(f"--set {field}: the {experiment.name} experiment compares runs "
+                        f"that differ in it; change the others' fields, or write a config "
+                        f"and use 'tff-course train'")
+  arms = [arm.with_changes(overrides, rounds) for arm in planned]
   keys = [arm.key for arm in arms]
   if len(set(keys)) != len(keys):
     raise ValueError(f"{experiment.name}: arm keys repeat: {keys}")
   return arms
+
+
+def varied_fields(arms: Sequence[Arm]) -> set:
+  """The "section.field" names whose values differ between the arms' configs."""
+  flat = [{f"{section}.{name}": json.dumps(value, sort_keys=True)
+           for section in ("data", "train")
+           for name, value in arm.config.to_dict()[section].items()}
+          for arm in arms if arm.config is not None]
+  return {key for key in set().union(*flat) if len({f.get(key) for f in flat}) > 1}
 
 
 def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: bool = False,
@@ -37,10 +54,17 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: b
                           rounds: Optional[int] = None, progress: bool = True) -> str:
   """Runs the experiment's arms into run_dir/ARM and writes run_dir/report.md.
 
-  Re-running the same command resumes: finished arms are not trained again and a
-  killed one continues from its last checkpoint. Returns the report's path.
+  Re-running the same command resumes: finished runs of the federated runner are not
+  trained again and a killed one continues from its last checkpoint (NumPy arms take
+  seconds and run again). Every run directory is checked before anything runs: one
+  holding a different config is refused. Returns the report's path.
   """
+  from tff_course.experiment.records import check_resumable
+
   arms = plan_arms(experiment, full=full, overrides=overrides, rounds=rounds)
+  for arm in arms:
+    if arm.config is not None:
+      check_resumable(os.path.join(run_dir, arm.key), arm.config)
   os.makedirs(run_dir, exist_ok=True)
   write_text(os.path.join(run_dir, EXPERIMENT_FILE), json.dumps({
       "experiment": experiment.name, "full": full, "overrides": list(overrides),
@@ -55,19 +79,24 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: b
               + (f"; overrides: {', '.join(overrides)}" if overrides else "")
               + (f"; rounds: {rounds}" if rounds else "") + ".",
               "## Runs", markdown.settings_table(results), markdown.runs_table(results),
-              markdown.test_noise(test_sizes(arms, data_dir))]
+              markdown.test_noise(test_sets(arms, data_dir))]
   sections += experiment.report(results)
   path = os.path.join(run_dir, REPORT_FILE)
   write_text(path, "\n\n".join(sections) + "\n")
   return path
 
 
-def test_sizes(arms: Sequence[Arm], data_dir: Optional[str]) -> Dict[str, int]:
-  """Dataset name -> number of test examples, for the datasets the arms use."""
+def test_sets(arms: Sequence[Arm], data_dir: Optional[str]) -> Dict[str, Tuple[int, Tuple]]:
+  """Dataset name -> (test examples, the loader's notes), loaded as the arms load them."""
   from tff_course.data import load_dataset
+  from tff_course.experiment.federation import load_config_dataset
 
-  names = {arm.config.data.dataset if arm.config else arm.settings["dataset"] for arm in arms}
-  return {name: len(load_dataset(name, data_dir=data_dir).test) for name in sorted(names)}
+  sets = {}
+  for arm in arms:
+    dataset = (load_config_dataset(arm.config, data_dir) if arm.config is not None else
+               load_dataset(arm.settings["dataset"], seed=arm.settings["seed"]))
+    sets[dataset.name] = (len(dataset.test), tuple(dataset.notes))
+  return sets
 
 
 def run_arm(arm: Arm, run_dir: str, *, data_dir: Optional[str], progress: bool):

@@ -29,13 +29,15 @@ def arms(full: bool) -> List[Arm]:
 
 def report(results: Results) -> List[str]:
   single, central = results.summary("single-device"), results.summary("centralized")
+  single_images = int(results.metrics("single-device")["examples"][-1])
+  central_images = int(results.metrics("centralized")["examples"][-1])
   return [
       "## Curves", arm_curves(results, ["single-device", "centralized"], "curves.png",
                               "One device vs centralized, CIFAR-10 (x axis: epochs)"),
       "## Result",
-      f"Centralized training on all {50000:,} images ends "
+      f"Centralized training on {central_images:,} images ends "
       f"{markdown.points(central.test_accuracy - single.test_accuracy)} above one device "
-      f"holding {cifar_configs.SINGLE_DEVICE_EXAMPLES:,} of them "
+      f"holding {single_images:,} "
       f"({markdown.percent(central.test_accuracy)} against "
       f"{markdown.percent(single.test_accuracy)}); the gap is what federated learning "
       f"tries to recover without moving the data."]

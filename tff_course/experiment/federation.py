@@ -112,6 +112,13 @@ class Federation:
   def __exit__(self, *exc) -> None:
     self.close()
 
+def load_config_dataset(config: ExperimentConfig, data_dir: Optional[str] = None):
+  """The dataset the config names, loaded as its runs load it."""
+  data = config.data
+  return load_dataset(data.dataset, data_dir=data_dir or data.data_dir, limit=data.limit,
+                      seed=config.train.seed, **dict(data.options))
+
+
 def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None,
                      records_dir: Optional[str] = None) -> Federation:
   """Loads the data, partitions it and creates the devices the config describes.
@@ -121,8 +128,7 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
   from tff_course.models import build_model
 
   data, train = config.data, config.train
-  dataset = load_dataset(data.dataset, data_dir=data_dir or data.data_dir, limit=data.limit,
-                         seed=train.seed, **dict(data.options))
+  dataset = load_config_dataset(config, data_dir)
   partition = make_partition(
       data.partition, dataset.train, num_clients=data.num_clients,
       samples_per_client=data.samples_per_client, shards_per_client=data.shards_per_client,

@@ -61,29 +61,34 @@ def get_devices_for_round_GROUP(devices: Sequence,  # pylint: disable=invalid-na
   members = _members_by_group(devices)
   wanted = (dict.fromkeys(members, devices_per_group)
             if isinstance(devices_per_group, int) else dict(devices_per_group))
-  rng = np.random.default_rng(seed)
-  chosen = []
   for group, count in wanted.items():
-    if group not in members:
-      raise ConfigError(
-          f"devices_per_group: group {group!r} has no devices; groups with devices: "
-          f"{sorted(members, key=str)}")
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
-      raise ConfigError(
-          f"devices_per_group: got {count!r} for group {group!r}, expected a whole "
-          f"number >= 0")
-    if count > len(members[group]):
-      raise ConfigError(
-          f"devices_per_group: asked {count} devices of group {group!r}, which has "
-          f"{len(members[group])}")
-    chosen.extend(rng.choice(members[group], size=count, replace=False).tolist())
+    _check_group_count(members, group, count)
   unnamed = sorted(set(members) - set(wanted), key=str)
   if unnamed:
     raise ConfigError(f"devices_per_group: got {dict(wanted)}, which leaves out group "
                       f"{unnamed[0]!r}; give every group a count (0 to leave it out)")
+  rng = np.random.default_rng(seed)
+  chosen = []
+  for group, count in wanted.items():
+    chosen.extend(rng.choice(members[group], size=count, replace=False).tolist())
   if not chosen:
     raise ConfigError("devices_per_group: asked for no devices at all")
   return [devices[i] for i in sorted(chosen)]
+
+
+def _check_group_count(members, group, count) -> None:
+  if group not in members:
+    raise ConfigError(
+        f"devices_per_group: group {group!r} has no devices; groups with devices: "
+        f"{sorted(members, key=str)}")
+  if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+    raise ConfigError(
+        f"devices_per_group: got {count!r} for group {group!r}, expected a whole "
+        f"number >= 0")
+  if count > len(members[group]):
+    raise ConfigError(
+        f"devices_per_group: asked {count} devices of group {group!r}, which has "
+        f"{len(members[group])}")
 
 
 def get_devices_weighted(devices: Sequence, num_devices: int, probabilities,

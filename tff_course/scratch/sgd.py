@@ -7,6 +7,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from tff_course.errors import ConfigError
+
 from tff_course.scratch.mlp import Params, loss_and_gradients
 
 
@@ -15,6 +17,10 @@ def batches(num_examples: int, batch_size: Optional[int], epochs: int,
   """Index arrays of successive batches: `epochs` passes, or exactly `steps` batches
   when given (as many passes as that takes), reshuffled per pass when `rng` is given,
   in stored order otherwise; batch_size None means one full batch."""
+  if steps is not None and steps < 0:
+    raise ConfigError(f"steps: got {steps}, expected a whole number >= 0")
+  if num_examples == 0:
+    return
   size = batch_size or num_examples
   passes = itertools.count() if steps is not None else range(epochs)
   yielded = 0
