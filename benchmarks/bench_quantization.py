@@ -37,7 +37,8 @@ def verdict(results: Results) -> str:
   gap = 100 * (full.test_accuracy - eight.test_accuracy)
   ratio = eight.bytes_up / full.bytes_up
   met = gap <= TARGET_POINTS and ratio <= 0.25 + 1e-3
-  return (f"8 bits: {gap:+.2f} points below 32 bits at {ratio:.3f} of its bytes: "
+  side = "below" if gap > 0 else "above"
+  return (f"8 bits: {abs(gap):.2f} points {side} 32 bits at {ratio:.3f} of its bytes: "
           f"target {'MET' if met else 'MISSED'} (one seed: compare the gap with the standard "
           f"error that report.md gives for the test split; gaps under about twice it are "
           f"within chance)")
