@@ -25,15 +25,15 @@ def arms(full: bool) -> List[Arm]:
 
 
 def report(results: Results) -> List[str]:
-  fedavg, single = results.summary("fedavg"), results.summary("single-device")
   epochs = results.arm("fedavg").config.train.epochs
+  fedavg, single = results.summary("fedavg"), results.summary("single-device")
   round_images = int(results.metrics("fedavg")["examples"][-1])
   single_images = int(results.metrics("single-device")["examples"][-1])
   per_round = fedavg.bytes_up / fedavg.rounds if fedavg.bytes_up and fedavg.rounds else None
   return [
       "## Curves", arm_curves(results, ["fedavg", "single-device"], "curves.png",
                               "FedAvg (rounds) vs one device (epochs), CIFAR-10",
-                              baseline="single-device"),
+                              baseline="single-device" if epochs == 1 else None),
       "## Result",
       f"After {fedavg.rounds} rounds FedAvg reaches {markdown.percent(fedavg.test_accuracy)}"
       f" test accuracy, {markdown.points(fedavg.test_accuracy - single.test_accuracy)} "
