@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import sys
 import tempfile
@@ -23,9 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # pylint: disable=wrong-import-position
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
-from tff_course.versions import machine_description
+from results_file import append_section
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 
 
 def mnist_config(name, **train) -> ExperimentConfig:
@@ -158,10 +156,7 @@ def main() -> int:
   table = "\n".join(rows)
   print(table)
   if args.append:
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    with open(RESULTS, "a", encoding="utf-8") as stream:
-      stream.write(f"\n## {title} ({stamp}, {machine_description()})\n\n"
-                   f"`python benchmarks/bench_federated.py {args.benchmark}`\n\n{table}\n")
+    append_section(title, f"python benchmarks/bench_federated.py {args.benchmark}", table)
   return 0
 
 

@@ -13,7 +13,6 @@ Prints markdown; with --append, adds it with date and machine to benchmarks/RESU
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import statistics
 import sys
@@ -25,9 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tasks.inversion.attacks import AttackConfig
 from tasks.inversion.experiment import InversionConfig, run_inversion
 from tasks.inversion.metrics import SUCCESS_MSE
-from tff_course.versions import machine_description
+from results_file import append_section
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 TARGET_SECONDS = 60.0
 DEFENSES = (("gaussian", 1e-3), ("gaussian", 1e-2), ("laplacian", 1e-2), ("prune", 0.2),
             ("prune", 0.3), ("prune", 0.5), ("quantize", 8), ("quantize", 4))
@@ -109,10 +107,8 @@ def main() -> int:
     print(parts[-1], flush=True)
   text = "\n".join(parts)
   if args.append:
-    stamp = f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {machine_description()}"
-    with open(RESULTS, "a", encoding="utf-8") as stream:
-      stream.write(f"\n## Gradient inversion (issue 6) ({stamp})\n\n"
-                   f"`python benchmarks/bench_inversion.py --data-dir DIR --append`\n\n{text}")
+    append_section("Gradient inversion (issue 6)",
+                   "python benchmarks/bench_inversion.py --data-dir DIR --append", text)
   return 0
 
 

@@ -10,7 +10,6 @@ with --append, adds it with date and machine to benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import statistics
 import sys
@@ -20,10 +19,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tff_course.data import load_dataset  # pylint: disable=wrong-import-position
 from tff_course.partition import make_partition  # pylint: disable=wrong-import-position
-from tff_course.versions import machine_description  # pylint: disable=wrong-import-position
+from results_file import append_section  # pylint: disable=wrong-import-position
 
 TARGET_SECONDS = 1.0
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 GROUPS = {0: [0, 1, 2], 1: [3, 4, 5], 2: [6, 7, 8, 9]}
 
 
@@ -75,12 +73,8 @@ def main() -> int:
   table = "\n".join(rows)
   print(table)
   if args.append:
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    machine = machine_description()
-    with open(RESULTS, "a", encoding="utf-8") as stream:
-      stream.write(f"\n## Partitioners on 60,000 MNIST labels ({stamp}, {machine})\n\n"
-                   f"`make bench` ({args.repeats} repeats each; median and worst wall time)."
-                   f"\n\n{table}\n")
+    append_section("Partitioners on 60,000 MNIST labels", "make bench",
+                   f"{args.repeats} repeats each; median and worst wall time.\n\n{table}")
   return 0
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime
 import json
 import os
 import sys
@@ -24,10 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pruning import frontier  # pylint: disable=wrong-import-position
 from pruning.cli import main as pruning_main  # pylint: disable=wrong-import-position
-from tff_course.versions import machine_description  # pylint: disable=wrong-import-position
+from results_file import append_section  # pylint: disable=wrong-import-position
 
 TARGET_SCORE = 0.80
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 
 
 def run_pruning(*argv: str) -> None:
@@ -98,11 +96,8 @@ def main() -> int:
                         "validation score):", frontier.markdown_table(points)])
   print(report)
   if args.append:
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    with open(RESULTS, "a", encoding="utf-8") as stream:
-      stream.write(f"\n## Pruning (issue 5)\n\n{stamp}, {machine_description()}; "
-                   f"`python benchmarks/bench_pruning.py --data-dir DIR --work-dir "
-                   f"{args.work_dir} --append`.\n\n{report}\n")
+    append_section("Pruning (issue 5)", f"python benchmarks/bench_pruning.py --data-dir DIR "
+                   f"--work-dir {args.work_dir} --append", report)
   return 0
 
 

@@ -11,7 +11,6 @@ The runs are resumable: re-running the same command continues them (--run-dir).
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import sys
 
@@ -23,9 +22,8 @@ from tff_course.course import quantized
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.results import Results
 from tff_course.course.run import run_course_experiment
-from tff_course.versions import machine_description
+from results_file import append_section
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 BITS = (32, 16, 8, 4, 2)
 TARGET_POINTS = 0.5
 
@@ -65,12 +63,8 @@ def main() -> int:
   text = quantized.bits_table(results) + "\n\n" + verdict(results) + "\n"
   print(text + f"report: {report}")
   if args.append:
-    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    with open(RESULTS, "a", encoding="utf-8") as stream:
-      stream.write(f"\n## Quantized communication, CIFAR-10 preset, {args.rounds} rounds "
-                   f"({stamp}, {machine_description()})\n\n"
-                   f"`python benchmarks/bench_quantization.py --rounds {args.rounds}`\n\n"
-                   + text)
+    append_section(f"Quantized communication, CIFAR-10 preset, {args.rounds} rounds",
+                   f"python benchmarks/bench_quantization.py --rounds {args.rounds}", text)
   return 0
 
 
