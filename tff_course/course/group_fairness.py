@@ -9,7 +9,7 @@ import numpy as np
 from tff_course.course import cifar_configs, markdown
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
-from tff_course.course.results import Results
+from tff_course.course.results import Results, last_evaluated
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.course.figures import arm_curves
 from tff_course.plots import plot_lines
@@ -65,17 +65,12 @@ def group_table(results: Results) -> str:
   rows = []
   for arm in results.arms:
     columns = results.metrics(arm.key)
-    finals = [_last(columns[f"test_group_{group}_accuracy"]) for group in GROUPS]
+    finals = [last_evaluated(columns[f"test_group_{group}_accuracy"]) for group in GROUPS]
     rows.append((arm.label, *(markdown.percent(v) for v in finals),
                  markdown.points(np.nanmax(finals) - np.nanmin(finals)),
-                 markdown.percent(_last(columns["test_accuracy"]))))
+                 markdown.percent(last_evaluated(columns["test_accuracy"]))))
   return markdown.table(("scenario", *(f"group {g}" for g in GROUPS),
                          "best - worst group", "all classes"), rows)
-
-
-def _last(values) -> float:
-  evaluated = values[~np.isnan(values)]
-  return float(evaluated[-1]) if len(evaluated) else float("nan")
 
 
 EXPERIMENT = CourseExperiment(

@@ -56,6 +56,12 @@ class Results:
     return summarize_metrics(self.metrics(key))
 
 
+def last_evaluated(values: np.ndarray) -> float:
+  """The last value that is not NaN (rounds without evaluation are NaN), else NaN."""
+  evaluated = values[~np.isnan(values)]
+  return float(evaluated[-1]) if len(evaluated) else math.nan
+
+
 def summarize_metrics(columns: Mapping[str, np.ndarray]) -> ArmSummary:
   """Sums and last values of a metrics file's columns (NaN where a column is missing)."""
   accuracy = columns.get("test_accuracy", np.array([np.nan]))
@@ -69,7 +75,7 @@ def summarize_metrics(columns: Mapping[str, np.ndarray]) -> ArmSummary:
   loss = columns.get("train_loss", np.array([np.nan]))
   return ArmSummary(
       rounds=int(columns["round"][-1]),
-      test_accuracy=float(evaluated[-1]) if len(evaluated) else math.nan,
+      test_accuracy=last_evaluated(accuracy),
       best_test_accuracy=float(evaluated.max()) if len(evaluated) else math.nan,
       train_loss=float(loss[-1]) if len(loss) else math.nan,
       messages=total("messages_up", "messages_down"),

@@ -87,16 +87,28 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: b
 
 
 def test_sets(arms: Sequence[Arm], data_dir: Optional[str]) -> Dict[str, Tuple[int, Tuple]]:
-  """Dataset name -> (test examples, the loader's notes), loaded as the arms load them."""
+  """Dataset name -> (test examples, the loader's notes), loaded as the arms load them,
+  once per distinct set of loader arguments."""
   from tff_course.data import load_dataset
   from tff_course.experiment.federation import load_config_dataset
 
-  sets = {}
+  loaded = {}
   for arm in arms:
-    dataset = (load_config_dataset(arm.config, data_dir) if arm.config is not None else
-               load_dataset(arm.settings["dataset"], seed=arm.settings["seed"]))
-    sets[dataset.name] = (len(dataset.test), tuple(dataset.notes))
-  return sets
+    key = _loader_arguments(arm)
+    if key not in loaded:
+      loaded[key] = (load_config_dataset(arm.config, data_dir) if arm.config is not None else
+                     load_dataset(arm.settings["dataset"], seed=arm.settings["seed"]))
+  return {d.name: (len(d.test), tuple(d.notes)) for d in loaded.values()}
+
+
+def _loader_arguments(arm: Arm) -> tuple:
+  """What the arm's dataset loading depends on: arms that agree share one load."""
+  if arm.config is None:
+    return (arm.settings["dataset"], arm.settings["seed"])
+  data = arm.config.data
+  return (data.dataset, data.data_dir, data.limit, json.dumps(dict(data.options),
+                                                            sort_keys=True),
+          arm.config.train.seed)
 
 
 def run_arm(arm: Arm, run_dir: str, *, data_dir: Optional[str], progress: bool):
