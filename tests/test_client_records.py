@@ -24,9 +24,9 @@ class ClientRecordsTest(tf.test.TestCase):
 
   def _check_stream(self, split, modality, clients, batch_size=None):
     with ClientRecords(split, clients, modality) as records:
-      make = records.dataset_fn(LocalWork(epochs=1, batch_size=batch_size))
+      make = records.batches_fn(LocalWork(epochs=1, batch_size=batch_size))
       for client_id, indices in clients.items():
-        batches = list(make(tf.constant(records.client_input(client_id, 7))))
+        batches = make(tf.constant(records.client_input(client_id, 7))).as_list()
         x = np.concatenate([b[0].numpy() for b in batches])
         y = np.concatenate([b[1].numpy() for b in batches])
         self.assertEqual(x.dtype, model_inputs(split.x[:1], modality).dtype)
@@ -52,21 +52,23 @@ class ClientRecordsTest(tf.test.TestCase):
     split = _split(rng.integers(0, 256, (23, 2, 2, 1), dtype=np.uint8), rng)
     with ClientRecords(split, {"a": np.arange(23)}, Modality.IMAGE) as records:
       client = tf.constant(records.client_input("a", 1))
-      sizes = [len(b[1]) for b in records.dataset_fn(LocalWork(epochs=2, batch_size=10))(client)]
-      self.assertEqual(sizes, [10, 10, 3] * 2)
-      full = [len(b[1]) for b in records.dataset_fn(LocalWork(batch_size=None))(client)]
-      self.assertEqual(full, [23])
-      steps = records.dataset_fn(LocalWork(epochs=None, steps=5, batch_size=10))(client)
-      self.assertEqual(len(list(steps)), 5)
+
+      def sizes(local_work):
+        return [len(b[1]) for b in records.batches_fn(local_work)(client).as_list()]
+
+      self.assertEqual(sizes(LocalWork(epochs=2, batch_size=10)), [10, 10, 3] * 2)
+      self.assertEqual(sizes(LocalWork(batch_size=None)), [23])
+      self.assertEqual(sizes(LocalWork(epochs=None, steps=5, batch_size=10)), [10, 10, 3, 10, 10])
 
   def test_same_seed_same_order_and_epochs_reshuffle(self):
     rng = np.random.default_rng(3)
     split = _split(rng.integers(0, 256, (50, 1, 1, 1), dtype=np.uint8), rng)
     with ClientRecords(split, {"a": np.arange(50)}, Modality.IMAGE) as records:
-      make = records.dataset_fn(LocalWork(epochs=2, batch_size=50))
+      make = records.batches_fn(LocalWork(epochs=2, batch_size=50))
 
       def order(seed):
-        return [b[0].numpy().ravel() for b in make(tf.constant(records.client_input("a", seed)))]
+        batches = make(tf.constant(records.client_input("a", seed))).as_list()
+        return [b[0].numpy().ravel() for b in batches]
 
       first, again, other = order(5), order(5), order(6)
       self.assertAllEqual(first, again)

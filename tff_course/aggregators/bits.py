@@ -38,6 +38,13 @@ def federated_bits(client_weights, bits_per_client: int):
   return tff.federated_sum(tff.federated_map(bits, client_weights))
 
 
+def sent_bytes(bits_up, calls: int, clients: int) -> int:
+  """Bytes `clients` sent, from an aggregator's `bits_up` summed over `calls` client
+  calls. Calls that packed several clients (a plain mean, where every client sends the
+  same bits) stand for each of their clients."""
+  return int(bits_up) * clients // calls // 8
+
+
 def _tensor_types(value_type) -> list:
   from tff_course.runtime.tff_module import tff
 
@@ -47,3 +54,4 @@ def _tensor_types(value_type) -> list:
     return [t for _, member in tff.structure.to_elements(value_type)
             for t in _tensor_types(member)]
   raise TypeError(f"value_type: got {value_type}, expected tensors or structures of them")
+

@@ -28,23 +28,58 @@ def model_types(model_fn: Callable):
 
 def build_client_work(model_fn: Callable, client_step: Callable,
                       learning_rate_fn: Optional[Callable] = None,
-                      num_groups: Optional[int] = None):
-  """A ClientWorkProcess running `client_step(model, initial_weights, dataset, rate)`.
+                      num_groups: Optional[int] = None,
+                      client_batches: Optional[Callable] = None, packed: bool = False):
+  """A ClientWorkProcess running `client_step(model, initial_weights, batches, rate)`.
 
   `client_step` runs inside a tf.function on a fresh model and returns
-  (ClientResult, the model's local unfinalized metrics). With `learning_rate_fn`
-  (round index -> rate, in TensorFlow), the process keeps the round index as its state
-  and broadcasts that round's rate to the clients as `rate`; without it, `rate` is None.
-  With `num_groups`, each client's data is (dataset, a one-element dataset of its
-  int32 group) and its update weight becomes weight x one_hot(group), a float32
-  vector a group-aware aggregator can use.
+  (ClientResult, the model's local unfinalized metrics); `batches` is the client's
+  dataset, or whatever has its `reduce` method. With `learning_rate_fn` (round index
+  -> rate, in TensorFlow), the process keeps the round index as its state and
+  broadcasts that round's rate to the clients as `rate`; without it, `rate` is None.
+
+  Client data: by default each client's dataset. With `client_batches` (an int64 input
+  row -> the client's `TensorBatches`), each client holds a sequence of input rows
+  instead: one row, or with `packed` several clients' rows, trained one after another
+  in the same call (see tff_course.algorithms.packed).
+  With `num_groups`, each client's data also carries its int32 group (a one-element
+  dataset after the client's dataset, or the input row's third entry) and its update
+  weight becomes weight x one_hot(group), a float32 vector a group-aware aggregator
+  can use.
   """
+  from tff_course.algorithms.packed import packed_step, stack_rows
   from tff_course.runtime.tff_module import tff
 
+  if packed and (client_batches is None or num_groups):
+    raise ValueError("packed: needs client_batches, and cannot weigh groups (a slot sends "
+                     "one weight for all its clients)")
   weights_type, data_type, metrics_aggregation = model_types(model_fn)
-  if num_groups:
+  if client_batches is not None:
+    data_type = tff.SequenceType(tff.TensorType(np.int64, [None]))
+  elif num_groups:
     data_type = tff.StructType([data_type, tff.SequenceType(tff.TensorType(np.int32))])
   scheduled = learning_rate_fn is not None
+
+  def train(model, initial_weights, data, rate):
+    if packed:
+      return packed_step(client_step, client_batches)(model, initial_weights,
+                                                      stack_rows(data), rate)
+    if client_batches is not None:
+      rows = stack_rows(data)
+      tf.debugging.assert_equal(tf.shape(rows)[0], 1,
+                                message="client data: one input row per client unless packed")
+      row = rows[0]
+      result, outputs = client_step(model, initial_weights, client_batches(row), rate)
+      group = tf.cast(row[2], tf.int32) if num_groups else None
+    else:
+      result, outputs = client_step(model, initial_weights,
+                                    data[0] if num_groups else data, rate)
+      group = data[1].reduce(np.int32(0), lambda _, g: g) if num_groups else None
+    if num_groups:
+      result = tff.learning.templates.ClientResult(
+          update=result.update,
+          update_weight=result.update_weight * tf.one_hot(group, num_groups))
+    return result, outputs
 
   @tff.federated_computation
   def init_fn():
@@ -56,16 +91,8 @@ def build_client_work(model_fn: Callable, client_step: Callable,
   @tff.tensorflow.computation(weights_type, data_type, rate_type)
   def client_update(initial_weights, data, rate):
     model = model_fn()
-    dataset = data[0] if num_groups else data
-    result, outputs = tf.function(
-        lambda weights, data, r: client_step(model, weights, data, r))(
-            initial_weights, dataset, rate if scheduled else None)
-    if num_groups:
-      group = data[1].reduce(np.int32(0), lambda _, g: g)
-      result = tff.learning.templates.ClientResult(
-          update=result.update,
-          update_weight=result.update_weight * tf.one_hot(group, num_groups))
-    return result, outputs
+    return tf.function(lambda weights, data, r: train(model, weights, data, r))(
+        initial_weights, data, rate if scheduled else None)
 
   @tff.tensorflow.computation(state_type)
   def rate_of(round_index):

@@ -24,7 +24,8 @@ from tff_course.errors import ConfigError
 def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
                  proximal_mu: float = 0.0, model_aggregator=None,
                  weighted: bool = True, client_learning_rate: Optional[Callable] = None,
-                 num_groups: Optional[int] = None):
+                 num_groups: Optional[int] = None,
+                 client_batches: Optional[Callable] = None, packed: bool = False):
   """A FedAvg (or, with `proximal_mu` > 0, FedProx) learning process.
 
   Args:
@@ -39,12 +40,17 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
       see tff_course.algorithms.schedules); default: the client optimizer's own.
     num_groups: clients' data also carry their group, and their update weights are
       per-group vectors for a group-aware `model_aggregator` (GroupMeanFactory).
+    client_batches: an int64 client input row -> that client's `TensorBatches`; the
+      process then takes sequences of input rows as client data, one client's, or with
+      `packed` several clients' (see tff_course.algorithms.packed: only with a plain
+      mean `model_aggregator`).
   """
   if not proximal_mu >= 0:
     raise ConfigError(f"proximal_mu: got {proximal_mu}, expected a number >= 0")
   client_work = build_proximal_client_work(model_fn, client_optimizer, proximal_mu,
                                            weighted=weighted,
                                            learning_rate_fn=client_learning_rate,
-                                           num_groups=num_groups)
+                                           num_groups=num_groups,
+                                           client_batches=client_batches, packed=packed)
   return compose(model_fn, client_work, apply_optimizer(server_optimizer), model_aggregator,
                  num_groups)

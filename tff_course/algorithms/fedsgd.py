@@ -4,8 +4,10 @@ McMahan et al. (2017) describe FedSGD as each selected client computing the grad
 g_k of its loss on all its data at the current model w, and the server stepping
 w <- w - lr * sum_k n_k g_k / n. Equivalently each client takes that step itself,
 w_k = w - lr * g_k, and the server averages the w_k weighted by n_k. The gradient
-form is TFF's `build_fed_sgd`; the weight form composes its own client work (one
-full-batch step, send the weights) with a finalizer that adopts the average. The two
+form is TFF's `build_fed_sgd` for clients holding datasets, and the toolkit's own
+client work (send the mean gradient; the server steps with SGD) for clients holding
+input rows; the weight form composes its own client work (one full-batch step, send
+the weights) with a finalizer that adopts the average. The two
 agree up to floating-point rounding; they part ways as soon as a client takes more
 than one step (B < all, or E > 1), which is FedAvg.
 """
@@ -16,7 +18,7 @@ import enum
 from typing import Callable, Optional
 
 from tff_course.algorithms.client_work import all_finite, build_client_work, load_weights
-from tff_course.algorithms.compose import compose
+from tff_course.algorithms.compose import apply_optimizer, compose
 from tff_course.errors import ConfigError
 
 
@@ -26,7 +28,8 @@ class FedSgdForm(enum.Enum):
 
 
 def build_fedsgd(model_fn: Callable, *, learning_rate: float, form: str = "gradient",
-                 model_aggregator=None, num_groups: Optional[int] = None):
+                 model_aggregator=None, num_groups: Optional[int] = None,
+                 client_batches: Optional[Callable] = None, packed: bool = False):
   """A FedSGD learning process.
 
   Args:
@@ -35,8 +38,13 @@ def build_fedsgd(model_fn: Callable, *, learning_rate: float, form: str = "gradi
     form: "gradient" (clients send gradients, the server steps) or "weights" (clients
       step, the server averages weights).
     model_aggregator: a weighted `tff.aggregators` factory (default: weighted mean).
-    num_groups: weight form only: clients' data carry their group and their weights
-      are per-group vectors for a group-aware aggregator (see build_client_work).
+    num_groups: clients' data carry their group and their weights are per-group
+      vectors for a group-aware aggregator (see build_client_work); not with the
+      gradient form on datasets.
+    client_batches, packed: clients hold input rows instead of datasets, and with
+      `packed` several clients share a call (see build_client_work). The gradient form
+      then runs the toolkit's own client work (mean gradient, server SGD step) instead
+      of TFF's `build_fed_sgd`, which takes datasets.
 
   The clients' datasets should hold all their examples in one batch (B = all) for
   this to be FedSGD; with more batches each client still takes exactly one step, on
@@ -50,26 +58,32 @@ def build_fedsgd(model_fn: Callable, *, learning_rate: float, form: str = "gradi
     form = FedSgdForm(form)
   except ValueError:
     raise ConfigError(f"form: got {form!r}, expected 'gradient' or 'weights'") from None
-  if form is FedSgdForm.GRADIENT:
+  if form is FedSgdForm.GRADIENT and client_batches is None:
     if num_groups:
-      raise ConfigError("num_groups: FedSGD's gradient form is TFF's build_fed_sgd, which "
-                        "sends scalar weights; use form='weights' with a group-aware "
-                        "aggregator")
+      raise ConfigError("num_groups: FedSGD's gradient form on datasets is TFF's "
+                        "build_fed_sgd, which sends scalar weights; use form='weights' "
+                        "or client_batches")
     return tff.learning.algorithms.build_fed_sgd(
         model_fn, server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate),
         model_aggregator=model_aggregator)
-  return compose(model_fn, build_client_work(model_fn, _one_step(learning_rate),
-                                             num_groups=num_groups),
-                 _adopt_average_finalizer, model_aggregator, num_groups)
+  gradient_form = form is FedSgdForm.GRADIENT
+  client_work = build_client_work(
+      model_fn, _full_batch_step(None if gradient_form else learning_rate),
+      num_groups=num_groups, client_batches=client_batches, packed=packed)
+  finalizer = (apply_optimizer(tff.learning.optimizers.build_sgdm(learning_rate))
+               if gradient_form else _adopt_average_finalizer)
+  return compose(model_fn, client_work, finalizer, model_aggregator, num_groups)
 
 
-def _one_step(learning_rate: float) -> Callable:
-  """The client step of the weight form: w_k = w - lr * (mean gradient over all data)."""
+def _full_batch_step(learning_rate: Optional[float]) -> Callable:
+  """A client step over all the client's data at the server weights: it sends the mean
+  gradient (gradient form, `learning_rate` None), or the weights after one step down
+  that gradient (weight form), weighted by its number of examples."""
   import tensorflow as tf
 
   from tff_course.runtime.tff_module import tff
 
-  def client_step(model, initial_weights, dataset, rate):
+  def client_step(model, initial_weights, batches, rate):
     del rate
     weights = load_weights(model, initial_weights)
 
@@ -83,11 +97,12 @@ def _one_step(learning_rate: float) -> Callable:
       return (tuple(s + examples * g for s, g in zip(sums, gradients)), count + examples)
 
     zeros = tuple(tf.zeros_like(w) for w in weights.trainable)
-    sums, count = dataset.reduce((zeros, tf.constant(0.0)), accumulate)
-    stepped = [w - learning_rate * s / count
-               for w, s in zip(initial_weights.trainable, sums)]
+    sums, count = batches.reduce((zeros, tf.constant(0.0)), accumulate)
+    gradient = [s / count for s in sums]
+    update = (gradient if learning_rate is None else
+              [w - learning_rate * g for w, g in zip(initial_weights.trainable, gradient)])
     result = tff.learning.templates.ClientResult(
-        update=stepped, update_weight=tf.where(all_finite(stepped), count, 0.0))
+        update=update, update_weight=tf.where(all_finite(update), count, 0.0))
     return result, model.report_local_unfinalized_metrics()
 
   return client_step

@@ -20,7 +20,9 @@ from tff_course.algorithms.client_work import all_finite, build_client_work, loa
 def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, *,
                                weighted: bool = True,
                                learning_rate_fn: Optional[Callable] = None,
-                               num_groups: Optional[int] = None):
+                               num_groups: Optional[int] = None,
+                               client_batches: Optional[Callable] = None,
+                               packed: bool = False):
   """Client work of FedProx (FedAvg's when mu = 0): the update is w_server - w_local.
 
   Args:
@@ -32,10 +34,12 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
       optimizer's own rate each round.
     num_groups: clients also receive their group and send per-group weights (see
       build_client_work).
+    client_batches, packed: clients hold input rows instead of datasets, and with
+      `packed` several clients share a call (see build_client_work).
   """
   from tff_course.runtime.tff_module import tff
 
-  def client_step(model, initial_weights, dataset, rate):
+  def client_step(model, initial_weights, batches, rate):
     weights = load_weights(model, initial_weights)
     anchor = tuple(tf.nest.flatten(initial_weights.trainable))
     specs = tuple(tf.TensorSpec(v.shape, v.dtype) for v in tf.nest.flatten(weights.trainable))
@@ -57,7 +61,7 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
     optimizer_state = client_optimizer.initialize(specs)
     if rate is not None:
       optimizer_state = client_optimizer.set_hparams(optimizer_state, {"learning_rate": rate})
-    examples, _ = dataset.reduce((tf.constant(0, tf.int64), optimizer_state), train_on)
+    examples, _ = batches.reduce((tf.constant(0, tf.int64), optimizer_state), train_on)
     update = tf.nest.map_structure(tf.subtract, initial_weights.trainable, weights.trainable)
     finite = all_finite(update)
     update = tf.nest.map_structure(lambda u: tf.where(finite, u, tf.zeros_like(u)), update)
@@ -66,4 +70,5 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
                                                  update_weight=tf.where(finite, weight, 0.0))
     return result, model.report_local_unfinalized_metrics()
 
-  return build_client_work(model_fn, client_step, learning_rate_fn, num_groups)
+  return build_client_work(model_fn, client_step, learning_rate_fn, num_groups,
+                           client_batches, packed)

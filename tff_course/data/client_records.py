@@ -5,9 +5,9 @@ client's examples in it for every client in every round, and the worker deserial
 it: most of the per-round overhead of a simulation and memory that grows round after
 round. Here each client's examples are written once, as fixed-length records (an int32
 label, then the stored example's bytes), to a file of its own. A client then travels
-as two integers, (file number, shuffle seed), and a TFF computation turns them into
-the client's batched, shuffled, repeated stream where the client trains, with the same
-model inputs as `pipeline.model_inputs`.
+as two integers, (file number, shuffle seed), and the client's TFF computation reads
+its file into tensors, with the same model inputs as `pipeline.model_inputs`, and
+trains on them in batches (`TensorBatches`).
 """
 
 from __future__ import annotations
@@ -73,27 +73,22 @@ class ClientRecords:
   def __exit__(self, *exc) -> None:
     self.close()
 
-  def dataset_fn(self, local_work):
-    """A TensorFlow function: client input -> the client's training stream.
+  def batches_fn(self, local_work):
+    """A TensorFlow function: client input -> the client's training stream, a
+    `TensorBatches` over its records with the input's shuffle seed."""
+    from tff_course.algorithms.tensor_batches import TensorBatches
 
-    The stream is the client's records reshuffled each pass with its seed, batched by
-    `local_work.batch_size` (all records when None), then repeated as `local_work` says.
-    """
-    import tensorflow as tf
+    directory, decode = self.directory, self.decode_fn()
 
-    directory, batch_size = self.directory, local_work.batch_size
-    decode = self.decode_fn()
+    def client_batches(client_input):
+      import tensorflow as tf
 
-    def client_dataset(client_input):
       path = tf.strings.join([directory, os.sep, tf.strings.as_string(client_input[0]),
                               SUFFIX])
       examples, labels = decode(tf.io.read_file(path))
-      count = tf.shape(labels, out_type=tf.int64)[0]
-      data = tf.data.Dataset.from_tensor_slices((examples, labels))
-      data = data.shuffle(count, seed=client_input[1], reshuffle_each_iteration=True)
-      return local_work.apply(data.batch(count if batch_size is None else batch_size))
+      return TensorBatches(examples, labels, client_input[1], local_work)
 
-    return client_dataset
+    return client_batches
 
   def decode_fn(self):
     """A TensorFlow function: a file's bytes -> (model inputs, int32 labels)."""

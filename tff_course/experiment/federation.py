@@ -9,6 +9,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from tff_course.algorithms.local_work import LocalWork
+from tff_course.algorithms.packed import pack_inputs
 from tff_course.data import Dataset, load_dataset
 from tff_course.data.client_records import ClientRecords
 from tff_course.errors import ConfigError
@@ -73,33 +74,32 @@ class Federation:
       return records_input
     return np.append(records_input, np.int64(self.group_index[device.group]))
 
-  def client_dataset(self, client_input):
-    """The client's training stream for `client_input` (eagerly, in this process)."""
+  @property
+  def client_slots(self) -> int:
+    """How many TFF client calls share a round's clients (0: one call per client)."""
+    train = self.config.train
+    return train.client_slots if train.aggregator == "mean" else 0
+
+  def client_data(self, chosen: List[Device], round_num: int) -> List[List[np.ndarray]]:
+    """What the process's `next` takes for the round's devices: per client call, the
+    input rows of the clients it trains."""
+    rows = [self.client_input(device, round_num) for device in chosen]
+    if self.client_slots:
+      return pack_inputs(rows, self.client_slots)
+    return [[row] for row in rows]
+
+  def client_batches(self, client_input):
+    """The client's training stream for `client_input`, eagerly in this process."""
     import tensorflow as tf
 
-    return self.records.dataset_fn(self.local_work)(tf.constant(client_input[:2]))
-
-  def input_computation(self):
-    """The TFF computation that turns a client's input into its data where it trains:
-    its stream, and with a group-aware aggregator also a one-element dataset of its
-    group."""
-    import tensorflow as tf
-
-    from tff_course.runtime.tff_module import tff
-
-    make_stream = self.records.dataset_fn(self.local_work)
-    if self.group_index is None:
-      return tff.tensorflow.computation(make_stream, tff.TensorType(np.int64, [2]))
-
-    @tff.tensorflow.computation(tff.TensorType(np.int64, [3]))
-    def stream_and_group(client_input):
-      group = tf.data.Dataset.from_tensors(tf.cast(client_input[2], tf.int32))
-      return make_stream(client_input[:2]), group
-
-    return stream_and_group
+    return self.records.batches_fn(self.local_work)(tf.constant(client_input))
 
   def element_spec(self):
-    return self.client_dataset(self.client_input(self.devices[0], 1)).element_spec
+    """The (inputs, labels) spec of the clients' batches."""
+    import tensorflow as tf
+
+    batch = self.client_batches(self.client_input(self.devices[0], 1)).batch(0)
+    return tuple(tf.TensorSpec([None, *t.shape[1:]], t.dtype) for t in batch)
 
   def close(self) -> None:
     if self._records is not None:
@@ -156,26 +156,29 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
 
 
 def build_process(federation: Federation):
-  """The TFF learning process the config's algorithm names, taking client inputs
-  (`Federation.client_input`) and building their datasets where the clients train."""
-  from tff_course.algorithms.client_inputs import compose_client_inputs
+  """The TFF learning process the config's algorithm names. Its clients receive input
+  rows (`Federation.client_input`), read their records where they train and train on
+  them as `TensorBatches`."""
   from tff_course.algorithms.model_fn import keras_model_fn
 
-  train = federation.config.train
   model_fn = keras_model_fn(federation.build_keras_model, federation.element_spec())
   groups = federation.group_index
-  return compose_client_inputs(federation.input_computation(), _algorithm_process(
-      train, model_fn, len(groups) if groups is not None else None))
+  return _algorithm_process(federation.config.train, model_fn,
+                            len(groups) if groups is not None else None,
+                            federation.records.batches_fn(federation.local_work),
+                            packed=bool(federation.client_slots))
 
 
-def _algorithm_process(train, model_fn, num_groups: Optional[int]):
+def _algorithm_process(train, model_fn, num_groups: Optional[int], client_batches,
+                       packed: bool):
   from tff_course.aggregators.by_name import make_aggregator
   from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer, round_schedule
 
   aggregator = make_aggregator(train)
   if train.algorithm == "fedsgd":
     return build_fedsgd(model_fn, learning_rate=train.client_lr, form=train.fedsgd_form,
-                        model_aggregator=aggregator, num_groups=num_groups)
+                        model_aggregator=aggregator, num_groups=num_groups,
+                        client_batches=client_batches, packed=packed)
   return build_fedavg(
       model_fn, client_optimizer=build_optimizer(
           "sgdm" if train.client_momentum else "sgd", train.client_lr,
@@ -185,7 +188,8 @@ def _algorithm_process(train, model_fn, num_groups: Optional[int]):
       proximal_mu=train.mu if train.algorithm == "fedprox" else 0.0,
       model_aggregator=aggregator, num_groups=num_groups,
       client_learning_rate=(None if train.lr_schedule == "constant" else round_schedule(
-          train.lr_schedule, train.client_lr, train.rounds, train.warmup_rounds)))
+          train.lr_schedule, train.client_lr, train.rounds, train.warmup_rounds)),
+      client_batches=client_batches, packed=packed)
 
 
 def initial_weights(federation: Federation):

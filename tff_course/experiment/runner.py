@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Callable, Dict, Optional
 
+from tff_course.aggregators.bits import sent_bytes
 from tff_course.algorithms.evaluation import evaluate_weights
 from tff_course.errors import TffCourseError
 from tff_course.experiment.config import ExperimentConfig
@@ -133,7 +134,7 @@ class _RoundLoop:
   def round(self, state, round_num: int):
     start = time.perf_counter()
     chosen = self.federation.sample(round_num)
-    data = [self.federation.client_input(device, round_num) for device in chosen]
+    data = self.federation.client_data(chosen, round_num)
     output = self.process.next(state, data)
     train = output.metrics["client_work"]["train"]
     weights = self.process.get_model_weights(output.state)
@@ -143,7 +144,8 @@ class _RoundLoop:
         "clients": len(chosen), "examples": int(train["num_examples"]),
         "messages_down": len(chosen), "messages_up": len(chosen),
         "bytes_down": size * len(chosen),
-        "bytes_up": int(output.metrics["aggregator"]["bits_up"]) // 8,
+        "bytes_up": sent_bytes(output.metrics["aggregator"]["bits_up"], len(data),
+                               len(chosen)),
     }
     if round_num % self.train.eval_every == 0 or round_num == self.train.rounds:
       metrics.update(self.evaluate(weights))
