@@ -30,6 +30,16 @@ class ArmsTest(tf.test.TestCase):
     self.assertEqual({(a.config.data.limit, a.config.train.rounds) for a in arms}, {(7, 3)})
     self.assertEqual([a.config.train.quant_bits for a in arms], [32, 16, 4])
 
+  def test_rounds_give_the_single_device_e_epochs_per_fedavg_round(self):
+    for full, epochs in ((False, 1), (True, 5)):
+      arms = {a.key: a for a in plan_arms(course_experiment("fedavg-cifar"), full=full,
+                                          rounds=3)}
+      self.assertEqual(arms["fedavg"].config.train.rounds, 3)
+      self.assertEqual(arms["single-device"].config.train.rounds, 3 * epochs)
+    single = plan_arms(course_experiment("single-device"), rounds=1)
+    self.assertEqual({(a.config.train.rounds, a.config.train.warmup_rounds) for a in single},
+                     {(1, 0)})
+
   def test_numpy_arms_take_rounds_but_refuse_config_overrides(self):
     experiment = course_experiment("numpy-fedavg")
     self.assertEqual({a.settings["rounds"] for a in plan_arms(experiment, rounds=4)}, {4})

@@ -21,6 +21,8 @@ class Arm:
     config: the run's config, for runs of the federated runner.
     settings, run_numpy: for runs outside TFF: `run_numpy(settings, run_dir)` writes
       the run's metrics.csv and returns its last metrics.
+    rounds_per_round: how many of this arm's rounds match one round of the experiment
+      under --rounds (a centralized baseline runs E epochs per FedAvg round of E).
   """
 
   key: str
@@ -28,13 +30,15 @@ class Arm:
   config: Optional[ExperimentConfig] = None
   settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   run_numpy: Optional[NumpyRun] = None
+  rounds_per_round: int = 1
 
   def __post_init__(self):
     if (self.config is None) == (self.run_numpy is None):
       raise ValueError(f"arm {self.key!r}: give either a config or a NumPy run")
 
   def with_changes(self, overrides: Sequence[str], rounds: Optional[int]) -> "Arm":
-    """The arm with command-line overrides ("section.field=value") and a round count."""
+    """The arm with command-line overrides ("section.field=value") and a round count
+    (a learning-rate warm-up longer than the rounds is cut to fit them)."""
     if self.config is None:
       if overrides:
         raise ConfigError(f"--set: arm {self.key!r} runs in NumPy, without a TFF config; "
@@ -42,7 +46,11 @@ class Arm:
       if rounds is None:
         return self
       return dataclasses.replace(self, settings={**self.settings, "rounds": rounds})
-    changes = list(overrides) + ([f"train.rounds={rounds}"] if rounds is not None else [])
+    changes = list(overrides)
+    if rounds is not None:
+      total = rounds * self.rounds_per_round
+      changes += [f"train.rounds={total}",
+                  f"train.warmup_rounds={min(self.config.train.warmup_rounds, total - 1)}"]
     return dataclasses.replace(self, config=self.config.with_overrides(changes))
 
   @property

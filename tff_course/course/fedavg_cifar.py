@@ -20,7 +20,7 @@ def arms(full: bool) -> List[Arm]:
           cifar_configs.fedavg_iid("fedavg-cifar", rounds=ROUNDS, epochs=epochs)),
       Arm("single-device", "one device (10 %)", cifar_configs.centralized(
           "single-device", examples=cifar_configs.SINGLE_DEVICE_EXAMPLES,
-          epochs=ROUNDS * epochs)),
+          epochs=ROUNDS * epochs), rounds_per_round=epochs),
   ]
 
 
