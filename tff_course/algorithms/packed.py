@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Callable, List, Sequence
 
 import numpy as np
-import tensorflow as tf
 
 
 def stack_rows(rows_dataset):
@@ -33,6 +32,8 @@ def packed_step(client_step: Callable, client_batches: Callable) -> Callable:
   weighted mean update (weight: the sum of theirs) and the model's metrics summed over
   them.
   """
+  import tensorflow as tf
+
   from tff_course.runtime.tff_module import tff
 
   def step(model, initial_weights, rows, rate):
