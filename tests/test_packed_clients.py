@@ -6,6 +6,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from tff_course.aggregators.bits import sent_bytes
 from tff_course.algorithms.fedsgd import build_fedsgd
 from tff_course.algorithms.model_fn import keras_model_fn
 from tff_course.algorithms.packed import pack_inputs
@@ -23,8 +24,6 @@ def toy_config(**train):
 
 def one_round(config):
   """(trainable weights, train metrics, bytes up) after one round of `config`."""
-  from tff_course.aggregators.bits import sent_bytes
-
   with build_federation(config) as federation:
     process = build_process(federation)
     state = process.set_model_weights(process.initialize(), initial_weights(federation))

@@ -42,29 +42,45 @@ class TensorBatches:
              else self.local_work.epochs * per_pass)
     return count, size, per_pass, tf.where(count > 0, steps, 0)
 
-  def batch(self, step) -> Tuple[Any, Any]:
-    """The `step`-th batch (0-based) of the stream."""
-    count, size, per_pass, _ = self._sizes()
-    order = tf.random.experimental.stateless_shuffle(
+  def _pass_order(self, pass_index, count):
+    """The permutation of the examples that pass `pass_index` visits them in."""
+    return tf.random.experimental.stateless_shuffle(
         tf.range(count), seed=tf.stack([tf.cast(self.seed, tf.int64),
-                                        tf.cast(step // per_pass, tf.int64)]))
+                                        tf.cast(pass_index, tf.int64)]))
+
+  def _take(self, order, step, sizes):
+    """Batch `step` of the stream, cut from its pass's `order`."""
+    count, size, per_pass, _ = sizes
     start = (step % per_pass) * size
     chosen = order[start:tf.minimum(start + size, count)]
     return tf.gather(self.inputs, chosen), tf.gather(self.labels, chosen)
+
+  def batch(self, step) -> Tuple[Any, Any]:
+    """The `step`-th batch (0-based) of the stream."""
+    sizes = self._sizes()
+    return self._take(self._pass_order(step // sizes[2], sizes[0]), step, sizes)
 
   def num_batches(self):
     """How many batches the stream has."""
     return self._sizes()[3]
 
   def reduce(self, initial_state, reduce_func: Callable):
-    """`reduce_func(state, batch)` folded over the stream, as `tf.data.Dataset.reduce`."""
-    steps = self.num_batches()
+    """`reduce_func(state, batch)` folded over the stream, as `tf.data.Dataset.reduce`;
+    each pass's permutation is drawn once, before its first batch."""
+    sizes = self._sizes()
+    count, _, per_pass, steps = sizes
 
-    def body(step, state):
-      return step + 1, reduce_func(state, self.batch(step))
+    def body(step, order, state):
+      state = reduce_func(state, self._take(order, step, sizes))
+      step += 1
+      order = tf.cond(tf.equal(step % per_pass, 0),
+                      lambda: tf.ensure_shape(self._pass_order(step // per_pass, count),
+                                              order.shape),
+                      lambda: order)
+      return step, order, state
 
-    _, state = tf.while_loop(lambda step, _: step < steps, body,
-                             (tf.constant(0), initial_state))
+    _, _, state = tf.while_loop(lambda step, *_: step < steps, body,
+                                (tf.constant(0), self._pass_order(0, count), initial_state))
     return state
 
   def as_list(self) -> List[Tuple[Any, Any]]:
