@@ -7,9 +7,10 @@ from tasks.inversion.defenses import defense_method
 from tasks.inversion.experiment import InversionConfig, run_inversion, write_outputs
 from tasks.inversion.lbfgs import LbfgsConfig, initial_state, lbfgs_step
 from tasks.inversion.metrics import l2_distance, mse, psnr, reconstruction_metrics, ssim
+from tasks.inversion.outcome import Attempt
 from tasks.inversion.shared import fedsgd_client_gradient, shared_gradient
 
-__all__ = ["AttackConfig", "AttackResult", "InversionConfig", "LbfgsConfig", "defense_method",
-           "fedsgd_client_gradient", "infer_labels", "initial_state", "l2_distance",
-           "lbfgs_step", "mse", "psnr", "reconstruction_metrics", "run_attack",
+__all__ = ["Attempt", "AttackConfig", "AttackResult", "InversionConfig", "LbfgsConfig",
+           "defense_method", "fedsgd_client_gradient", "infer_labels", "initial_state",
+           "l2_distance", "lbfgs_step", "mse", "psnr", "reconstruction_metrics", "run_attack",
            "run_inversion", "shared_gradient", "ssim", "write_outputs"]

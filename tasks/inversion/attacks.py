@@ -15,7 +15,8 @@
 
 An attack sees the model, the shared gradient and the input shape, never the images.
 It stops early, keeping the last finite iterate, when the objective becomes NaN or
-infinite ("diverged") or when L-BFGS can make no further progress ("stalled").
+infinite ("diverged") or when L-BFGS can make no further progress ("stalled"). A
+failed DLG or iDLG attempt is restarted from a fresh dummy (`restarts.py`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from tasks.inversion.checks import check_gradients, check_positive_int
 from tasks.inversion.lbfgs import LbfgsConfig, initial_state, lbfgs_step
 from tasks.inversion.objectives import (cosine_distance, model_gradients, squared_distance,
                                         total_variation)
+from tasks.inversion.outcome import AttackResult, Status
+from tasks.inversion.restarts import failure_reason, run_with_restarts
 from tff_course.errors import ConfigError
 
 
@@ -39,12 +42,6 @@ class Attack(enum.Enum):
   DLG = "dlg"
   IDLG = "idlg"
   IG = "ig"
-
-
-class Status(enum.Enum):
-  FINISHED = "finished"
-  STALLED = "stalled"
-  DIVERGED = "diverged"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +57,12 @@ class AttackConfig:
     learning_rate, tv_weight: Inverting Gradients' Adam step size and TV weight.
     lbfgs: the L-BFGS arguments (DLG, iDLG).
     jit_compile: compile the optimiser step with XLA (about twice as fast on CPU).
+    restarts: DLG, iDLG: how many failed attempts are re-run from a fresh dummy
+      (`restarts.py`); Inverting Gradients runs once.
+    restart_distance: an attempt failed when its final gradient distance exceeds this
+      fraction of the shared gradient's squared norm.
+    dummy_bound: an attempt failed when a value of its dummy image ends outside
+      [-dummy_bound, dummy_bound] (images are in [0, 1]).
   """
 
   attack: str = "dlg"
@@ -70,6 +73,9 @@ class AttackConfig:
   tv_weight: float = 1e-4
   lbfgs: LbfgsConfig = LbfgsConfig()
   jit_compile: bool = True
+  restarts: int = 2
+  restart_distance: float = 1e-4
+  dummy_bound: float = 100.0
 
   def __post_init__(self):
     try:
@@ -80,30 +86,11 @@ class AttackConfig:
     check_positive_int("iterations", self.iterations)
     check_positive_int("seed", self.seed, 0)
     check_positive_int("snapshots", self.snapshots)
-    for name in ("learning_rate", "tv_weight"):
+    check_positive_int("restarts", self.restarts, 0)
+    for name in ("learning_rate", "tv_weight", "restart_distance", "dummy_bound"):
       value = getattr(self, name)
       if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ConfigError(f"{name}: got {value!r}, expected a number >= 0")
-
-
-@dataclasses.dataclass
-class AttackResult:
-  """What an attack recovered and how the optimisation went.
-
-  `images` are the raw dummy images (DLG does not keep them in [0, 1]); `snapshots`
-  pairs an iteration count with the images at that point; `losses` holds the
-  objective before each step.
-  """
-
-  images: np.ndarray
-  labels: np.ndarray
-  snapshots: List[Tuple[int, np.ndarray]]
-  losses: List[float]
-  status: Status
-  message: str
-  steps: int
-  evaluations: int
-  seconds: float
 
 
 def infer_labels(last_kernel_gradient, batch_size: int = 1) -> np.ndarray:
@@ -125,39 +112,60 @@ def run_attack(model, gradients, batch_size: int, config: AttackConfig) -> Attac
   batch_size = check_positive_int("batch size", batch_size)
   image_shape = (batch_size,) + tuple(model.input_shape[1:])
   num_classes = int(model.output_shape[-1])
-  rng = np.random.default_rng(config.seed)
   attack = Attack(config.attack)
   if attack is Attack.DLG:
-    return _dlg(model, targets, image_shape, num_classes, rng, config)
+    return _lbfgs_attack(model, targets, *_dlg(image_shape, num_classes), config)
   labels = infer_labels(targets[-2], batch_size)
   if attack is Attack.IDLG:
-    return _idlg(model, targets, image_shape, labels, rng, config)
-  return _inverting_gradients(model, targets, image_shape, labels, rng, config)
+    return _lbfgs_attack(model, targets, *_idlg(image_shape, labels, num_classes), config)
+  return run_with_restarts(
+      lambda seed: _inverting_gradients(model, targets, image_shape, labels,
+                                        np.random.default_rng(seed), config),
+      lambda result: (float("nan"), _judge(result, float("nan"), config)),
+      seed=config.seed, restarts=0)
 
 
-def _dlg(model, targets, image_shape, num_classes, rng, config) -> AttackResult:
+def _dlg(image_shape, num_classes):
+  """DLG's (draw, unpack, labels_of): a dummy image and dummy label logits in one vector."""
   size = int(np.prod(image_shape))
-  x0 = np.concatenate([rng.standard_normal(size),
-                       rng.standard_normal(image_shape[0] * num_classes)]).astype(np.float32)
+  label_shape = (image_shape[0], num_classes)
+
+  def draw(rng):
+    return np.concatenate([rng.standard_normal(size),
+                           rng.standard_normal(int(np.prod(label_shape)))]).astype(np.float32)
 
   def unpack(x):
-    return (tf.reshape(x[:size], image_shape),
-            tf.nn.softmax(tf.reshape(x[size:], (image_shape[0], num_classes))))
+    return tf.reshape(x[:size], image_shape), tf.nn.softmax(tf.reshape(x[size:], label_shape))
 
-  def labels_of(x):
-    return np.argmax(np.reshape(x[size:], (image_shape[0], num_classes)), axis=1)
-
-  return _run_lbfgs(_distance_objective(model, targets, unpack), x0, size, image_shape,
-                    labels_of, config)
+  return image_shape, draw, unpack, lambda x: np.argmax(np.reshape(x[size:], label_shape), 1)
 
 
-def _idlg(model, targets, image_shape, labels, rng, config) -> AttackResult:
+def _idlg(image_shape, labels, num_classes):
+  """iDLG's (draw, unpack, labels_of): only the image is optimised."""
   size = int(np.prod(image_shape))
-  soft_labels = tf.one_hot(labels, int(model.output_shape[-1]))
-  x0 = rng.standard_normal(size).astype(np.float32)
-  objective = _distance_objective(
-      model, targets, lambda x: (tf.reshape(x, image_shape), soft_labels))
-  return _run_lbfgs(objective, x0, size, image_shape, lambda _: labels, config)
+  soft_labels = tf.one_hot(labels, num_classes)
+  return (image_shape, lambda rng: rng.standard_normal(size).astype(np.float32),
+          lambda x: (tf.reshape(x, image_shape), soft_labels), lambda _: labels)
+
+
+def _lbfgs_attack(model, targets, image_shape, draw, unpack, labels_of,
+                  config: AttackConfig) -> AttackResult:
+  """L-BFGS on the gradient distance, restarted from fresh dummies while it fails."""
+  objective = _distance_objective(model, targets, unpack)
+  step = tf.function(lambda x, state: lbfgs_step(objective, x, state, config.lbfgs),
+                     jit_compile=config.jit_compile)
+  norm = float(tf.add_n([tf.reduce_sum(tf.square(t)) for t in targets]))
+  size = int(np.prod(image_shape))
+  return run_with_restarts(
+      lambda seed: _run_lbfgs(step, objective, draw(np.random.default_rng(seed)), size,
+                              image_shape, labels_of, config),
+      lambda result: (result.objective / norm, _judge(result, result.objective / norm, config)),
+      seed=config.seed, restarts=config.restarts)
+
+
+def _judge(result: AttackResult, relative: float, config: AttackConfig) -> str:
+  return failure_reason(result.status, relative, float(np.max(np.abs(result.images))),
+                        max_relative=config.restart_distance, bound=config.dummy_bound)
 
 
 def _distance_objective(model, targets, unpack: Callable) -> Callable:
@@ -171,11 +179,8 @@ def _distance_objective(model, targets, unpack: Callable) -> Callable:
   return value_and_gradient
 
 
-def _run_lbfgs(objective, x0, size, image_shape, labels_of, config) -> AttackResult:
-  lbfgs = config.lbfgs
-  step = tf.function(lambda x, state: lbfgs_step(objective, x, state, lbfgs),
-                     jit_compile=config.jit_compile)
-  x, state = tf.constant(x0), initial_state(len(x0), lbfgs.history_size)
+def _run_lbfgs(step, objective, x0, size, image_shape, labels_of, config) -> AttackResult:
+  x, state = tf.constant(x0), initial_state(len(x0), config.lbfgs.history_size)
   recorder = _Recorder(config, lambda v: np.reshape(v[:size], image_shape))
   status, message, done = Status.FINISHED, "", 0
   for done in range(config.iterations):
@@ -194,7 +199,9 @@ def _run_lbfgs(objective, x0, size, image_shape, labels_of, config) -> AttackRes
     x, state = moved, new_state
   else:
     done = config.iterations
-  return recorder.result(x.numpy(), labels_of(x.numpy()), status, message, done)
+  recorder.count(1)
+  return recorder.result(x.numpy(), labels_of(x.numpy()), status, message, done,
+                         float(objective(x)[0]))
 
 
 def _inverting_gradients(model, targets, image_shape, labels, rng, config) -> AttackResult:
@@ -205,11 +212,14 @@ def _inverting_gradients(model, targets, image_shape, labels, rng, config) -> At
       tf.keras.optimizers.schedules.PiecewiseConstantDecay(
           boundaries, [config.learning_rate * 10.0 ** -k for k in range(4)]))
 
+  def objective(x):
+    return (cosine_distance(model_gradients(model, x, soft_labels), targets) +
+            config.tv_weight * total_variation(x))
+
   @tf.function(jit_compile=False)
   def step():
     with tf.GradientTape() as tape:
-      loss = (cosine_distance(model_gradients(model, images, soft_labels), targets) +
-              config.tv_weight * total_variation(images))
+      loss = objective(images)
     optimizer.apply_gradients([(tf.sign(tape.gradient(loss, images)), images)])
     images.assign(tf.clip_by_value(images, 0.0, 1.0))
     return loss
@@ -227,7 +237,8 @@ def _inverting_gradients(model, targets, image_shape, labels, rng, config) -> At
     last = images.numpy()
   else:
     done = config.iterations
-  return recorder.result(last, labels, status, message, done)
+  recorder.count(1)
+  return recorder.result(last, labels, status, message, done, float(objective(last)))
 
 
 def _diverged(step: int, loss: float) -> str:
@@ -253,11 +264,13 @@ class _Recorder:
   def count(self, evaluations: int) -> None:
     self.evaluations += evaluations
 
-  def result(self, x, labels, status: Status, message: str, steps: int) -> AttackResult:
+  def result(self, x, labels, status: Status, message: str, steps: int,
+             objective: float) -> AttackResult:
     images = np.array(self.images_of(x))
     if not self.snapshots or self.snapshots[-1][0] != steps:
       self.snapshots.append((steps, images))
     return AttackResult(images=images, labels=np.asarray(labels, np.int32),
                         snapshots=self.snapshots, losses=self.losses, status=status,
                         message=message, steps=steps, evaluations=self.evaluations,
-                        seconds=time.perf_counter() - self.start)
+                        seconds=time.perf_counter() - self.start,
+                        objective=objective if np.isfinite(objective) else float("inf"))

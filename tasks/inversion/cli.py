@@ -47,6 +47,8 @@ def add_parser(commands) -> None:
                            "(ig); default 300")
   parser.add_argument("--learning-rate", type=float, default=0.1, help="ig: Adam step size")
   parser.add_argument("--tv-weight", type=float, default=1e-4, help="ig: total variation")
+  parser.add_argument("--restarts", type=int, default=2,
+                      help="dlg, idlg: failed attempts re-run from a fresh dummy (default 2)")
   parser.add_argument("--no-jit", action="store_true", help="do not compile with XLA")
   parser.add_argument("--train-examples", type=int, default=10000,
                       help="sweep: CIFAR-10 images for the defended training")
@@ -73,7 +75,7 @@ def _attack_config(args):
 
   return AttackConfig(attack=args.attack, iterations=args.iterations, seed=args.seed[0],
                       learning_rate=args.learning_rate, tv_weight=args.tv_weight,
-                      jit_compile=not args.no_jit)
+                      jit_compile=not args.no_jit, restarts=args.restarts)
 
 
 def _handle(args) -> int:

@@ -114,7 +114,9 @@ def run_inversion(config: InversionConfig, data_dir: Optional[str] = None, *,
   metrics = reconstruction_metrics(images, labels, result.images, result.labels)
   metrics.update(status=result.status.value, message=result.message, steps=result.steps,
                  evaluations=result.evaluations, seconds=result.seconds,
-                 final_objective=result.losses[-1] if result.losses else None)
+                 final_objective=result.objective,
+                 attempts=[attempt.to_dict() for attempt in result.attempts],
+                 kept_attempt=result.kept)
   return result, metrics, images
 
 
@@ -145,7 +147,10 @@ def write_outputs(out_dir: str, config: InversionConfig, result: AttackResult,
 def summary_line(metrics: Dict) -> str:
   """One line for the terminal."""
   mean = metrics["mean"]
+  attempts = len(metrics["attempts"])
   line = (f"MSE {mean['mse']:.3g}, PSNR {mean['psnr']:.1f} dB, SSIM {mean['ssim']:.3f}, "
           f"labels recovered {mean['label_recovered']:.0%}, after {metrics['steps']} "
-          f"steps ({metrics['evaluations']} evaluations, {metrics['seconds']:.1f} s)")
-  return line if metrics["status"] == Status.FINISHED.value else f"{line}; {metrics['message']}"
+          f"steps ({metrics['evaluations']} evaluations, {metrics['seconds']:.1f} s"
+          f"{f', {attempts} attempts' if attempts > 1 else ''})")
+  quiet = metrics["status"] == Status.FINISHED.value and attempts == 1
+  return line if quiet else f"{line}; {metrics['message']}"

@@ -48,22 +48,30 @@ def run_course(out_dir: str, *, attack: AttackConfig = AttackConfig(), model: st
 def _header(attack: AttackConfig, model: str, image_indices, seeds) -> str:
   return (f"# Gradient inversion: the course experiments\n\n"
           f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {machine_description()}.\n\n"
-          f"Attack {attack.attack} ({attack.iterations} steps) on {model} at its seeded "
-          f"initialisation; CIFAR-10 training images {', '.join(map(str, image_indices))}; "
+          f"Attack {attack.attack} ({attack.iterations} steps{_restarts(attack)}) on {model} "
+          f"at its seeded initialisation; CIFAR-10 training images "
+          f"{', '.join(map(str, image_indices))}; "
           f"seeds {', '.join(map(str, seeds))}. An image counts as recovered when its MSE is "
           f"below 1e-3. Every number below was measured by this run; each run's directory "
           f"holds its config.json, versions.json and metrics.json.\n\n")
 
 
+def _restarts(attack: AttackConfig) -> str:
+  if attack.attack == "ig" or not attack.restarts:
+    return ""
+  return f", a failed attempt restarted up to {attack.restarts} times"
+
+
 def _section(name: str, kind: str, strength, runs: List) -> str:
   lines = [f"## {name} (defense {kind}, strength {strength:g})", "",
-           "| run | MSE | PSNR dB | SSIM | label recovered | status | steps | s |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| run | MSE | PSNR dB | SSIM | label recovered | status | steps | attempts | s |",
+           "|---|---|---|---|---|---|---|---|---|"]
   for run_dir, metrics in runs:
     mean = metrics["mean"]
     lines.append(f"| {run_dir} | {mean['mse']:.3g} | {mean['psnr']:.1f} | {mean['ssim']:.3f} "
                  f"| {mean['label_recovered']:.0%} | {metrics['status']} | "
-                 f"{metrics['steps']} | {metrics['seconds']:.1f} |")
+                 f"{metrics['steps']} | {len(metrics['attempts'])} | "
+                 f"{metrics['seconds']:.1f} |")
   lines += ["", f"Images recovered: {_rate(runs, 'image_recovered')}; labels recovered: "
                 f"{_rate(runs, 'label_recovered')}; median MSE "
                 f"{np.median([m['mean']['mse'] for _, m in runs]):.3g}.", ""]
