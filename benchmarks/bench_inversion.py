@@ -5,7 +5,11 @@
 2. The success rate (MSE < 1e-3 within 300 L-BFGS steps, a failed attempt restarted
    up to --restarts times) over --images images, and how often the restart policy's
    verdict agrees with the true MSE.
-3. The defenses against the same attack over --defense-images images (0: skipped).
+3. With --tfp-images N: DLG with TensorFlow Probability's L-BFGS on the first N of
+   those images, models and dummies, next to the toolkit's L-BFGS.
+4. The defenses against the same attack over --defense-images images (0: skipped).
+
+--line-search strong_wolfe gives the toolkit's L-BFGS PyTorch's line search.
 
 Prints markdown; with --append, adds it with date and machine to benchmarks/RESULTS.md.
 
@@ -15,6 +19,7 @@ Prints markdown; with --append, adds it with date and machine to benchmarks/RESU
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -23,8 +28,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=wrong-import-position
+import numpy as np
+
 from tasks.inversion.attacks import AttackConfig
 from tasks.inversion.experiment import InversionConfig, run_inversion
+from tasks.inversion.lbfgs import LbfgsConfig
 from tasks.inversion.metrics import SUCCESS_MSE
 from results_file import append_section
 
@@ -33,20 +41,19 @@ DEFENSES = (("gaussian", 1e-3), ("gaussian", 1e-2), ("laplacian", 1e-2), ("prune
             ("prune", 0.3), ("prune", 0.5), ("quantize", 8), ("quantize", 4))
 
 
-def attack(index: int, seed: int, data_dir, defense="none", strength=0.0, iterations=300,
-           restarts=2):
-  config = InversionConfig(attack=AttackConfig(iterations=iterations, seed=seed,
-                                               restarts=restarts),
+def attack(index: int, data_dir, base: AttackConfig, defense="none", strength=0.0):
+  """Image `index` attacked with seed `index` (model, defense and dummy)."""
+  config = InversionConfig(attack=dataclasses.replace(base, seed=index),
                            image_indices=(index,), defense=defense, strength=strength,
-                           seed=seed)
+                           seed=index)
   start = time.perf_counter()
   metrics = run_inversion(config, data_dir)[1]
   metrics["wall"] = time.perf_counter() - start
   return metrics
 
 
-def timing_section(data_dir, restarts: int) -> list:
-  metrics = attack(0, 0, data_dir, restarts=restarts)
+def timing_section(data_dir, base: AttackConfig) -> list:
+  metrics = attack(0, data_dir, base)
   mean = metrics["mean"]
   verdict = "met" if metrics["wall"] <= TARGET_SECONDS else "MISSED"
   return ["| image | MSE | label | status | L-BFGS steps | evaluations | attempts | attack s | "
@@ -57,8 +64,8 @@ def timing_section(data_dir, restarts: int) -> list:
           f"{metrics['seconds']:.1f} | {metrics['wall']:.1f} | {verdict} |"]
 
 
-def success_section(count: int, data_dir, restarts: int) -> list:
-  rows = [attack(index, index, data_dir, restarts=restarts) for index in range(count)]
+def success_section(rows, restarts: int) -> list:
+  count = len(rows)
   successes = [m["mean"]["mse"] < SUCCESS_MSE for m in rows]
   first = [m["attempts"][0]["failure"] == "" for m in rows]
   seconds = [m["seconds"] for m in rows]
@@ -96,12 +103,11 @@ def _agreement(rows) -> str:
           f"{sum(r and not k for k, r in zip(kept, recovered))} recovered but judged failed")
 
 
-def defense_section(count: int, data_dir, restarts: int) -> list:
+def defense_section(count: int, data_dir, base: AttackConfig) -> list:
   lines = ["| defense | strength | images recovered | median MSE | mean SSIM | labels "
            "recovered |", "|---|---|---|---|---|---|"]
   for kind, strength in DEFENSES:
-    rows = [attack(index, index, data_dir, kind, strength, restarts=restarts)
-            for index in range(count)]
+    rows = [attack(index, data_dir, base, kind, strength) for index in range(count)]
     lines.append(
         f"| {kind} | {strength:g} | "
         f"{sum(m['mean']['mse'] < SUCCESS_MSE for m in rows)} of {count} | "
@@ -112,6 +118,39 @@ def defense_section(count: int, data_dir, restarts: int) -> list:
   return lines
 
 
+def tfp_section(ours, data_dir, base: AttackConfig) -> list:
+  """DLG with TFP's L-BFGS next to the toolkit's on the same images, models and dummies."""
+  from tasks.inversion.experiment import build_attacked_model, load_images
+  from tasks.inversion.shared import shared_gradient
+  from tasks.inversion.tfp_baseline import tfp_dlg
+
+  lines = ["| image (= seed) | TFP MSE | TFP label | TFP iterations | TFP evaluations | "
+           "TFP relative distance | TFP s | TFP stop | ours MSE | ours label |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+  recovered = labels = 0
+  for index, metrics in enumerate(ours):
+    _, images, truth = load_images((index,), data_dir)
+    model = build_attacked_model("dlg_lenet", index)
+    gradient = shared_gradient(model, images, truth)
+    norm = sum(float(np.sum(np.square(g))) for g in gradient)
+    result = tfp_dlg(model, gradient, 1, dataclasses.replace(base, seed=index))
+    error = float(np.mean(np.square(result.images - images)))
+    recovered += error < SUCCESS_MSE
+    labels += int(result.labels[0] == truth[0])
+    lines.append(f"| {index} | {error:.2g} | {result.labels[0] == truth[0]:d} | "
+                 f"{result.steps} | {result.evaluations} | {result.objective / norm:.1g} | "
+                 f"{result.seconds:.1f} | {result.message.split(': ', 1)[1]} | "
+                 f"{metrics['mean']['mse']:.2g} | {metrics['mean']['label_recovered']:.0f} |")
+    print(lines[-1], file=sys.stderr, flush=True)
+  ours_recovered = sum(m["mean"]["mse"] < SUCCESS_MSE for m in ours)
+  lines += ["", f"TFP's L-BFGS (up to {base.iterations * base.lbfgs.max_iter} iterations, "
+                f"history {base.lbfgs.history_size}, gradient tolerance "
+                f"{base.lbfgs.tolerance_grad:g}, one attempt): images recovered {recovered} "
+                f"of {len(ours)}, labels {labels} of {len(ours)}; the toolkit's L-BFGS on the "
+                f"same images: images {ours_recovered} of {len(ours)}."]
+  return lines
+
+
 def main() -> int:
   import tensorflow as tf
 
@@ -119,19 +158,31 @@ def main() -> int:
   parser.add_argument("--data-dir", help="directory with cifar10/ (default: $TFF_COURSE_DATA_DIR)")
   parser.add_argument("--images", type=int, default=20)
   parser.add_argument("--defense-images", type=int, default=4, help="0: no defenses")
+  parser.add_argument("--tfp-images", type=int, default=0,
+                      help="DLG with TFP's L-BFGS on the first N of the images (default 0)")
   parser.add_argument("--restarts", type=int, default=2,
                       help="failed attempts re-run from a fresh dummy (default 2)")
+  parser.add_argument("--line-search", choices=("none", "strong_wolfe"), default="none")
   parser.add_argument("--append", action="store_true", help="append to benchmarks/RESULTS.md")
   args = parser.parse_args()
   tf.config.threading.set_intra_op_parallelism_threads(2)
   tf.config.threading.set_inter_op_parallelism_threads(2)
-  sections = [("One DLG attack to convergence",
-               lambda: timing_section(args.data_dir, args.restarts)),
-              (f"DLG success over {args.images} images",
-               lambda: success_section(args.images, args.data_dir, args.restarts)),
-              (f"Defenses, {args.defense_images} images each",
-               lambda: defense_section(args.defense_images, args.data_dir, args.restarts))]
-  sections = sections[:2] if args.defense_images == 0 else sections
+  base = AttackConfig(restarts=args.restarts, lbfgs=LbfgsConfig(
+      line_search=None if args.line_search == "none" else args.line_search))
+  ours = []
+
+  def success():
+    ours.extend(attack(index, args.data_dir, base) for index in range(args.images))
+    return success_section(ours, args.restarts)
+
+  sections = [("One DLG attack to convergence", lambda: timing_section(args.data_dir, base)),
+              (f"DLG success over {args.images} images", success)]
+  if args.tfp_images:
+    sections.append((f"DLG with TensorFlow Probability's L-BFGS, {args.tfp_images} images",
+                     lambda: tfp_section(ours[:args.tfp_images], args.data_dir, base)))
+  if args.defense_images:
+    sections.append((f"Defenses, {args.defense_images} images each",
+                     lambda: defense_section(args.defense_images, args.data_dir, base)))
   parts = []
   for title, section in sections:
     parts.append(f"### {title}\n\n" + "\n".join(section()) + "\n")

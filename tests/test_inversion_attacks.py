@@ -75,6 +75,15 @@ class AttackTest(tf.test.TestCase):
     self.assertEqual(first.losses, second.losses)
     self.assertLess(first.losses[1], first.losses[0])
 
+  def test_line_search_never_increases_the_objective(self):
+    gradient = shared_gradient(self.model, self.image, [2])
+    config = AttackConfig(iterations=4, seed=1, restarts=0,
+                          lbfgs=LbfgsConfig(line_search="strong_wolfe", max_iter=4))
+    result = run_attack(self.model, gradient, 1, config)
+    self.assertEqual(result.steps, 4)
+    self.assertAllEqual(np.diff(result.losses + [result.objective]) <= 0, [True] * 4)
+    self.assertLess(result.objective, 0.5 * result.losses[0])
+
   def test_diverging_optimizer_keeps_the_last_finite_images(self):
     inputs = tf.keras.Input((32, 32, 3))
     model = tf.keras.Model(inputs, tf.keras.layers.Dense(10)(tf.keras.layers.Flatten()(inputs)))

@@ -31,15 +31,19 @@ class InvertTest(tf.test.TestCase):
   def test_single_attack_writes_its_outputs(self):
     out = tempfile.mkdtemp()
     self.assertEqual(invert("--iterations", "2", "--image-index", "4,5", "--defense", "prune",
-                            "--strength", "0.3", "--source", "fedsgd", "--out", out), 0)
+                            "--strength", "0.3", "--source", "fedsgd", "--line-search",
+                            "strong_wolfe", "--restarts", "1", "--out", out), 0)
     self.assertCountEqual(os.listdir(out), ["config.json", "versions.json", "metrics.json",
                                             "progress.png", "comparison.png", "recovered.npy"])
     with open(os.path.join(out, "metrics.json"), encoding="utf-8") as stream:
       metrics = json.load(stream)
     self.assertLen(metrics["images"], 2)
     self.assertEqual(metrics["steps"], 2)
+    self.assertLen(metrics["attempts"], 2)
     with open(os.path.join(out, "config.json"), encoding="utf-8") as stream:
-      self.assertEqual(json.load(stream)["image_indices"], [4, 5])
+      config = json.load(stream)
+    self.assertEqual(config["image_indices"], [4, 5])
+    self.assertEqual(config["attack"]["lbfgs"]["line_search"], "strong_wolfe")
 
   def test_image_index_out_of_range(self):
     self.assertEqual(invert("--image-index", "50000", "--out", tempfile.mkdtemp()), 2)

@@ -1,16 +1,21 @@
-"""The TensorFlow L-BFGS against a NumPy port of torch.optim.LBFGS's step (no line search)."""
+"""The TensorFlow L-BFGS against a NumPy port of torch.optim.LBFGS's step, without and
+with the strong-Wolfe line search."""
+
+import dataclasses
 
 import numpy as np
+import scipy.optimize
 import tensorflow as tf
 from absl.testing import parameterized
 
 from tasks.inversion.lbfgs import (LbfgsConfig, initial_state, lbfgs_step,
                                    two_loop_direction)
+from tests.test_inversion_line_search import numpy_strong_wolfe
 from tff_course.errors import ConfigError
 
 
 class NumpyLbfgs:
-  """torch.optim.LBFGS.step without line search, written after its source."""
+  """torch.optim.LBFGS.step, written after its source."""
 
   def __init__(self, config: LbfgsConfig):
     self.c = config
@@ -51,10 +56,16 @@ class NumpyLbfgs:
           else c.learning_rate
       if g @ self.d > -c.tolerance_change:
         break
-      x = x + self.t * self.d
-      if n != c.max_iter:
-        loss, g = fn(x)
-        evals += 1
+      if c.line_search == "strong_wolfe":
+        loss, g, self.t, searched = numpy_strong_wolfe(fn, x, self.t, self.d, loss, g,
+                                                       g @ self.d)
+        x = x + self.t * self.d
+        evals += searched
+      else:
+        x = x + self.t * self.d
+        if n != c.max_iter:
+          loss, g = fn(x)
+          evals += 1
       if (n == c.max_iter or evals >= c.max_eval or np.max(np.abs(g)) <= c.tolerance_grad
           or np.max(np.abs(self.d * self.t)) <= c.tolerance_change
           or abs(loss - self.prev_loss) < c.tolerance_change):
@@ -112,6 +123,27 @@ class LbfgsTest(tf.test.TestCase, parameterized.TestCase):
                       config, steps)
     self.assertLess(rosenbrock_np(x)[0], rosenbrock_np(np.array([-1.2, 1.0, -0.5, 0.8]))[0])
 
+  @parameterized.named_parameters(
+      ("torch_defaults", LbfgsConfig(line_search="strong_wolfe"), 4),
+      ("short_history", LbfgsConfig(line_search="strong_wolfe", history_size=3, max_iter=7,
+                                    learning_rate=0.5), 12))
+  def test_strong_wolfe_matches_numpy_and_reaches_scipys_minimum(self, config, steps):
+    start = np.array([-1.2, 1.0, -0.5, 0.8])
+    x = self.run_both(rosenbrock_np, rosenbrock_tf, start, config, steps)
+    expected = scipy.optimize.minimize(rosenbrock_np, start, jac=True, method="L-BFGS-B",
+                                       options={"gtol": 1e-10, "ftol": 1e-15}).x
+    self.assertAllClose(x, expected, atol=1e-4)
+
+  def test_strong_wolfe_keeps_a_too_long_step_in_check(self):
+    config = LbfgsConfig(learning_rate=1e3, max_iter=5)
+    start = np.array([-1.2, 1.0, -0.5, 0.8])
+    fixed, _, _, _ = lbfgs_step(rosenbrock_tf, tf.constant(start),
+                                initial_state(4, config.history_size, tf.float64), config)
+    searched = self.run_both(rosenbrock_np, rosenbrock_tf, start,
+                             dataclasses.replace(config, line_search="strong_wolfe"), 2)
+    self.assertFalse(rosenbrock_np(fixed.numpy())[0] < 1e6)
+    self.assertLess(rosenbrock_np(searched)[0], rosenbrock_np(start)[0])
+
   def test_matches_numpy_and_solves_a_quadratic(self):
     x = self.run_both(quadratic_np, quadratic_tf, np.ones(6), LbfgsConfig(), 2)
     self.assertAllClose(x, np.linalg.solve(MATRIX, np.ones(6)), atol=1e-5)
@@ -131,7 +163,8 @@ class LbfgsTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(direction, -h @ g)
 
   @parameterized.parameters(dict(learning_rate=-1.0), dict(max_iter=0),
-                            dict(history_size=2.5), dict(tolerance_grad=True))
+                            dict(history_size=2.5), dict(tolerance_grad=True),
+                            dict(line_search="wolfe"))
   def test_bad_settings(self, **setting):
     with self.assertRaisesRegex(ConfigError, "lbfgs\\."):
       LbfgsConfig(**setting)

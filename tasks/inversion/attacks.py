@@ -108,16 +108,15 @@ def run_attack(model, gradients, batch_size: int, config: AttackConfig) -> Attac
     GradientError: a None, misshapen or non-finite gradient entry.
     ConfigError: bad settings.
   """
-  targets = [tf.constant(g) for g in check_gradients(gradients, model.trainable_variables)]
-  batch_size = check_positive_int("batch size", batch_size)
-  image_shape = (batch_size,) + tuple(model.input_shape[1:])
-  num_classes = int(model.output_shape[-1])
+  targets, image_shape, num_classes = attack_inputs(model, gradients, batch_size)
+  batch_size = image_shape[0]
   attack = Attack(config.attack)
   if attack is Attack.DLG:
-    return _lbfgs_attack(model, targets, *_dlg(image_shape, num_classes), config)
+    return _lbfgs_attack(model, targets, *dlg_problem(image_shape, num_classes), config)
   labels = infer_labels(targets[-2], batch_size)
   if attack is Attack.IDLG:
-    return _lbfgs_attack(model, targets, *_idlg(image_shape, labels, num_classes), config)
+    return _lbfgs_attack(model, targets, *idlg_problem(image_shape, labels, num_classes),
+                         config)
   return run_with_restarts(
       lambda seed: _inverting_gradients(model, targets, image_shape, labels,
                                         np.random.default_rng(seed), config),
@@ -125,7 +124,19 @@ def run_attack(model, gradients, batch_size: int, config: AttackConfig) -> Attac
       seed=config.seed, restarts=0)
 
 
-def _dlg(image_shape, num_classes):
+def attack_inputs(model, gradients, batch_size: int):
+  """(checked target gradients as tensors, dummy image shape, number of classes).
+
+  Raises:
+    GradientError: a None, misshapen or non-finite gradient entry.
+    ConfigError: a batch size that is not a whole number >= 1.
+  """
+  targets = [tf.constant(g) for g in check_gradients(gradients, model.trainable_variables)]
+  image_shape = (check_positive_int("batch size", batch_size),) + tuple(model.input_shape[1:])
+  return targets, image_shape, int(model.output_shape[-1])
+
+
+def dlg_problem(image_shape, num_classes):
   """DLG's (draw, unpack, labels_of): a dummy image and dummy label logits in one vector."""
   size = int(np.prod(image_shape))
   label_shape = (image_shape[0], num_classes)
@@ -140,7 +151,7 @@ def _dlg(image_shape, num_classes):
   return image_shape, draw, unpack, lambda x: np.argmax(np.reshape(x[size:], label_shape), 1)
 
 
-def _idlg(image_shape, labels, num_classes):
+def idlg_problem(image_shape, labels, num_classes):
   """iDLG's (draw, unpack, labels_of): only the image is optimised."""
   size = int(np.prod(image_shape))
   soft_labels = tf.one_hot(labels, num_classes)
@@ -151,7 +162,7 @@ def _idlg(image_shape, labels, num_classes):
 def _lbfgs_attack(model, targets, image_shape, draw, unpack, labels_of,
                   config: AttackConfig) -> AttackResult:
   """L-BFGS on the gradient distance, restarted from fresh dummies while it fails."""
-  objective = _distance_objective(model, targets, unpack)
+  objective = distance_objective(model, targets, unpack)
   step = tf.function(lambda x, state: lbfgs_step(objective, x, state, config.lbfgs),
                      jit_compile=config.jit_compile)
   norm = float(tf.add_n([tf.reduce_sum(tf.square(t)) for t in targets]))
@@ -168,7 +179,7 @@ def _judge(result: AttackResult, relative: float, config: AttackConfig) -> str:
                         max_relative=config.restart_distance, bound=config.dummy_bound)
 
 
-def _distance_objective(model, targets, unpack: Callable) -> Callable:
+def distance_objective(model, targets, unpack: Callable) -> Callable:
   """x -> (DLG's gradient distance, its gradient with respect to x)."""
   def value_and_gradient(x):
     with tf.GradientTape() as tape:

@@ -47,6 +47,8 @@ def add_parser(commands) -> None:
                            "(ig); default 300")
   parser.add_argument("--learning-rate", type=float, default=0.1, help="ig: Adam step size")
   parser.add_argument("--tv-weight", type=float, default=1e-4, help="ig: total variation")
+  parser.add_argument("--line-search", choices=("none", "strong_wolfe"), default="none",
+                      help="dlg, idlg: L-BFGS's line search (default none: DLG's fixed step)")
   parser.add_argument("--restarts", type=int, default=2,
                       help="dlg, idlg: failed attempts re-run from a fresh dummy (default 2)")
   parser.add_argument("--no-jit", action="store_true", help="do not compile with XLA")
@@ -72,10 +74,13 @@ def _indices(text: str):
 
 def _attack_config(args):
   from tasks.inversion.attacks import AttackConfig
+  from tasks.inversion.lbfgs import LbfgsConfig
 
+  line_search = None if args.line_search == "none" else args.line_search
   return AttackConfig(attack=args.attack, iterations=args.iterations, seed=args.seed[0],
                       learning_rate=args.learning_rate, tv_weight=args.tv_weight,
-                      jit_compile=not args.no_jit, restarts=args.restarts)
+                      jit_compile=not args.no_jit, restarts=args.restarts,
+                      lbfgs=LbfgsConfig(line_search=line_search))
 
 
 def _handle(args) -> int:

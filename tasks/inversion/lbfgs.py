@@ -1,11 +1,11 @@
-"""L-BFGS as PyTorch's `torch.optim.LBFGS` runs it without a line search, in TensorFlow.
+"""L-BFGS as PyTorch's `torch.optim.LBFGS` runs it, in TensorFlow.
 
 DLG (Zhu et al., 2019) calls `LBFGS(lr=1)` (history 100, up to 20 iterations per step,
 tolerances 1e-7 on the gradient and 1e-9 on changes, no line search) 300 times. Each
 iteration takes the two-loop-recursion direction (Nocedal and Wright, "Numerical
 Optimization", algorithm 7.4) with a fixed step: min(1, 1/|g|_1) * lr on the very first
-iteration, lr afterwards. A line-search L-BFGS (TensorFlow Probability's) takes other
-steps and, on DLG's objective, stops at the label without recovering the image.
+iteration, lr afterwards. With `line_search="strong_wolfe"` that step is only the first
+trial of PyTorch's strong-Wolfe line search (`line_search.py`).
 
 `lbfgs_step` is one `step(closure)`: pure, in TensorFlow, jit-compilable. The state
 carries PyTorch's `d`, `t`, history and previous gradient from one step to the next.
@@ -16,26 +16,33 @@ the recursion unchanged, so every step runs the same graph.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Optional
 
 import tensorflow as tf
 
+from tasks.inversion.line_search import strong_wolfe
 from tff_course.errors import ConfigError
 
 CURVATURE_EPSILON = 1e-10
+LINE_SEARCHES = (None, "strong_wolfe")
 
 
 @dataclasses.dataclass(frozen=True)
 class LbfgsConfig:
-  """PyTorch's LBFGS arguments (its defaults, with DLG's history of 100)."""
+  """PyTorch's LBFGS arguments (its defaults, with DLG's history of 100);
+  `line_search` is its `line_search_fn`: None or "strong_wolfe"."""
 
   learning_rate: float = 1.0
   max_iter: int = 20
   history_size: int = 100
   tolerance_grad: float = 1e-7
   tolerance_change: float = 1e-9
+  line_search: Optional[str] = None
 
   def __post_init__(self):
+    if self.line_search not in LINE_SEARCHES:
+      raise ConfigError(f"lbfgs.line_search: got {self.line_search!r}, expected None or "
+                        f"'strong_wolfe'")
     for name in ("learning_rate", "tolerance_grad", "tolerance_change"):
       value = getattr(self, name)
       if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
@@ -115,7 +122,7 @@ def _updated_history(state: LbfgsState, gradient):
 
 
 def lbfgs_step(value_and_gradient: Callable, x, state: LbfgsState, config: LbfgsConfig):
-  """One `torch.optim.LBFGS.step(closure)` without line search.
+  """One `torch.optim.LBFGS.step(closure)`.
 
   Args:
     value_and_gradient: flat x -> (scalar loss, flat gradient), in TensorFlow.
@@ -140,14 +147,24 @@ def lbfgs_step(value_and_gradient: Callable, x, state: LbfgsState, config: Lbfgs
                         lambda: two_loop_direction(gradient, steps, changes, rho, diagonal))
     step_size = tf.where(
         first, tf.minimum(tf.ones([], dtype), 1 / tf.reduce_sum(tf.abs(gradient))) * lr, lr)
-    descent = tf.tensordot(gradient, direction, 1) <= -tol_change
+    slope = tf.tensordot(gradient, direction, 1)
+    descent = slope <= -tol_change
+    if config.line_search is None:
+      moved = tf.where(descent, x + step_size * direction, x)
+      evaluate = descent & (count < config.max_iter)
+      new_loss, new_gradient = tf.cond(evaluate, lambda: value_and_gradient(moved),
+                                       lambda: (loss, gradient))
+      evaluations += tf.cast(evaluate, tf.int32)
+    else:
+      new_loss, new_gradient, step_size, searched = tf.cond(
+          descent, lambda: strong_wolfe(value_and_gradient, x, step_size, direction, loss,
+                                        gradient, slope, config.tolerance_change),
+          lambda: (loss, gradient, step_size, tf.constant(0)))
+      moved = tf.where(descent, x + step_size * direction, x)
+      evaluate = descent
+      evaluations += searched
     new_state = LbfgsState(iterations, direction, step_size, steps, changes, rho, diagonal,
                            gradient)
-    moved = tf.where(descent, x + step_size * direction, x)
-    evaluate = descent & (count < config.max_iter)
-    new_loss, new_gradient = tf.cond(evaluate, lambda: value_and_gradient(moved),
-                                     lambda: (loss, gradient))
-    evaluations += tf.cast(evaluate, tf.int32)
     stop = (~descent | (count >= config.max_iter) | (evaluations >= config.max_eval) |
             (evaluate & (tf.reduce_max(tf.abs(new_gradient)) <= config.tolerance_grad)) |
             (tf.reduce_max(tf.abs(direction * step_size)) <= tol_change) |
