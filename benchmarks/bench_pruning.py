@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pruning import frontier  # pylint: disable=wrong-import-position
 from pruning.cli import main as pruning_main  # pylint: disable=wrong-import-position
+from pruning.reference import PARAMETER_COUNT  # pylint: disable=wrong-import-position
 from results_file import append_section  # pylint: disable=wrong-import-position
 
 TARGET_SCORE = 0.80
@@ -44,7 +45,7 @@ def reference_summary(directory: str) -> str:
   seconds = (f"{float(last['seconds']):.0f} s" if last.get("seconds") else
              "time not recorded in metrics.csv")
   data = config["data"]
-  return (f"Reference network (592,501 parameters), {last['epoch']} epochs "
+  return (f"Reference network ({PARAMETER_COUNT:,} parameters), {last['epoch']} epochs "
           f"({seconds}): validation accuracy {float(last['val_accuracy']):.4f} "
           f"({data['validation']:,} held-out training images), test accuracy "
           f"{float(last['test_accuracy']):.4f} ({data['test']:,} test images of classes "

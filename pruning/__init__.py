@@ -1,6 +1,6 @@
 """From-scratch Keras pruning for the course's model-compression competition (issue 5).
 
-The reference task (5 CIFAR-10 classes, a 592,501-parameter network), the autograder's
+The reference task (5 CIFAR-10 classes, a 592,958-parameter network), the autograder's
 score, `.h5` export checked against the reference architecture, pruning methods that
 share one interface (`method(model, data, target_sparsity) -> PruneResult`), and the
 accuracy-sparsity frontier with tfmot's `prune_low_magnitude` as a reference line.

@@ -3,8 +3,12 @@
 The course's competition pruned a trained network of 592,933 parameters that reached
 about 63 % test accuracy on a 5-class image problem after 50 epochs. Here the problem
 is CIFAR-10's first five classes (airplane, automobile, bird, cat, deer; Krizhevsky,
-2009) and the network is conv3x3(8)-pool-conv3x3(16)-pool-dense(512)-dense(128)-5
-with ReLU, 592,501 parameters, small enough to train on 2 CPU cores.
+2009) and the network a multilayer perceptron on the raw pixels,
+3072-185-128-5 with ReLU, 592,958 parameters, small enough to train on 2 CPU cores:
+after 50 epochs (Adam 1e-3, batch 64, seed 0) it reaches 64.4 % on validation and
+60.8 % on the 485 test images of the partial test file in ../shared. (A small
+convolutional network of the same size, conv3x3(8)-pool-conv3x3(16)-pool-512-128-5,
+reaches 74.6 % on these classes: too strong a reference for a 0.6 floor.)
 
 Splits: the last `VALIDATION_PER_CLASS` training images of each class are held out as
 a validation set (the pruning methods tune on it, never on test); the official test
@@ -24,7 +28,8 @@ CLASSES: Tuple[int, ...] = (0, 1, 2, 3, 4)
 VALIDATION_PER_CLASS = 500
 INPUT_SHAPE = (32, 32, 3)
 MODEL_NAME = "pruning_reference"
-PARAMETER_COUNT = 592_501
+PARAMETER_COUNT = 592_958
+HIDDEN_UNITS = (185, 128)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,13 +106,9 @@ def build_reference_model(*, seed: Optional[int] = None):
   layers = tf.keras.layers
   return tf.keras.Sequential([
       layers.InputLayer(input_shape=INPUT_SHAPE),
-      layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
-      layers.MaxPool2D(2, name="pool1"),
-      layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2"),
-      layers.MaxPool2D(2, name="pool2"),
       layers.Flatten(name="flatten"),
-      layers.Dense(512, activation="relu", name="dense1"),
-      layers.Dense(128, activation="relu", name="dense2"),
+      layers.Dense(HIDDEN_UNITS[0], activation="relu", name="dense1"),
+      layers.Dense(HIDDEN_UNITS[1], activation="relu", name="dense2"),
       layers.Dense(len(CLASSES), name="logits"),
   ], name=MODEL_NAME)
 

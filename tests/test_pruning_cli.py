@@ -106,16 +106,16 @@ class RealDataTest(tf.test.TestCase):
     model = save_h5(pruned_reference(), os.path.join(directory, "m.h5"))
     status, out, err = run_cli("score", model, "--data-dir", shared_data_dir())
     self.assertEqual(status, 0, err)
-    # A fresh initialisation's 669 biases are zero, and every parameter counts.
-    self.assertRegex(out, r"sparsity 0\.8450 \(500,669 of 592,501 parameters are zero\)")
+    # A fresh initialisation's 318 biases are zero, and every parameter counts.
+    self.assertRegex(out, r"sparsity 0\.8438 \(500,318 of 592,958 parameters are zero\)")
     out_path = os.path.join(directory, "pruned.h5")
     status, out, err = run_cli("prune", model, "--method", "global_magnitude",
                                "--sparsity", "0.9", "--fine-tune-epochs", "0",
                                "--output", out_path, "--data-dir", shared_data_dir())
     self.assertEqual(status, 0, err)
     self.assertIn("(reloaded: same score)", out)
-    self.assertIn("533,920 of 592,501", out)
-    self.assertEqual(load_h5(out_path).count_params(), 592_501)
+    self.assertIn("533,981 of 592,958", out)
+    self.assertEqual(load_h5(out_path).count_params(), 592_958)
 
   def test_train_writes_model_metrics_and_config(self):
     directory = self.create_tempdir().full_path

@@ -1,4 +1,5 @@
 import os
+import warnings
 
 import h5py
 import numpy as np
@@ -49,7 +50,8 @@ class RoundTripTest(tf.test.TestCase):
     model = pruned_reference()
     path = os.path.join(self.create_tempdir().full_path, "w.h5")
     model.save_weights(path)
-    self.assertAllEqual(load_h5(path).get_weights()[6], model.get_weights()[6])
+    for loaded, saved in zip(load_h5(path).get_weights(), model.get_weights(), strict=True):
+      self.assertAllEqual(loaded, saved)
 
 
 class BadFileTest(tf.test.TestCase):
@@ -62,15 +64,15 @@ class BadFileTest(tf.test.TestCase):
     layers = tf.keras.layers
     other = tf.keras.Sequential([
         layers.InputLayer(input_shape=(32, 32, 3)),
-        layers.Conv2D(8, 3, padding="same", name="conv1"), layers.MaxPool2D(2),
-        layers.Conv2D(16, 3, padding="same", name="conv2"), layers.MaxPool2D(2),
         layers.Flatten(), layers.Dense(256, name="dense1"), layers.Dense(128, name="dense2"),
         layers.Dense(5, name="logits")])
     path = os.path.join(self.directory, "other.h5")
-    other.save(path, save_format="h5")
-    with self.assertRaisesRegex(DataError, r"other.h5: layer 3 \('dense1'\) weight "
-                                           r"'dense1/kernel:0' has shape \(1024, 256\), "
-                                           r"expected \(1024, 512\)"):
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore", UserWarning)
+      other.save(path, save_format="h5")
+    with self.assertRaisesRegex(DataError, r"other.h5: layer 1 \('dense1'\) weight "
+                                           r"'dense1/kernel:0' has shape \(3072, 256\), "
+                                           r"expected \(3072, 185\)"):
       load_h5(path)
 
   def test_missing_layer(self):
@@ -78,7 +80,7 @@ class BadFileTest(tf.test.TestCase):
                                  tf.keras.layers.Dense(5, name="logits")])
     path = os.path.join(self.directory, "small.h5")
     small.save_weights(path)
-    with self.assertRaisesRegex(DataError, r"1 layers with weights \(logits\), expected 5"):
+    with self.assertRaisesRegex(DataError, r"1 layers with weights \(logits\), expected 3"):
       load_h5(path)
 
   def test_truncated_file(self):
@@ -109,7 +111,7 @@ class BadFileTest(tf.test.TestCase):
   def test_save_refuses_other_names_and_models(self):
     with self.assertRaisesRegex(ConfigError, "expected a file name ending in .h5"):
       save_h5(pruned_reference(), os.path.join(self.directory, "m.keras"))
-    with self.assertRaisesRegex(DataError, "expected 5 .* of the reference network"):
+    with self.assertRaisesRegex(DataError, "expected 3 .* of the reference network"):
       save_h5(tf.keras.Sequential([tf.keras.layers.Dense(2, input_shape=(3,))]),
               os.path.join(self.directory, "x.h5"))
     self.assertEqual(os.listdir(self.directory), [])

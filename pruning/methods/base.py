@@ -31,10 +31,10 @@ class PruneSettings:
     snip_examples: training examples in the batch that SNIP's saliency is measured on.
   """
 
-  fine_tune: FitSettings = FitSettings(epochs=3, batch_size=128, learning_rate=5e-4)
-  gradual_epochs: int = 6
+  fine_tune: FitSettings = FitSettings(epochs=10, batch_size=128, learning_rate=5e-4)
+  gradual_epochs: int = 20
   prune_every: int = 40
-  snip_epochs: int = 15
+  snip_epochs: int = 30
   snip_examples: int = 512
 
   def __post_init__(self):
