@@ -267,7 +267,8 @@ def _methods(_args) -> int:
   from pruning.methods import METHODS
   from pruning.tfmot_reference import NAME
 
+  width = max(map(len, [*METHODS, NAME]))
   for name, method in METHODS.items():
-    print(f"{name:22s} {method.__doc__.splitlines()[0]}")
-  print(f"{NAME:22s} reference line only (tensorflow-model-optimization)")
+    print(f"{name:{width}s}  {method.__doc__.splitlines()[0]}")
+  print(f"{NAME:{width}s}  reference line only (tensorflow-model-optimization)")
   return 0
