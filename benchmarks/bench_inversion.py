@@ -76,15 +76,14 @@ def success_section(rows, restarts: int) -> list:
   lines += [f"| {i} | {m['mean']['mse']:.2g} | {m['mean']['psnr']:.1f} | "
             f"{m['mean']['ssim']:.3f} | {m['mean']['label_recovered']:.0%} | {m['status']} | "
             f"{m['steps']} | {len(m['attempts'])} ({m['kept_attempt'] + 1}) | "
-            f"{_distances(m)} | "
-            f"{m['seconds']:.1f} |" for i, m in enumerate(rows)]
+            f"{_distances(m)} | {m['seconds']:.1f} |" for i, m in enumerate(rows)]
   lines += ["", f"Images recovered (MSE < 1e-3): {sum(successes)} of {count} (up to "
                 f"{restarts} restarts; the first attempt passed the restart policy for "
                 f"{sum(first)} of {count}); labels recovered: "
-                f"{sum(m['mean']['label_recovered'] for m in rows):g} of {count}; policy "
-                f"verdict against MSE: {_agreement(rows)}; attack seconds (all attempts) "
-                f"median {statistics.median(seconds):.1f}, max {max(seconds):.1f}; L-BFGS "
-                f"steps of the successes median "
+                f"{sum(m['mean']['label_recovered'] for m in rows):g} of {count}; the "
+                f"policy's verdict on the kept attempt against MSE: {_agreement(rows)}; "
+                f"attack seconds (all attempts) median {statistics.median(seconds):.1f}, max "
+                f"{max(seconds):.1f}; L-BFGS steps of the successes median "
                 f"{statistics.median(steps) if steps else float('nan'):.0f}."]
   return lines
 
@@ -94,13 +93,14 @@ def _distances(metrics) -> str:
 
 
 def _agreement(rows) -> str:
-  """How often the restart policy's verdict on the kept attempt (from the attack's own
-  signals) agrees with the true MSE."""
-  kept = [m["attempts"][m["kept_attempt"]]["failure"] == "" for m in rows]
+  """The restart policy's verdict on each kept attempt (from the attack's own signals)
+  against the true MSE."""
+  passed = [m["attempts"][m["kept_attempt"]]["failure"] == "" for m in rows]
   recovered = [m["mean"]["mse"] < SUCCESS_MSE for m in rows]
-  return (f"{sum(k and r for k, r in zip(kept, recovered))} judged and recovered, "
-          f"{sum(k and not r for k, r in zip(kept, recovered))} judged but not recovered, "
-          f"{sum(r and not k for k, r in zip(kept, recovered))} recovered but judged failed")
+  count = lambda p, r: sum(a == p and b == r for a, b in zip(passed, recovered))
+  return (f"passed and recovered {count(True, True)}, passed but not recovered "
+          f"{count(True, False)}, failed but recovered {count(False, True)}, failed and not "
+          f"recovered {count(False, False)}")
 
 
 def defense_section(count: int, data_dir, base: AttackConfig) -> list:
@@ -121,6 +121,7 @@ def defense_section(count: int, data_dir, base: AttackConfig) -> list:
 def tfp_section(ours, data_dir, base: AttackConfig) -> list:
   """DLG with TFP's L-BFGS next to the toolkit's on the same images, models and dummies."""
   from tasks.inversion.experiment import build_attacked_model, load_images
+  from tasks.inversion.restarts import relative_distance
   from tasks.inversion.shared import shared_gradient
   from tasks.inversion.tfp_baseline import tfp_dlg
 
@@ -138,7 +139,8 @@ def tfp_section(ours, data_dir, base: AttackConfig) -> list:
     recovered += error < SUCCESS_MSE
     labels += int(result.labels[0] == truth[0])
     lines.append(f"| {index} | {error:.2g} | {result.labels[0] == truth[0]:d} | "
-                 f"{result.steps} | {result.evaluations} | {result.objective / norm:.1g} | "
+                 f"{result.steps} | {result.evaluations} | "
+                 f"{relative_distance(result.objective, norm):.1g} | "
                  f"{result.seconds:.1f} | {result.message.split(': ', 1)[1]} | "
                  f"{metrics['mean']['mse']:.2g} | {metrics['mean']['label_recovered']:.0f} |")
     print(lines[-1], file=sys.stderr, flush=True)

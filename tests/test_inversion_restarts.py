@@ -9,7 +9,7 @@ from tasks.inversion.experiment import build_attacked_model
 from tasks.inversion.lbfgs import LbfgsConfig
 from tasks.inversion.outcome import AttackResult, Status
 from tasks.inversion.restarts import (attempt_seed, best_attempt, failure_reason,
-                                      run_with_restarts)
+                                      relative_distance, run_with_restarts)
 from tasks.inversion.shared import shared_gradient
 from tff_course.errors import ConfigError
 
@@ -32,6 +32,11 @@ class PolicyTest(tf.test.TestCase):
     self.assertRegex(reason(Status.STALLED, 1e-8, float("nan")), "left")
     self.assertRegex(reason(Status.FINISHED, 6e-3, 30.0), "distance 0.006 .*above 0.0001")
     self.assertRegex(reason(Status.FINISHED, float("inf"), 1.0), "distance inf")
+
+  def test_relative_distance(self):
+    self.assertEqual(relative_distance(2.0, 8.0), 0.25)
+    self.assertEqual(relative_distance(0.0, 0.0), 0.0)
+    self.assertEqual(relative_distance(1e-3, 0.0), float("inf"))
 
   def test_seeds_and_best(self):
     self.assertEqual([attempt_seed(7, k) for k in range(3)], [(7,), (7, 1), (7, 2)])

@@ -34,7 +34,7 @@ from tasks.inversion.lbfgs import LbfgsConfig, initial_state, lbfgs_step
 from tasks.inversion.objectives import (cosine_distance, model_gradients, squared_distance,
                                         total_variation)
 from tasks.inversion.outcome import AttackResult, Status
-from tasks.inversion.restarts import failure_reason, run_with_restarts
+from tasks.inversion.restarts import failure_reason, relative_distance, run_with_restarts
 from tff_course.errors import ConfigError
 
 
@@ -137,7 +137,8 @@ def attack_inputs(model, gradients, batch_size: int):
 
 
 def dlg_problem(image_shape, num_classes):
-  """DLG's (draw, unpack, labels_of): a dummy image and dummy label logits in one vector."""
+  """DLG's (image shape, draw, unpack, labels_of): a dummy image and dummy label logits
+  in one vector."""
   size = int(np.prod(image_shape))
   label_shape = (image_shape[0], num_classes)
 
@@ -152,7 +153,7 @@ def dlg_problem(image_shape, num_classes):
 
 
 def idlg_problem(image_shape, labels, num_classes):
-  """iDLG's (draw, unpack, labels_of): only the image is optimised."""
+  """iDLG's (image shape, draw, unpack, labels_of): only the image is optimised."""
   size = int(np.prod(image_shape))
   soft_labels = tf.one_hot(labels, num_classes)
   return (image_shape, lambda rng: rng.standard_normal(size).astype(np.float32),
@@ -167,11 +168,15 @@ def _lbfgs_attack(model, targets, image_shape, draw, unpack, labels_of,
                      jit_compile=config.jit_compile)
   norm = float(tf.add_n([tf.reduce_sum(tf.square(t)) for t in targets]))
   size = int(np.prod(image_shape))
+
+  def judge(result):
+    relative = relative_distance(result.objective, norm)
+    return relative, _judge(result, relative, config)
+
   return run_with_restarts(
       lambda seed: _run_lbfgs(step, objective, draw(np.random.default_rng(seed)), size,
                               image_shape, labels_of, config),
-      lambda result: (result.objective / norm, _judge(result, result.objective / norm, config)),
-      seed=config.seed, restarts=config.restarts)
+      judge, seed=config.seed, restarts=config.restarts)
 
 
 def _judge(result: AttackResult, relative: float, config: AttackConfig) -> str:

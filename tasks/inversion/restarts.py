@@ -27,6 +27,14 @@ def attempt_seed(seed: int, attempt: int) -> Tuple[int, ...]:
   return (seed,) if attempt == 0 else (seed, attempt)
 
 
+def relative_distance(distance: float, target_norm: float) -> float:
+  """A gradient distance over the shared gradient's squared norm (0 for a zero distance,
+  infinite for a positive one to an all-zero gradient)."""
+  if distance == 0:
+    return 0.0
+  return distance / target_norm if target_norm > 0 else float("inf")
+
+
 def failure_reason(status: Status, relative_objective: float, image_magnitude: float, *,
                    max_relative: float, bound: float) -> str:
   """Why an attempt failed, or "" when it did not.
