@@ -7,6 +7,7 @@ import dataclasses
 import json
 import sys
 
+from tasks.inversion.attacks import AttackConfig
 from tff_course.cli.options import add_data_dir
 from tff_course.errors import ConfigError
 
@@ -45,8 +46,11 @@ def add_parser(commands) -> None:
   parser.add_argument("--iterations", type=int, default=300,
                       help="L-BFGS steps (dlg, idlg; up to 20 iterations each) or Adam steps "
                            "(ig); default 300")
-  parser.add_argument("--learning-rate", type=float, default=0.1, help="ig: Adam step size")
-  parser.add_argument("--tv-weight", type=float, default=1e-4, help="ig: total variation")
+  parser.add_argument("--learning-rate", type=float, default=AttackConfig.learning_rate,
+                      help="ig: Adam's first step size (default %(default)s)")
+  parser.add_argument("--tv-weight", type=float, default=AttackConfig.tv_weight,
+                      help="ig: weight of the total-variation prior, on images in [0, 1] "
+                           "(default %(default)s)")
   parser.add_argument("--line-search", choices=("none", "strong_wolfe"), default="none",
                       help="dlg, idlg: L-BFGS's line search (default none: DLG's fixed step)")
   parser.add_argument("--restarts", type=int, default=2,
@@ -73,7 +77,6 @@ def _indices(text: str):
 
 
 def _attack_config(args):
-  from tasks.inversion.attacks import AttackConfig
   from tasks.inversion.lbfgs import LbfgsConfig
 
   line_search = None if args.line_search == "none" else args.line_search
