@@ -7,6 +7,7 @@ import tempfile
 import tensorflow as tf
 
 from tasks.inversion.attacks import AttackConfig
+from tasks.inversion.figures import tradeoff_plot
 from tasks.inversion.sweep import TrainingConfig, sweep, sweep_table, write_sweep
 from tests.shared_data import requires_data, shared_data_dir
 from tff_course.cli.main import main
@@ -69,4 +70,7 @@ class InvertTest(tf.test.TestCase):
     out = tempfile.mkdtemp()
     paths = write_sweep(out, rows, {"strengths": {"prune": [0.5]}})
     self.assertTrue(os.path.isfile(paths["plot"]))
+    without_baseline = os.path.join(out, "defended-only.png")
+    self.assertEqual(tradeoff_plot(rows[1:], without_baseline), without_baseline)
+    self.assertTrue(os.path.isfile(without_baseline))
     self.assertIn("| prune | 0.5 |", sweep_table(rows))

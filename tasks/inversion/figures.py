@@ -60,24 +60,38 @@ def side_by_side(originals, recovered, order, per_image: List[Dict], path: str) 
 
 def tradeoff_plot(rows: List[Dict], path: str) -> str:
   """One panel per defense: reconstruction MSE (log scale, left) and the defended
-  training's test accuracy (right) against the defense strength."""
-  kinds = list(dict.fromkeys(row["defense"] for row in rows))
+  training's test accuracy (right) against the defense strength.
+
+  Dotted lines mark the MSE below which an image counts as recovered and, when `rows`
+  hold the undefended run (defense "none"), its accuracy. Every accuracy axis starts at
+  0 and shares one top, so panels compare and small differences are not magnified.
+  """
+  from tasks.inversion.metrics import SUCCESS_MSE
+
+  undefended = [row for row in rows if row["defense"] == "none"]
+  defended = [row for row in rows if row["defense"] != "none"]
+  kinds = list(dict.fromkeys(row["defense"] for row in defended))
+  top = 1.15 * max(row["accuracy"] for row in rows)
   figure = _figure(4.2 * len(kinds), 3.6)
   axes = figure.subplots(1, len(kinds), squeeze=False)[0]
   for ax, kind in zip(axes, kinds):
-    chosen = [row for row in rows if row["defense"] == kind]
+    chosen = [row for row in defended if row["defense"] == kind]
     strengths = [row["strength"] for row in chosen]
     ax.plot(strengths, [row["mse"] for row in chosen], "o-", color="C3",
             label="reconstruction MSE")
+    ax.axhline(SUCCESS_MSE, color="C3", linestyle=":", linewidth=0.8)
     ax.set_yscale("log")
     ax.set_xlabel("bits" if kind == "quantize" else
                   "fraction pruned" if kind == "prune" else "sigma")
     if kind in ("gaussian", "laplacian") and min(strengths) > 0:
       ax.set_xscale("log")
-    ax.set_ylabel("MSE (higher: more private)", color="C3")
+    ax.set_ylabel(f"MSE (dotted: recovered below {SUCCESS_MSE:g})", color="C3")
     accuracy = ax.twinx()
     accuracy.plot(strengths, [row["accuracy"] for row in chosen], "s--", color="C0",
                   label="test accuracy")
-    accuracy.set_ylabel("test accuracy (higher: more useful)", color="C0")
+    if undefended:
+      accuracy.axhline(undefended[0]["accuracy"], color="C0", linestyle=":", linewidth=0.8)
+    accuracy.set_ylim(0, top)
+    accuracy.set_ylabel("test accuracy (dotted: undefended)", color="C0")
     ax.set_title(kind)
   return _save(figure, path)

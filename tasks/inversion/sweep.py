@@ -111,15 +111,15 @@ def sweep(strengths: Dict[str, Sequence], *, model: str = "dlg_lenet",
 
 
 def write_sweep(out_dir: str, rows: List[Dict], config: Dict) -> Dict[str, str]:
-  """sweep.json (rows, config, versions) and tradeoff.png (one panel per defense; the
-  undefended baseline is the JSON's first row)."""
+  """sweep.json (rows, config, versions) and tradeoff.png (one panel per defense, the
+  undefended run as reference lines; it is the JSON's first row)."""
   from tff_course.versions import environment_versions
 
   paths = {"json": os.path.join(out_dir, "sweep.json"),
            "plot": os.path.join(out_dir, "tradeoff.png")}
   write_text(paths["json"], json.dumps({"config": config, "rows": rows,
                                         "versions": environment_versions()}, indent=2) + "\n")
-  tradeoff_plot([row for row in rows if row["defense"] != "none"], paths["plot"])
+  tradeoff_plot(rows, paths["plot"])
   return paths
 
 
