@@ -3,7 +3,7 @@
 The course's competition pruned a trained network of 592,933 parameters that reached
 about 63 % test accuracy on a 5-class image problem after 50 epochs. Here the problem
 is CIFAR-10's first five classes (airplane, automobile, bird, cat, deer; Krizhevsky,
-2009) and the network a multilayer perceptron on the raw pixels,
+2009) and the network is a multilayer perceptron on the raw pixels,
 3072-185-128-5 with ReLU, 592,958 parameters, small enough to train on 2 CPU cores:
 after 50 epochs (Adam 1e-3, batch 64, seed 0) it reaches 64.4 % on validation and
 60.8 % on the 485 test images of the partial test file in ../shared. (A small
