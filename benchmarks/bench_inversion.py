@@ -28,12 +28,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=wrong-import-position
-import numpy as np
-
 from tasks.inversion.attacks import AttackConfig
 from tasks.inversion.experiment import InversionConfig, run_inversion
 from tasks.inversion.lbfgs import LbfgsConfig
-from tasks.inversion.metrics import SUCCESS_MSE
+from tasks.inversion.metrics import SUCCESS_MSE, mse
 from results_file import append_section
 
 TARGET_SECONDS = 60.0
@@ -121,6 +119,7 @@ def defense_section(count: int, data_dir, base: AttackConfig) -> list:
 def tfp_section(ours, data_dir, base: AttackConfig) -> list:
   """DLG with TFP's L-BFGS next to the toolkit's on the same images, models and dummies."""
   from tasks.inversion.experiment import build_attacked_model, load_images
+  from tasks.inversion.objectives import squared_norm
   from tasks.inversion.restarts import relative_distance
   from tasks.inversion.shared import shared_gradient
   from tasks.inversion.tfp_baseline import tfp_dlg
@@ -133,9 +132,9 @@ def tfp_section(ours, data_dir, base: AttackConfig) -> list:
     _, images, truth = load_images((index,), data_dir)
     model = build_attacked_model("dlg_lenet", index)
     gradient = shared_gradient(model, images, truth)
-    norm = sum(float(np.sum(np.square(g))) for g in gradient)
+    norm = float(squared_norm(gradient))
     result = tfp_dlg(model, gradient, 1, dataclasses.replace(base, seed=index))
-    error = float(np.mean(np.square(result.images - images)))
+    error = mse(images, result.images)
     recovered += error < SUCCESS_MSE
     labels += int(result.labels[0] == truth[0])
     lines.append(f"| {index} | {error:.2g} | {result.labels[0] == truth[0]:d} | "

@@ -26,6 +26,12 @@ def cifar_images(indices):
   return train.x[list(indices)], train.x[list(indices)] / np.float32(255), train.y[list(indices)]
 
 
+def lenet_and_image():
+  """DLG's LeNet at seed 0 and one uniform random 32x32 image (seed 0)."""
+  image = np.random.default_rng(0).uniform(0, 1, (1, 32, 32, 3)).astype(np.float32)
+  return build_attacked_model("dlg_lenet", 0), image
+
+
 class SpareWeight(tf.keras.layers.Layer):
   """Passes its input through and owns a weight the output does not depend on."""
 
@@ -58,9 +64,7 @@ class AttackTest(tf.test.TestCase):
 
   def setUp(self):
     super().setUp()
-    self.model = build_attacked_model("dlg_lenet", 0)
-    rng = np.random.default_rng(0)
-    self.image = rng.uniform(0, 1, (1, 32, 32, 3)).astype(np.float32)
+    self.model, self.image = lenet_and_image()
 
   def test_idlg_label_from_the_last_layer(self):
     for label in (0, 4, 9):

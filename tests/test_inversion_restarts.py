@@ -5,12 +5,12 @@ import numpy as np
 import tensorflow as tf
 
 from tasks.inversion.attacks import AttackConfig, run_attack
-from tasks.inversion.experiment import build_attacked_model
 from tasks.inversion.lbfgs import LbfgsConfig
 from tasks.inversion.outcome import AttackResult, Status
 from tasks.inversion.restarts import (attempt_seed, best_attempt, failure_reason,
                                       relative_distance, run_with_restarts)
 from tasks.inversion.shared import shared_gradient
+from tests.test_inversion_attacks import lenet_and_image
 from tff_course.errors import ConfigError
 
 
@@ -88,8 +88,7 @@ class AttackRestartTest(tf.test.TestCase):
 
   def setUp(self):
     super().setUp()
-    self.model = build_attacked_model("dlg_lenet", 0)
-    image = np.random.default_rng(0).uniform(0, 1, (1, 32, 32, 3)).astype(np.float32)
+    self.model, image = lenet_and_image()
     self.gradient = shared_gradient(self.model, image, [3])
 
   def attack(self, **settings):

@@ -1,22 +1,20 @@
 """DLG with TensorFlow Probability's L-BFGS (the benchmark's comparison)."""
 
-import numpy as np
 import tensorflow as tf
 
 from tasks.inversion.attacks import AttackConfig, run_attack
 from tasks.inversion.checks import GradientError
-from tasks.inversion.experiment import build_attacked_model
 from tasks.inversion.lbfgs import LbfgsConfig
 from tasks.inversion.shared import shared_gradient
 from tasks.inversion.tfp_baseline import tfp_dlg
+from tests.test_inversion_attacks import lenet_and_image
 
 
 class TfpDlgTest(tf.test.TestCase):
 
   def setUp(self):
     super().setUp()
-    self.model = build_attacked_model("dlg_lenet", 0)
-    image = np.random.default_rng(0).uniform(0, 1, (1, 32, 32, 3)).astype(np.float32)
+    self.model, image = lenet_and_image()
     self.gradient = shared_gradient(self.model, image, [5])
 
   def test_starts_from_dlgs_dummy_and_descends(self):

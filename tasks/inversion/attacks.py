@@ -32,7 +32,7 @@ import tensorflow as tf
 from tasks.inversion.checks import check_gradients, check_positive_int
 from tasks.inversion.lbfgs import LbfgsConfig, initial_state, lbfgs_step
 from tasks.inversion.objectives import (cosine_distance, model_gradients, squared_distance,
-                                        total_variation)
+                                        squared_norm, total_variation)
 from tasks.inversion.outcome import AttackResult, Status
 from tasks.inversion.restarts import failure_reason, relative_distance, run_with_restarts
 from tff_course.errors import ConfigError
@@ -168,7 +168,7 @@ def _lbfgs_attack(model, targets, image_shape, draw, unpack, labels_of,
   objective = distance_objective(model, targets, unpack)
   step = tf.function(lambda x, state: lbfgs_step(objective, x, state, config.lbfgs),
                      jit_compile=config.jit_compile)
-  norm = float(tf.add_n([tf.reduce_sum(tf.square(t)) for t in targets]))
+  norm = float(squared_norm(targets))
   size = int(np.prod(image_shape))
 
   def judge(result):

@@ -34,12 +34,16 @@ def squared_distance(gradients: Sequence, targets: Sequence):
   return tf.add_n([tf.reduce_sum(tf.square(g - t)) for g, t in zip(gradients, targets)])
 
 
+def squared_norm(tensors: Sequence):
+  """Sum over layers of ||t||^2: all tensors as one vector's squared Euclidean norm."""
+  return tf.add_n([tf.reduce_sum(tf.square(t)) for t in tensors])
+
+
 def cosine_distance(gradients: Sequence, targets: Sequence):
   """1 - <g, target> / (|g| |target|) over all layers as one vector (Inverting Gradients)."""
   dot = tf.add_n([tf.reduce_sum(g * t) for g, t in zip(gradients, targets)])
-  norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g)) for g in gradients]))
-  target_norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(t)) for t in targets]))
-  return 1 - dot / tf.maximum(norm * target_norm, tf.keras.backend.epsilon())
+  norms = tf.sqrt(squared_norm(gradients)) * tf.sqrt(squared_norm(targets))
+  return 1 - dot / tf.maximum(norms, tf.keras.backend.epsilon())
 
 
 def total_variation(images):
