@@ -8,9 +8,10 @@ covers them (`commit`): a run killed and resumed shows every round there exactly
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Dict, List, Tuple
+
+from tff_course.runtime.coroutines import run_coroutine
 
 METRICS_FILE = "metrics.csv"
 TENSORBOARD_DIR = "tensorboard"
@@ -30,7 +31,7 @@ class MetricReleases:
 
   def release(self, metrics: Dict[str, float], round_num: int) -> None:
     """Writes the round to the CSV now and holds it for TensorBoard until `commit`."""
-    asyncio.run(self._csv.release(metrics, key=round_num))
+    run_coroutine(self._csv.release(metrics, key=round_num))
     self._uncommitted.append((metrics, round_num))
 
   def commit(self) -> None:
@@ -38,5 +39,5 @@ class MetricReleases:
     async def release():
       for metrics, round_num in self._uncommitted:
         await self._tensorboard.release(metrics, key=round_num)
-    asyncio.run(release())
+    run_coroutine(release())
     self._uncommitted.clear()

@@ -9,7 +9,6 @@ initial model all derive from (seed, round), never from how far a process got.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 import sys
@@ -26,6 +25,7 @@ from tff_course.experiment.centralized import run_centralized
 from tff_course.experiment.records import (CHECKPOINTS_DIR, check_resumable,
                                            last_checkpoint_round, record_run)
 from tff_course.experiment.releases import MetricReleases
+from tff_course.runtime.coroutines import run_coroutine
 
 
 CLIENT_RECORDS_DIR = "client-records"
@@ -71,7 +71,7 @@ def _run(federation: Federation, run_dir: str, resuming: bool, progress: bool,
                                                     keep_total=3)
   done = 0
   if resuming:
-    loaded, done = asyncio.run(checkpoints.load_latest(state))
+    loaded, done = run_coroutine(checkpoints.load_latest(state))
     state = loaded if loaded is not None else state
   record_run(run_dir, config)
   releases = MetricReleases(run_dir)
@@ -111,7 +111,7 @@ class _RoundLoop:
         self.check_finite(metrics, round_num)
         releases.release(metrics, round_num)
         if round_num % self.train.checkpoint_every == 0 or round_num == self.train.rounds:
-          asyncio.run(checkpoints.save(state, round_num))
+          run_coroutine(checkpoints.save(state, round_num))
           releases.commit()
         bar.set_postfix(_postfix(metrics), refresh=False)
         bar.update(1)
