@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import sys
 import time
 from typing import List, Optional
 
-from tff_course.cli.dispatch import dispatch
+from tff_course.cli.dispatch import dispatch, run_command_line
 from tff_course.cli.options import add_data_dir
 from tff_course.errors import ConfigError
 
@@ -52,7 +51,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def run() -> None:
   """Console-script entry point."""
-  sys.exit(main())
+  run_command_line(PROG, build_parser)
 
 
 def _add_train(commands) -> None:

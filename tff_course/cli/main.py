@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import List, Optional
 
 from tff_course import __version__
 from tff_course.cli import data_commands, experiment_commands, train_commands
-from tff_course.cli.dispatch import dispatch
+from tff_course.cli.dispatch import dispatch, run_command_line
 
 PROG = "tff-course"
 
@@ -40,4 +39,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def run() -> None:
   """Console-script entry point."""
-  sys.exit(main())
+  run_command_line(PROG, build_parser)
