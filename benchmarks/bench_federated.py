@@ -36,7 +36,7 @@ def mnist_config(name, **train) -> ExperimentConfig:
 
 def rounds_to_target(args) -> tuple:
   from tff_course.experiment.runner import run_experiment
-  from tff_course.plots import read_metrics
+  from tff_course.experiment.metrics_file import read_metrics
 
   rows = ["| algorithm | setting | rounds run | first round >= 99 % | best accuracy | s/round |",
           "|---|---|---|---|---|---|"]

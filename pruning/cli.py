@@ -16,7 +16,7 @@ import time
 from typing import List, Optional
 
 from tff_course.cli.dispatch import dispatch, run_command_line
-from tff_course.cli.options import add_data_dir
+from tff_course.data.locate import add_data_dir
 from tff_course.errors import ConfigError
 
 PROG = "pruning"

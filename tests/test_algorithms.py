@@ -77,6 +77,20 @@ class OptimizerTest(tf.test.TestCase, parameterized.TestCase):
     with self.assertRaisesRegex(ConfigError, "learning_rate: got -1"):
       build_optimizer("sgd", -1)
 
+  def test_keras_optimizer_is_refused_with_what_to_pass(self):
+    spec = (tf.TensorSpec([None, 3], tf.float32), tf.TensorSpec([None], tf.int64))
+    model_fn = keras_model_fn(
+        lambda: tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2)]), spec)
+    sgd = build_optimizer("sgd", 1.0)
+    with self.assertRaisesRegex(ConfigError, r"^client_optimizer: got a Keras optimizer \(SGD\), "
+                                             r"expected a TFF optimizer such as tff_course\."
+                                             r"algorithms\.build_optimizer\('sgd', 0\.1\)[^\n]*$"):
+      build_fedavg(model_fn, client_optimizer=tf.keras.optimizers.SGD(0.1), server_optimizer=sgd)
+    with self.assertRaisesRegex(ConfigError, r"^server_optimizer: got a function \(<lambda>\), "
+                                             r"expected a TFF optimizer"):
+      build_fedavg(model_fn, client_optimizer=sgd,
+                   server_optimizer=lambda: tf.keras.optimizers.Adam(0.01))
+
 
 class FedProxTest(tf.test.TestCase):
 

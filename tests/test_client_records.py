@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tff_course.algorithms.local_work import LocalWork
+from tff_course.algorithms.tensor_batches import batches_fn
 from tff_course.data.client_records import ClientRecords
 from tff_course.data.dataset import Modality, Split
 from tff_course.data.pipeline import model_inputs
@@ -24,7 +25,7 @@ class ClientRecordsTest(tf.test.TestCase):
 
   def _check_stream(self, split, modality, clients, batch_size=None):
     with ClientRecords(split, clients, modality) as records:
-      make = records.batches_fn(LocalWork(epochs=1, batch_size=batch_size))
+      make = batches_fn(records.read_fn(), LocalWork(epochs=1, batch_size=batch_size))
       for client_id, indices in clients.items():
         batches = make(tf.constant(records.client_input(client_id, 7))).as_list()
         x = np.concatenate([b[0].numpy() for b in batches])
@@ -54,7 +55,7 @@ class ClientRecordsTest(tf.test.TestCase):
       client = tf.constant(records.client_input("a", 1))
 
       def sizes(local_work):
-        return [len(b[1]) for b in records.batches_fn(local_work)(client).as_list()]
+        return [len(b[1]) for b in batches_fn(records.read_fn(), local_work)(client).as_list()]
 
       self.assertEqual(sizes(LocalWork(epochs=2, batch_size=10)), [10, 10, 3] * 2)
       self.assertEqual(sizes(LocalWork(batch_size=None)), [23])
@@ -64,7 +65,7 @@ class ClientRecordsTest(tf.test.TestCase):
     rng = np.random.default_rng(3)
     split = _split(rng.integers(0, 256, (50, 1, 1, 1), dtype=np.uint8), rng)
     with ClientRecords(split, {"a": np.arange(50)}, Modality.IMAGE) as records:
-      make = records.batches_fn(LocalWork(epochs=2, batch_size=50))
+      make = batches_fn(records.read_fn(), LocalWork(epochs=2, batch_size=50))
 
       def order(seed):
         batches = make(tf.constant(records.client_input("a", seed))).as_list()

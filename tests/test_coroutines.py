@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.experiment.runner import run_experiment
-from tff_course.plots import read_metrics
+from tff_course.experiment.metrics_file import read_metrics
 from tff_course.runtime.coroutines import run_coroutine
 
 

@@ -7,8 +7,8 @@ import dataclasses
 import json
 import sys
 
-from tasks.inversion.attacks import AttackConfig
-from tff_course.cli.options import add_data_dir
+from tasks.inversion.attack_config import AttackConfig
+from tff_course.data.locate import add_data_dir
 from tff_course.errors import ConfigError
 
 MODES = ("attack", "course", "sweep")
@@ -77,7 +77,7 @@ def _indices(text: str):
 
 
 def _attack_config(args):
-  from tasks.inversion.lbfgs import LbfgsConfig
+  from tasks.inversion.lbfgs_config import LbfgsConfig
 
   line_search = None if args.line_search == "none" else args.line_search
   return AttackConfig(attack=args.attack, iterations=args.iterations, seed=args.seed[0],

@@ -1,5 +1,6 @@
 """Aggregators as `tff.aggregators` factories, each reporting the bits its clients sent
-(`bits_up` in its measurements, int64, summed over the round's clients).
+(`bits_up` in its measurements, int64, summed over the round's clients), all through
+one wrapper: a `BitsUpFactory` subclass gives its process and its bits per client.
 
 | factory | what the server computes |
 |---|---|
@@ -14,11 +15,12 @@ The robust ones ignore example weights except that a client of weight 0 (a non-f
 update) is left out.
 """
 
+from tff_course.aggregators.bits_up import BitsUpFactory
 from tff_course.aggregators.by_name import make_aggregator
 from tff_course.aggregators.group_mean import GroupMeanFactory
 from tff_course.aggregators.quantized import MeanWithBitsFactory, QuantizedMeanFactory
 from tff_course.aggregators.robust import (CoordinateMedianFactory, KrumFactory,
                                            TrimmedMeanFactory)
 
-__all__ = ["CoordinateMedianFactory", "GroupMeanFactory", "KrumFactory", "MeanWithBitsFactory",
-           "QuantizedMeanFactory", "TrimmedMeanFactory", "make_aggregator"]
+__all__ = ["BitsUpFactory", "CoordinateMedianFactory", "GroupMeanFactory", "KrumFactory",
+           "MeanWithBitsFactory", "QuantizedMeanFactory", "TrimmedMeanFactory", "make_aggregator"]

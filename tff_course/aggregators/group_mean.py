@@ -12,27 +12,30 @@ group with many sampled clients dominate.
 
 from __future__ import annotations
 
-from tff_course.aggregators.bits import FLOAT_BITS, federated_bits, num_values
+from tff_course.aggregators.bits import FLOAT_BITS, num_values
+from tff_course.aggregators.bits_up import BitsUpFactory
 from tff_course.aggregators.stateless import stateless_aggregation
 from tff_course.aggregators.structure import flatten
 from tff_course.errors import ConfigError
 from tff_course.runtime.tff_module import tff
 
 
-class GroupMeanFactory(tff.aggregators.WeightedAggregationFactory):
+class GroupMeanFactory(BitsUpFactory):
   """Mean over groups of each group's example-weighted mean.
 
   Takes float32[G] weights. Measurements: `bits_up` (int64; per client its float32
   update, its count and its group id) and `group_weights` (the per-group totals W_g).
   """
 
-  def create(self, value_type, weight_type):
+  def bits_per_client(self, value_type, weight_type) -> int:
+    return FLOAT_BITS * (num_values(value_type) + 2)
+
+  def create_process(self, value_type, weight_type):
     import tensorflow as tf
 
     if not (isinstance(weight_type, tff.TensorType) and len(weight_type.shape) == 1):
       raise ConfigError(f"weight_type: got {weight_type}, expected float32[num_groups] "
                         f"weights (build the algorithm with num_groups)")
-    bits_per_client = FLOAT_BITS * (num_values(value_type) + 2)
 
     @tff.tensorflow.computation(weight_type)
     def coefficients(totals):
@@ -49,7 +52,6 @@ class GroupMeanFactory(tff.aggregators.WeightedAggregationFactory):
       totals = tff.federated_sum(weight)
       group_coefficients = tff.federated_broadcast(tff.federated_map(coefficients, totals))
       scaled = tff.federated_map(scale, (value, weight, group_coefficients))
-      return tff.federated_sum(scaled), tff.federated_zip(
-          {"bits_up": federated_bits(weight, bits_per_client), "group_weights": totals})
+      return tff.federated_sum(scaled), tff.federated_zip({"group_weights": totals})
 
     return stateless_aggregation(value_type, weight_type, aggregate)

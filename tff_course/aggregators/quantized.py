@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tff_course.aggregators.bits import (FLOAT_BITS, federated_bits, num_tensors, num_values,
-                                         sent_bits)
+from tff_course.aggregators.bits import FLOAT_BITS, num_tensors, num_values, sent_bits
+from tff_course.aggregators.bits_up import BitsUpFactory
 from tff_course.aggregators.structure import flatten
 from tff_course.quantization import check_nbit
 from tff_course.runtime.tff_module import tff
@@ -23,11 +23,11 @@ def quantized_bits_per_client(value_type, nbit: int) -> int:
   return nbit * num_values(value_type) + FLOAT_BITS * (num_tensors(value_type) + 1)
 
 
-class QuantizedMeanFactory(tff.aggregators.WeightedAggregationFactory):
+class QuantizedMeanFactory(BitsUpFactory):
   """Weighted mean of n-bit quantized client values (n in 1..32).
 
-  Measurements: `bits_up` (int64, bits sent by all clients this round) and `mean`
-  (the inner factory's measurements).
+  Measurements: `bits_up` (int64, bits sent by all clients this round) and the inner
+  factory's measurements.
   """
 
   def __init__(self, nbit: int, *, stochastic: bool = True, inner=None):
@@ -35,14 +35,16 @@ class QuantizedMeanFactory(tff.aggregators.WeightedAggregationFactory):
     self.stochastic = stochastic
     self.inner = inner
 
-  def create(self, value_type, weight_type):
+  def bits_per_client(self, value_type, weight_type) -> int:
+    return quantized_bits_per_client(value_type, self.nbit)
+
+  def create_process(self, value_type, weight_type):
     import tensorflow as tf
 
     from tff_course.quantization import dorefa_g_tf
 
     inner = (self.inner or tff.aggregators.MeanFactory()).create(value_type, weight_type)
     nbit, stochastic = self.nbit, self.stochastic
-    bits_per_client = quantized_bits_per_client(value_type, nbit)
 
     @tff.tensorflow.computation(value_type, tff.TensorType(np.int64))
     def quantize_update(value, round_index):
@@ -74,34 +76,20 @@ class QuantizedMeanFactory(tff.aggregators.WeightedAggregationFactory):
       output = inner.next(inner_state, quantized, weight)
       return tff.templates.MeasuredProcessOutput(
           state=tff.federated_zip((tff.federated_map(advance, round_index), output.state)),
-          result=output.result,
-          measurements=tff.federated_zip({
-              "bits_up": federated_bits(weight, bits_per_client),
-              "mean": output.measurements}))
+          result=output.result, measurements=output.measurements)
 
     return tff.templates.AggregationProcess(init_fn, next_fn)
 
 
-class MeanWithBitsFactory(tff.aggregators.WeightedAggregationFactory):
+class MeanWithBitsFactory(BitsUpFactory):
   """A weighted mean (TFF's by default) that reports `bits_up`: every client's values and
-  weight as they are (32 bits each for float32)."""
+  weight as they are (32 bits each for float32), besides the inner factory's measurements."""
 
   def __init__(self, inner=None):
     self.inner = inner
 
-  def create(self, value_type, weight_type):
-    inner = (self.inner or tff.aggregators.MeanFactory()).create(value_type, weight_type)
-    bits_per_client = sent_bits(value_type) + sent_bits(weight_type)
+  def bits_per_client(self, value_type, weight_type) -> int:
+    return sent_bits(value_type) + sent_bits(weight_type)
 
-    @tff.federated_computation(inner.initialize.type_signature.result,
-                               tff.FederatedType(value_type, tff.CLIENTS),
-                               tff.FederatedType(weight_type, tff.CLIENTS))
-    def next_fn(state, value, weight):
-      output = inner.next(state, value, weight)
-      return tff.templates.MeasuredProcessOutput(
-          state=output.state, result=output.result,
-          measurements=tff.federated_zip({
-              "bits_up": federated_bits(weight, bits_per_client),
-              "mean": output.measurements}))
-
-    return tff.templates.AggregationProcess(inner.initialize, next_fn)
+  def create_process(self, value_type, weight_type):
+    return (self.inner or tff.aggregators.MeanFactory()).create(value_type, weight_type)

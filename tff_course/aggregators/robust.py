@@ -25,25 +25,28 @@ import numpy as np
 import tensorflow as tf
 
 from tff_course.aggregators.bits import sent_bits
+from tff_course.aggregators.bits_up import BitsUpFactory
 from tff_course.aggregators.stateless import stateless_aggregation
 from tff_course.errors import ConfigError
 from tff_course.runtime.tff_module import tff
 
 
-class _GatheringFactory(tff.aggregators.WeightedAggregationFactory):
+class _GatheringFactory(BitsUpFactory):
   """Gathers the clients' values at the server and combines them with `_combine`."""
 
   def _combine(self, stacked):
     """Maps a list of [n, ...] tensors (n >= 0 clients) to the list of aggregates."""
     raise NotImplementedError
 
-  def create(self, value_type, weight_type):
+  def bits_per_client(self, value_type, weight_type) -> int:
+    return sent_bits(weight_type) + sent_bits(value_type)
+
+  def create_process(self, value_type, weight_type):
     leaf_types, template = _leaf_types(value_type)
     weight_type = _check_weight_type(weight_type)
     stack_type = tff.to_type((tuple(tff.TensorType(t.dtype, (None,) + tuple(t.shape))
                                     for t in leaf_types),
                               tff.TensorType(np.float32, (None,))))
-    bits_per_client = sent_bits(weight_type) + sent_bits(value_type)
 
     @tff.tensorflow.computation
     def empty():
@@ -64,16 +67,12 @@ class _GatheringFactory(tff.aggregators.WeightedAggregationFactory):
     def report(stack):
       values, weights = stack
       kept = [tf.boolean_mask(v, weights > 0) for v in values]
-      aggregate = tf.nest.pack_sequence_as(template, self._combine(kept))
-      return collections.OrderedDict(
-          aggregate=aggregate,
-          bits_up=tf.cast(tf.size(weights), tf.int64) * bits_per_client)
+      return tf.nest.pack_sequence_as(template, self._combine(kept))
 
     def aggregate(value, weight):
       gathered = tff.federated_aggregate(tff.federated_zip((value, weight)), empty(),
                                          accumulate, merge, report)
-      return gathered.aggregate, tff.federated_zip(
-          collections.OrderedDict(bits_up=gathered.bits_up))
+      return gathered, tff.federated_value(collections.OrderedDict(), tff.SERVER)
 
     return stateless_aggregation(value_type, weight_type, aggregate)
 

@@ -1,13 +1,18 @@
-"""Federated algorithms as TFF learning processes, and the plain-function helpers."""
+"""Federated algorithms as TFF learning processes, and the plain-function helpers.
 
-from tff_course.algorithms.averaging import average_weights
-from tff_course.algorithms.fedavg import build_fedavg
-from tff_course.algorithms.fedsgd import FedSgdForm, build_fedsgd
-from tff_course.algorithms.local_work import LocalWork
-from tff_course.algorithms.optimizers import SERVER_OPTIMIZERS, build_optimizer
-from tff_course.algorithms.schedules import round_schedule
+FedAvg on your own Keras model and `tf.data` clients: `keras_model_fn`, `build_fedavg`
+and `build_optimizer` (README, "FedAvg from the library"). The names below import
+their modules (and TensorFlow) when first used; `average_weights` and `LocalWork` need
+no TensorFlow."""
 
-__all__ = [
-    "FedSgdForm", "LocalWork", "SERVER_OPTIMIZERS", "average_weights", "build_fedavg",
-    "build_fedsgd", "build_optimizer", "round_schedule",
-]
+from tff_course.lazy import lazy_exports
+
+_MODULES = {
+    "FedSgdForm": "fedsgd", "LocalWork": "local_work", "SERVER_OPTIMIZERS": "optimizers",
+    "average_weights": "averaging", "build_fedavg": "fedavg", "build_fedsgd": "fedsgd",
+    "build_optimizer": "optimizers", "evaluate_weights": "evaluation",
+    "keras_model_fn": "model_fn", "round_schedule": "schedules",
+}
+
+__all__ = sorted(_MODULES)
+__getattr__ = lazy_exports(__name__, _MODULES)

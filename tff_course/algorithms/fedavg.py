@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from tff_course.algorithms.compose import apply_optimizer, compose
+from tff_course.algorithms.optimizers import check_tff_optimizer
 from tff_course.algorithms.proximal import build_proximal_client_work
 from tff_course.errors import ConfigError
 
@@ -30,7 +31,8 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
 
   Args:
     model_fn: returns a fresh `tff.learning.models.VariableModel` (see keras_model_fn).
-    client_optimizer: a `tff.learning.optimizers.Optimizer` for local steps.
+    client_optimizer: a `tff.learning.optimizers.Optimizer` for local steps (see
+      build_optimizer; a Keras optimizer is refused with what to pass instead).
     server_optimizer: a `tff.learning.optimizers.Optimizer` applying the mean delta.
     proximal_mu: FedProx's mu >= 0.
     model_aggregator: a weighted `tff.aggregators` factory for the client updates
@@ -47,6 +49,8 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
   """
   if not proximal_mu >= 0:
     raise ConfigError(f"proximal_mu: got {proximal_mu}, expected a number >= 0")
+  client_optimizer = check_tff_optimizer("client_optimizer", client_optimizer)
+  server_optimizer = check_tff_optimizer("server_optimizer", server_optimizer)
   client_work = build_proximal_client_work(model_fn, client_optimizer, proximal_mu,
                                            weighted=weighted,
                                            learning_rate_fn=client_learning_rate,

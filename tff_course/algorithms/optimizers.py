@@ -44,3 +44,30 @@ def build_optimizer(name: str, learning_rate: float, *, momentum: Optional[float
   if name == "adagrad":
     return optimizers.build_adagrad(learning_rate=learning_rate, epsilon=epsilon)
   raise ConfigError(f"optimizer: got {name!r}, expected one of {', '.join(SERVER_OPTIMIZERS)}")
+
+
+def check_tff_optimizer(name: str, optimizer):
+  """Returns `optimizer`, a `tff.learning.optimizers.Optimizer`.
+
+  Raises:
+    ConfigError: anything else, such as a Keras optimizer or a function making one (what
+      TFF's own `build_weighted_fed_avg` takes), with what to pass instead.
+  """
+  from tff_course.runtime.tff_module import tff
+
+  if isinstance(optimizer, tff.learning.optimizers.Optimizer):
+    return optimizer
+  raise ConfigError(f"{name}: got {_describe(optimizer)}, expected a TFF optimizer such as "
+                    f"tff_course.algorithms.build_optimizer('sgd', 0.1) or "
+                    f"tff.learning.optimizers.build_sgdm(learning_rate=0.1)")
+
+
+def _describe(optimizer) -> str:
+  import tensorflow as tf
+
+  keras = (tf.keras.optimizers.Optimizer, tf.keras.optimizers.legacy.Optimizer)
+  if isinstance(optimizer, keras):
+    return f"a Keras optimizer ({type(optimizer).__name__})"
+  if callable(optimizer):
+    return f"a function ({getattr(optimizer, '__name__', type(optimizer).__name__)})"
+  return repr(optimizer)

@@ -86,3 +86,14 @@ class TensorBatches:
   def as_list(self) -> List[Tuple[Any, Any]]:
     """The batches, eagerly."""
     return [self.batch(tf.constant(step)) for step in range(int(self.num_batches()))]
+
+
+def batches_fn(read_fn: Callable, local_work: LocalWork) -> Callable:
+  """client input -> the client's `TensorBatches`, over the (inputs, labels, shuffle
+  seed) that `read_fn` (e.g. `ClientRecords.read_fn()`) gives for that input."""
+
+  def client_batches(client_input):
+    inputs, labels, seed = read_fn(client_input)
+    return TensorBatches(inputs, labels, seed, local_work)
+
+  return client_batches

@@ -1,12 +1,11 @@
-"""Running a command-line program's parsed command: TensorFlow quiet, errors as one line,
-Ctrl-C as exit 130 at any moment, output to a closed pipe not fatal.
+"""Running a command-line program's parsed command: errors as one line, Ctrl-C as exit
+130 at any moment, output to a closed pipe not fatal.
 
-Shared by `tff-course` and `pruning`.
+Shared by `tff-course` and `pruning`. TensorFlow's C++ log is quiet (`tff_course.tf_log`).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from typing import Callable, List, Optional
@@ -17,11 +16,6 @@ from tff_course.errors import TffCourseError
 from tff_course.runtime.worker import stop_all_workers
 
 INTERRUPTED_STATUS = 130
-
-# TensorFlow's C++ log at "2" still prints grappler's harmless "Failed to detect the
-# fetch node(s)" for TFF's empty-result computations; failures that matter reach
-# Python as exceptions, which the CLI reports.
-QUIET_TF_LOG_LEVEL = "3"
 
 
 def run_command_line(prog: str, build_parser: Callable) -> None:
@@ -34,11 +28,10 @@ def run_command_line(prog: str, build_parser: Callable) -> None:
 
 
 def dispatch(prog: str, build_parser: Callable, argv: Optional[List[str]]) -> int:
-  """Parses `argv` with the parser `build_parser()` makes (built after TensorFlow's log
-  level is set), runs the chosen handler and returns the exit status: 2 for the
-  toolkit's errors, 130 for Ctrl-C (also when the interrupt surfaced as another error,
-  or was dropped by Python), 1 with a one-line report for anything else."""
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_TF_LOG_LEVEL)
+  """Parses `argv` with the parser `build_parser()` makes, runs the chosen handler and
+  returns the exit status: 2 for the toolkit's errors, 130 for Ctrl-C (also when the
+  interrupt surfaced as another error, or was dropped by Python), 1 with a one-line
+  report for anything else."""
   args = None
   try:
     args = build_parser().parse_args(argv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
+from tasks.inversion import cli as inversion_cli
 from tff_course import __version__
 from tff_course.cli import data_commands, experiment_commands, train_commands
 from tff_course.cli.dispatch import dispatch, run_command_line
@@ -13,8 +14,6 @@ PROG = "tff-course"
 
 
 def build_parser() -> argparse.ArgumentParser:
-  from tasks.inversion import cli as inversion_cli  # Imports TensorFlow: after dispatch's log level.
-
   parser = argparse.ArgumentParser(
       prog=PROG,
       description="Federated learning and efficient ML experiments on TensorFlow "

@@ -1,12 +1,8 @@
-"""Command-line options that several commands share."""
+"""Command-line options that several commands share (--data-dir is the data layer's)."""
 
+from tff_course.data.locate import add_data_dir
 
-def add_data_dir(parser) -> None:
-  """--data-dir: where the official dataset files are."""
-  parser.add_argument("--data-dir",
-                      help="directory holding the official dataset files (default: "
-                           "$TFF_COURSE_DATA_DIR; without either, real datasets download "
-                           "through tensorflow-datasets)")
+__all__ = ["add_data_dir", "add_overrides"]
 
 
 def add_overrides(parser, help_text: str) -> None:

@@ -10,7 +10,7 @@ from typing import Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from tff_course.course.arms import Arm
-from tff_course.plots import read_metrics
+from tff_course.experiment.metrics_file import read_metrics
 
 
 @dataclasses.dataclass(frozen=True)

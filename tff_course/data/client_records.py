@@ -7,7 +7,7 @@ round. Here each client's examples are written once, as fixed-length records (an
 label, then the stored example's bytes), to a file of its own. A client then travels
 as two integers, (file number, shuffle seed), and the client's TFF computation reads
 its file into tensors, with the same model inputs as `pipeline.model_inputs`, and
-trains on them in batches (`TensorBatches`).
+trains on them in batches (`tff_course.algorithms.tensor_batches`).
 """
 
 from __future__ import annotations
@@ -73,22 +73,20 @@ class ClientRecords:
   def __exit__(self, *exc) -> None:
     self.close()
 
-  def batches_fn(self, local_work):
-    """A TensorFlow function: client input -> the client's training stream, a
-    `TensorBatches` over its records with the input's shuffle seed."""
-    from tff_course.algorithms.tensor_batches import TensorBatches
-
+  def read_fn(self):
+    """A TensorFlow function: client input -> (model inputs, int32 labels, shuffle seed)
+    of that client, its examples read from its record file."""
     directory, decode = self.directory, self.decode_fn()
 
-    def client_batches(client_input):
+    def read(client_input):
       import tensorflow as tf
 
       path = tf.strings.join([directory, os.sep, tf.strings.as_string(client_input[0]),
                               SUFFIX])
       examples, labels = decode(tf.io.read_file(path))
-      return TensorBatches(examples, labels, client_input[1], local_work)
+      return examples, labels, client_input[1]
 
-    return client_batches
+    return read
 
   def decode_fn(self):
     """A TensorFlow function: a file's bytes -> (model inputs, int32 labels)."""

@@ -10,6 +10,14 @@ from tff_course.errors import DataError
 DATA_DIR_ENV = "TFF_COURSE_DATA_DIR"
 
 
+def add_data_dir(parser) -> None:
+  """The --data-dir option of a command-line parser (`resolve_data_dir` reads it)."""
+  parser.add_argument("--data-dir",
+                      help=f"directory holding the official dataset files (default: "
+                           f"${DATA_DIR_ENV}; without either, real datasets download "
+                           f"through tensorflow-datasets)")
+
+
 def resolve_data_dir(data_dir: Optional[str]) -> Optional[str]:
   """Returns `data_dir`, else $TFF_COURSE_DATA_DIR, else None (download instead).
 

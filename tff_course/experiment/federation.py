@@ -88,11 +88,17 @@ class Federation:
       return pack_inputs(rows, self.client_slots)
     return [[row] for row in rows]
 
+  def batches_fn(self):
+    """A TensorFlow function: client input -> the client's `TensorBatches`."""
+    from tff_course.algorithms.tensor_batches import batches_fn
+
+    return batches_fn(self.records.read_fn(), self.local_work)
+
   def client_batches(self, client_input):
     """The client's training stream for `client_input`, eagerly in this process."""
     import tensorflow as tf
 
-    return self.records.batches_fn(self.local_work)(tf.constant(client_input))
+    return self.batches_fn()(tf.constant(client_input))
 
   def element_spec(self):
     """The (inputs, labels) spec of the clients' batches."""
@@ -165,7 +171,7 @@ def build_process(federation: Federation):
   groups = federation.group_index
   return _algorithm_process(federation.config.train, model_fn,
                             len(groups) if groups is not None else None,
-                            federation.records.batches_fn(federation.local_work),
+                            federation.batches_fn(),
                             packed=bool(federation.client_slots))
 
 

@@ -81,7 +81,7 @@ def _run(federation: Federation, run_dir: str, resuming: bool, progress: bool,
 
 def last_metrics(run_dir: str) -> Dict[str, float]:
   """The last recorded round's metrics (for a run that had nothing left to do)."""
-  from tff_course.plots import read_metrics
+  from tff_course.experiment.metrics_file import read_metrics
 
   columns = read_metrics(run_dir)
   return {name: float(values[-1]) for name, values in columns.items()

@@ -31,8 +31,8 @@ def install_context(*, log_path: Optional[str] = None) -> None:
       _STATE["log_path"] = log_path
     if _STATE["context"] is None:
       _STATE["context"] = _build_context()
-      from tensorflow_federated.python.core.impl.context_stack import context_stack_impl
-      context_stack_impl.context_stack.set_default_context(_STATE["context"])
+      import tensorflow_federated as tff
+      tff.framework.set_default_context(_STATE["context"])
 
 
 def ensure_worker() -> WorkerProcess:
@@ -56,7 +56,7 @@ def shutdown_context() -> None:
 def _start_worker(log_path: Optional[str]):
   import grpc
   import portpicker
-  from tensorflow_federated.python.core.impl.executors import remote_executor_grpc_stub
+  import tensorflow_federated as tff
 
   install_exit_handlers()
   worker = WorkerProcess(portpicker.pick_unused_port(), log_path=log_path)
@@ -64,41 +64,33 @@ def _start_worker(log_path: Optional[str]):
              ("grpc.max_receive_message_length", _GRPC_MAX_MESSAGE_BYTES),
              ("grpc.max_send_message_length", _GRPC_MAX_MESSAGE_BYTES)]
   channel = grpc.insecure_channel(f"localhost:{worker.port}", options)
-  stub = remote_executor_grpc_stub.RemoteExecutorGrpcStub(channel)
+  stub = tff.framework.RemoteExecutorGrpcStub(channel)
   wait_until_ready(lambda: stub.is_ready, worker)
   return worker, stub
 
 
 def _build_context():
-  from tensorflow_federated.python.core.backends.native import compiler
-  from tensorflow_federated.python.core.environments.tensorflow_frontend import \
-      tensorflow_computation
-  from tensorflow_federated.python.core.impl.execution_contexts import \
-      sync_execution_context
-  from tensorflow_federated.python.core.impl.executor_stacks import python_executor_stacks
-  from tensorflow_federated.python.core.impl.executors import remote_executor
-  from tensorflow_federated.python.core.impl.types import placements
+  import tensorflow_federated as tff
 
   def stack_fn(cardinalities):
-    cardinalities.setdefault(placements.CLIENTS, 0)
+    cardinalities.setdefault(tff.CLIENTS, 0)
     worker, stub = _STATE["worker"], _STATE["stub"]
     if worker is None or not worker.running():
       raise RuntimeError("the TFF worker is not running; it stopped or was never started "
                          f"(its log: {worker.log_path if worker else 'none'})")
-    executor = remote_executor.RemoteExecutor(stub)
+    executor = tff.framework.RemoteExecutor(stub)
     executor.set_cardinalities(cardinalities)
     return executor
 
-  class OwnedWorkerContext(sync_execution_context.SyncExecutionContext):
+  class OwnedWorkerContext(tff.framework.SyncExecutionContext):
     """TFF's synchronous C++ context, whose worker starts in the calling thread."""
 
     def invoke(self, comp, arg):
       ensure_worker()
       return super().invoke(comp, arg)
 
-  factory = python_executor_stacks.ResourceManagingExecutorFactory(
-      executor_stack_fn=stack_fn)
+  factory = tff.framework.ResourceManagingExecutorFactory(executor_stack_fn=stack_fn)
   return OwnedWorkerContext(
-      executor_fn=factory, compiler_fn=compiler.desugar_and_transform_to_native,
-      transform_args=tensorflow_computation.transform_args,
-      transform_result=tensorflow_computation.transform_result)
+      executor_fn=factory, compiler_fn=tff.backends.native.desugar_and_transform_to_native,
+      transform_args=tff.tensorflow.transform_args,
+      transform_result=tff.tensorflow.transform_result)

@@ -1,0 +1,39 @@
+"""The README's library example runs as printed (read from README.md, so they cannot drift)."""
+
+import contextlib
+import io
+import os
+
+import numpy as np
+import tensorflow as tf
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+MARKER = "<!-- tests/test_readme.py runs this block -->"
+
+
+def readme_block(marker: str) -> str:
+  """The ```python block right after `marker` in the README."""
+  with open(README, encoding="utf-8") as stream:
+    after = stream.read().split(marker, 1)[1]
+  opening = "\n```python\n"
+  if not after.startswith(opening):
+    raise AssertionError(f"README: no ```python block right after {marker}")
+  return after[len(opening):].split("\n```", 1)[0]
+
+
+class ReadmeTest(tf.test.TestCase):
+
+  def test_fedavg_example_trains_on_its_clients(self):
+    tf.keras.utils.set_random_seed(0)
+    namespace, printed = {}, io.StringIO()
+    with contextlib.redirect_stdout(printed):
+      exec(compile(readme_block(MARKER), README, "exec"), namespace)
+    self.assertLen(printed.getvalue().splitlines(), 5)
+    train = namespace["output"].metrics["client_work"]["train"]
+    self.assertEqual(train["num_examples"], 4 * 60)
+    self.assertGreater(train["accuracy"], 0.8)
+    self.assertEqual([np.shape(w) for w in namespace["weights"]], [(20, 2), (2,)])
+
+
+if __name__ == "__main__":
+  tf.test.main()
