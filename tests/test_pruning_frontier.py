@@ -10,7 +10,6 @@ from pruning.score import count_zeros
 from pruning.training import accuracy
 from pruning.reference import load_task
 from tests.fake_cifar import separating_reference, write_fake_cifar10
-from tests.shared_data import requires_data, shared_data_dir
 from tests.test_pruning_cli import run_cli
 from tests.test_pruning_export import pruned_reference
 from tff_course.errors import ConfigError, DataError
@@ -99,14 +98,6 @@ class FrontierCommandTest(tf.test.TestCase):
     status, _, err = run_cli("frontier", "absent.h5", "--sparsities", "0.5", "1.2")
     self.assertEqual(status, 2)
     self.assertIn("target sparsity: got 1.2, expected a number in [0, 1)", err)
-
-
-@requires_data("cifar10")
-class RealDataFrontierCommandTest(FrontierCommandTest):
-  """The same on the dataset files."""
-
-  def data_dir(self):
-    return shared_data_dir()
 
 
 class BestModelTest(tf.test.TestCase):
