@@ -17,16 +17,16 @@ from absl.testing import parameterized
 
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.experiment.federation import build_federation, build_process, initial_weights
-from tff_course.scratch import fedavg_round
+from tff_course.scratch import fedavg_round, loss_and_gradients
 
 PEAK, ROUNDS, WARMUP = 0.2, 5, 2
 
 
-def config(client_slots):
+def config(client_slots, clients=4, model="mlp", batch_size=5):
   return ExperimentConfig(
       name="path", data=DataConfig(dataset="toy_hetero", partition="natural",
-                                   options={"num_clients": 4, "samples_per_client": 15}),
-      train=TrainConfig(model="mlp", client_fraction=1.0, epochs=1, batch_size=5,
+                                   options={"num_clients": clients, "samples_per_client": 15}),
+      train=TrainConfig(model=model, client_fraction=1.0, epochs=1, batch_size=batch_size,
                         client_lr=PEAK, lr_schedule="cosine", warmup_rounds=WARMUP,
                         rounds=ROUNDS, seed=3, client_slots=client_slots))
 
@@ -82,6 +82,28 @@ class RunnerPathTest(tf.test.TestCase, parameterized.TestCase):
       shuffled, _ = fedavg_round(got, clients, learning_rate=0.1, batch_size=5)
       self.assertGreater(max(float(np.abs(a - b).max())
                              for a, b in zip(unshuffled, shuffled)), 1e-4)
+
+
+  def test_one_full_batch_step_reveals_each_rounds_client_rate(self):
+    """One client, one full-batch step a round on a linear model: the update is the
+    round's rate times the gradient, so their ratio is the rate the client used."""
+    with build_federation(config(2, clients=1, model="logistic", batch_size=None)) as fed:
+      process = build_process(fed)
+      state = process.set_model_weights(process.initialize(), initial_weights(fed))
+      params = [np.asarray(w) for w in initial_weights(fed).trainable]
+      device, = fed.devices
+      x, y = fed.dataset.train.x[device.indices], fed.dataset.train.y[device.indices]
+      rates = []
+      for round_num in range(1, ROUNDS + 1):
+        _, gradients = loss_and_gradients(params, x, y)
+        state = process.next(state, fed.client_data(fed.sample(round_num), round_num)).state
+        after = [np.asarray(w) for w in process.get_model_weights(state).trainable]
+        steps = np.concatenate([(p - a).ravel() for p, a in zip(params, after)])
+        flat = np.concatenate([g.ravel() for g in gradients])
+        rates.append(float(steps @ flat / (flat @ flat)))
+        self.assertAllClose(steps, rates[-1] * flat, atol=1e-6, rtol=0)
+        params = after
+    self.assertAllClose(rates, [cosine_rate(r) for r in range(ROUNDS)], rtol=1e-4, atol=0)
 
 
 if __name__ == "__main__":
