@@ -9,8 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from pruning.masks import kernels
-from pruning.methods import METHODS, PruneSettings
-from pruning.methods import gradual
+from pruning.methods import METHODS, PruneSettings, gradual
 from pruning.training import FitSettings
 from tests.test_pruning_masks import tiny_model
 from tests.test_pruning_methods import tiny_data

@@ -125,8 +125,9 @@ class DorefaTest(tf.test.TestCase, parameterized.TestCase):
     self.assertNotAllEqual(dorefa_g_tf(w, 2), dorefa_g_tf(w, 2))
     graph = tf.function(lambda: dorefa_g_tf(w, 2))
     self.assertNotAllEqual(graph(), graph())
-    self.assertNotAllEqual(quantize_tf(w * 0 + 0.5, 1, stochastic=True),
-                           quantize_tf(w * 0 + 0.5, 1, stochastic=True))
+    halves = tf.fill([200], 0.5)
+    self.assertNotAllEqual(quantize_tf(halves, 1, stochastic=True),
+                           quantize_tf(halves, 1, stochastic=True))
 
   @parameterized.product(
       w=([SUBNORMAL], [1e-45, 1.0], [SUBNORMAL, -1e-40, 1e-39], [1e-40, 2e-38],

@@ -83,7 +83,6 @@ class RunnerPathTest(tf.test.TestCase, parameterized.TestCase):
       self.assertGreater(max(float(np.abs(a - b).max())
                              for a, b in zip(unshuffled, shuffled)), 1e-4)
 
-
   def test_one_full_batch_step_reveals_each_rounds_client_rate(self):
     """One client, one full-batch step a round on a linear model: the update is the
     round's rate times the gradient, so their ratio is the rate the client used."""

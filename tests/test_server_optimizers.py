@@ -51,7 +51,8 @@ def sgd_step(state, w, g, lr):
   return state, w - lr * g
 
 
-STEPS = {"sgd": sgd_step, "sgdm": sgdm_step, "adam": adam_step, "yogi": yogi_step, "adagrad": adagrad_step}
+STEPS = {"sgd": sgd_step, "sgdm": sgdm_step, "adam": adam_step, "yogi": yogi_step,
+         "adagrad": adagrad_step}
 
 
 def linear_model():
@@ -60,7 +61,7 @@ def linear_model():
 
 
 def tiny_clients():
-  """Three clients of 5, 7 and 4 examples, float64 features for the reference."""
+  """Three clients of 5, 7 and 4 examples of FEATURES float32 features."""
   rng = np.random.default_rng(7)
   return [(rng.normal(size=(n, FEATURES)).astype(np.float32),
            rng.integers(0, CLASSES, n).astype(np.int32)) for n in (5, 7, 4)]

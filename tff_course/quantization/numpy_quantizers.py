@@ -38,13 +38,13 @@ def dorefa_g(w, nbit: int, adaptive_scale: Optional[float] = None, *,
              rng: Optional[np.random.Generator] = None, noise=None) -> np.ndarray:
   """DoReFa's stochastic gradient quantization, unbiased in expectation.
 
-  With s = `adaptive_scale` or max |w|: y = (w / s) / 2 + 1/2 maps w to [0, 1] (w / s
+  With s = `adaptive_scale` or max |w|: y = (w / s) / 2 + 1/2 maps w to [0, 1];
+  uniform noise of one quantization step, u / (2^n - 1) with u in [-1/2, 1/2), is
+  added; y is quantized to n bits and mapped back: s (2 quantize(y) - 1). w / s is
   clipped to [-2, 2], where y saturates whatever the noise, so that a scale far below
-  |w| cannot overflow); uniform
-  noise of one quantization step, u / (2^n - 1) with u in [-1/2, 1/2), is added; y is
-  quantized to n bits and mapped back: s (2 quantize(y) - 1). The noise is `noise`
-  when given, else drawn from `rng`, else from a fresh `np.random.default_rng()` (not
-  reproducible: pass `rng` for repeatable draws). An all-zero w is returned as zeros.
+  |w| cannot overflow. The noise is `noise` when given, else drawn from `rng`, else
+  from a fresh `np.random.default_rng()` (not reproducible: pass `rng` for repeatable
+  draws). An all-zero w is returned as zeros.
 
   Subnormal float32 values (|v| < 2^-126) in w and in the result are zero, as in
   TensorFlow, which flushes them on CPU: NumPy and TensorFlow agree bit for bit (w =
