@@ -1,8 +1,18 @@
-"""pytest set-up for tf.test.TestCase classes."""
+"""pytest set-up for tf.test.TestCase classes, and the Hypothesis profile.
+
+The "tff_course" profile (loaded unless HYPOTHESIS_PROFILE names another) prints, with
+every failing example, the `@reproduce_failure(version, blob)` decorator that replays
+it on any machine; `pytest --hypothesis-seed=N` repeats a whole run.
+"""
 
 import os
 
+from hypothesis import settings
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+settings.register_profile("tff_course", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "tff_course"))
 
 
 def pytest_configure(config):

@@ -25,3 +25,31 @@ def requires_data(*parts):
   if not os.path.exists(os.path.join(directory, *parts)):
     return unittest.skip(f"{os.path.join(directory, *parts)} is not there")
   return lambda test: test
+
+
+def complete_cifar10_copy(directory):
+  """A data directory laid out as a user's complete copy of CIFAR-10: the shared
+  training batches (linked) and a 10,000-image `test_batch` in place of the shared
+  1,000-image test file (its images ten times over); returns the directory."""
+  import pickle
+
+  import numpy as np
+
+  source = os.path.join(shared_data_dir(), "cifar10", "cifar-10-batches-py")
+  folder = os.path.join(directory, "cifar10", "cifar-10-batches-py")
+  os.makedirs(folder)
+  for name in ["batches.meta"] + [f"data_batch_{i}" for i in range(1, 6)]:
+    os.symlink(os.path.join(source, name), os.path.join(folder, name))
+  with open(os.path.join(source, "test_batch_first1000"), "rb") as stream:
+    partial = pickle.load(stream, encoding="bytes")
+  complete = {b"batch_label": b"testing batch 1 of 1",
+              b"data": np.tile(np.asarray(partial[b"data"]), (10, 1)),
+              b"labels": list(partial[b"labels"]) * 10}
+  with open(os.path.join(folder, "test_batch"), "wb") as stream:
+    pickle.dump(complete, stream, protocol=2)
+  return directory
+
+
+def has_complete_cifar10_test(data_dir):
+  """Whether `data_dir` holds the official 10,000-image CIFAR-10 `test_batch`."""
+  return os.path.isfile(os.path.join(data_dir, "cifar10", "cifar-10-batches-py", "test_batch"))

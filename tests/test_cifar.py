@@ -4,7 +4,8 @@ import pickle
 import numpy as np
 import tensorflow as tf
 
-from tests.shared_data import requires_data, shared_data_dir
+from tests.shared_data import (complete_cifar10_copy, has_complete_cifar10_test,
+                               requires_data, shared_data_dir)
 from tff_course.data.cifar import load_cifar10, load_cifar100
 from tff_course.data.dataset import Modality
 from tff_course.errors import DataError
@@ -263,7 +264,14 @@ class Cifar10Test(tf.test.TestCase):
 
   @requires_data("cifar10", "cifar-10-batches-py", "data_batch_1")
   def test_real_cifar10_slice(self):
-    folder = os.path.join(shared_data_dir(), "cifar10", "cifar-10-batches-py")
+    self.check_real_slice(shared_data_dir())
+
+  @requires_data("cifar10", "cifar-10-batches-py", "test_batch_first1000")
+  def test_real_cifar10_slice_with_a_complete_test_file(self):
+    self.check_real_slice(complete_cifar10_copy(self.create_tempdir().full_path))
+
+  def check_real_slice(self, data_dir):
+    folder = os.path.join(data_dir, "cifar10", "cifar-10-batches-py")
     dataset = load_cifar10(folder, limit=500)
     self.assertEqual(dataset.train.x.shape, (500, 32, 32, 3))
     self.assertEqual(dataset.test.x.shape, (500, 32, 32, 3))
@@ -279,7 +287,8 @@ class Cifar10Test(tf.test.TestCase):
     # Natural images: red, green, blue means near CIFAR-10's (125, 123, 114).
     means = dataset.train.x.reshape(-1, 3).mean(axis=0)
     self.assertAllClose(means, [125.3, 123.0, 113.9], atol=6.0)
-    self.assertTrue(any("test_batch_first1000" in note for note in dataset.notes))
+    self.assertEqual(any("test_batch_first1000" in note for note in dataset.notes),
+                     not has_complete_cifar10_test(data_dir))
 
 
 class Cifar100Test(tf.test.TestCase):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import tempfile
 
 import tensorflow as tf
@@ -9,12 +10,12 @@ import tensorflow as tf
 from tasks.inversion.attacks import AttackConfig
 from tasks.inversion.figures import tradeoff_plot
 from tasks.inversion.sweep import TrainingConfig, sweep, sweep_table, write_sweep
-from tests.shared_data import requires_data, shared_data_dir
+from tests.fake_cifar import write_fake_cifar10
 from tff_course.cli.main import main
 
 
-def invert(*args):
-  return main(["invert", *args, "--data-dir", shared_data_dir() or "", "--no-jit"])
+def invert(*args, data_dir=""):
+  return main(["invert", *args, "--data-dir", data_dir, "--no-jit"])
 
 
 class InvertArgumentsTest(tf.test.TestCase):
@@ -26,14 +27,26 @@ class InvertArgumentsTest(tf.test.TestCase):
     self.assertEqual(main(["invert", "--defense", "prune", "--strength", "2"]), 2)
 
 
-@requires_data("cifar10")
 class InvertTest(tf.test.TestCase):
+  """On a fake CIFAR-10 (no dataset files needed): what is written does not depend on
+  the images."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.data_dir = write_fake_cifar10(tempfile.mkdtemp())
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.data_dir, ignore_errors=True)
+    super().tearDownClass()
 
   def test_single_attack_writes_its_outputs(self):
     out = tempfile.mkdtemp()
     self.assertEqual(invert("--iterations", "2", "--image-index", "4,5", "--defense", "prune",
                             "--strength", "0.3", "--source", "fedsgd", "--line-search",
-                            "strong_wolfe", "--restarts", "1", "--out", out), 0)
+                            "strong_wolfe", "--restarts", "1", "--out", out,
+                            data_dir=self.data_dir), 0)
     self.assertCountEqual(os.listdir(out), ["config.json", "versions.json", "metrics.json",
                                             "progress.png", "comparison.png", "recovered.npy"])
     with open(os.path.join(out, "metrics.json"), encoding="utf-8") as stream:
@@ -47,11 +60,13 @@ class InvertTest(tf.test.TestCase):
     self.assertEqual(config["attack"]["lbfgs"]["line_search"], "strong_wolfe")
 
   def test_image_index_out_of_range(self):
-    self.assertEqual(invert("--image-index", "50000", "--out", tempfile.mkdtemp()), 2)
+    self.assertEqual(invert("--image-index", "50000", "--out", tempfile.mkdtemp(),
+                            data_dir=self.data_dir), 2)
 
   def test_course_report(self):
     out = tempfile.mkdtemp()
-    self.assertEqual(invert("course", "--iterations", "1", "--out", out), 0)
+    self.assertEqual(invert("course", "--iterations", "1", "--out", out,
+                            data_dir=self.data_dir), 0)
     with open(os.path.join(out, "report.md"), encoding="utf-8") as stream:
       report = stream.read()
     for section in ("baseline", "noise", "pruning", "quantization"):
@@ -62,7 +77,7 @@ class InvertTest(tf.test.TestCase):
   def test_sweep_rows_and_plot(self):
     rows = sweep({"prune": (0.5,)}, attack=AttackConfig(iterations=1, jit_compile=False),
                  training=TrainingConfig(examples=40, batch_size=20, epochs=1),
-                 data_dir=shared_data_dir())
+                 data_dir=self.data_dir)
     self.assertEqual([(r["defense"], r["strength"]) for r in rows], [("none", 0.0),
                                                                      ("prune", 0.5)])
     for row in rows:

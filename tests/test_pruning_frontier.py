@@ -5,7 +5,11 @@ import tensorflow as tf
 from pruning import frontier
 from pruning.export import save_h5
 from pruning.frontier import Point, best, markdown_table, plot, read_csv, write_csv
-from tests.shared_data import requires_data, shared_data_dir
+from pruning.export import load_h5
+from pruning.score import count_zeros
+from pruning.training import accuracy
+from pruning.reference import load_task
+from tests.fake_cifar import separating_reference, write_fake_cifar10
 from tests.test_pruning_cli import run_cli
 from tests.test_pruning_export import pruned_reference
 from tff_course.errors import ConfigError, DataError
@@ -57,14 +61,17 @@ class PointTest(tf.test.TestCase):
       frontier.check_methods(["snip", "obd"])
 
 
-@requires_data("cifar10")
 class FrontierCommandTest(tf.test.TestCase):
+  """On a fake CIFAR-10: an untrained model's frontier does not depend on the images."""
+
+  def data_dir(self):
+    return write_fake_cifar10(self.create_tempdir().full_path)
 
   def test_writes_everything_and_resumes(self):
     directory = self.create_tempdir().full_path
     model = save_h5(pruned_reference(), os.path.join(directory, "m.h5"))
     out = os.path.join(directory, "frontier")
-    argv = ["frontier", model, "--output-dir", out, "--data-dir", shared_data_dir(),
+    argv = ["frontier", model, "--output-dir", out, "--data-dir", self.data_dir(),
             "--methods", "global_magnitude", "l1_filters", "--sparsities", "0.9", "0.95",
             "--no-tfmot", "--fine-tune-epochs", "0"]
     status, text, err = run_cli(*argv)
@@ -91,6 +98,33 @@ class FrontierCommandTest(tf.test.TestCase):
     status, _, err = run_cli("frontier", "absent.h5", "--sparsities", "0.5", "1.2")
     self.assertEqual(status, 2)
     self.assertIn("target sparsity: got 1.2, expected a number in [0, 1)", err)
+
+
+class BestModelTest(tf.test.TestCase):
+  """best.h5 on a fake CIFAR-10 (no dataset files needed) that a hand-set reference
+  network separates: every point scores, so best.h5 must be the best one's model."""
+
+  def test_best_h5_is_the_best_points_model(self):
+    directory = self.create_tempdir().full_path
+    data_dir = write_fake_cifar10(os.path.join(directory, "data"))
+    model = save_h5(separating_reference(), os.path.join(directory, "m.h5"))
+    out = os.path.join(directory, "frontier")
+    status, text, err = run_cli("frontier", model, "--output-dir", out, "--data-dir", data_dir,
+                                "--methods", "global_magnitude", "layerwise_magnitude",
+                                "--sparsities", "0.95", "0.5", "--no-tfmot",
+                                "--fine-tune-epochs", "0")
+    self.assertEqual(status, 0, err)
+    points = read_csv(os.path.join(out, "frontier.csv"))
+    self.assertLen(points, 4)
+    for p in points:
+      self.assertEqual(p.test_accuracy, 1.0)
+    top = max(points, key=lambda p: p.score)
+    self.assertEqual(top.target, 0.95)
+    self.assertNotEqual(top.zeros, points[-1].zeros)
+    self.assertIn(f"best score {top.score:.4f}: {top.method}", text)
+    stored = load_h5(os.path.join(out, "best.h5"))
+    self.assertEqual(count_zeros(stored.get_weights()), (top.zeros, top.parameters))
+    self.assertEqual(accuracy(stored, load_task(data_dir).test), top.test_accuracy)
 
 
 if __name__ == "__main__":

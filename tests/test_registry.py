@@ -7,7 +7,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tests.shared_data import requires_data, shared_data_dir
+from tests.shared_data import (complete_cifar10_copy, has_complete_cifar10_test,
+                               requires_data, shared_data_dir)
 from tff_course.data import (DATA_DIR_ENV, Modality, dataset_info, dataset_infos,
                              dataset_options, load_dataset)
 from tff_course.data.idx import write_idx
@@ -288,11 +289,25 @@ class RealDataTest(tf.test.TestCase):
     self.assertEqual(dataset.label_names[9], "Ankle boot")
 
   @requires_data("cifar10", "cifar-10-batches-py")
-  def test_cifar10_without_limit_notes_the_partial_test_split(self):
-    dataset = load_dataset("cifar10", data_dir=shared_data_dir())
+  def test_cifar10_without_limit_notes_a_partial_test_split(self):
+    self.check_cifar10(shared_data_dir())
+
+  @requires_data("cifar10", "cifar-10-batches-py", "test_batch_first1000")
+  def test_cifar10_with_a_complete_test_file(self):
+    self.check_cifar10(complete_cifar10_copy(self.create_tempdir().full_path))
+
+  def check_cifar10(self, data_dir):
+    """The official sizes and no notes with `test_batch`, the shared 1,000-image
+    file's sizes and notes without it."""
+    dataset = load_dataset("cifar10", data_dir=data_dir)
     self.assertEqual(dataset.train.x.shape, (50000, 32, 32, 3))
-    self.assertEqual(dataset.test.x.shape, (1000, 32, 32, 3))
     self.assertEqual(np.bincount(dataset.train.y).tolist(), [5000] * 10)
+    if has_complete_cifar10_test(data_dir):
+      self.assertEqual(dataset.test.x.shape, (10000, 32, 32, 3))
+      self.assertEqual(tuple(dataset.notes), ())
+      self.assertNotIn("note:", dataset.describe())
+      return
+    self.assertEqual(dataset.test.x.shape, (1000, 32, 32, 3))
     self.assertEqual(tuple(dataset.notes), (
         "test split read from test_batch_first1000 in place of the official test_batch",
         "partial test split: 1,000 of 10,000 examples"))

@@ -2,9 +2,11 @@
 
 `quantize` maps values in [0, 1] to one of 2^n levels; `dorefa_g` is DoReFa-Net's
 stochastic gradient quantizer (Zhou et al., 2016), unbiased in expectation. The NumPy
-functions take their randomness from a `numpy.random.Generator`, the TensorFlow ones
-from a stateless seed; both also accept the random draw itself, and given the same
-draw they return the same float32 values.
+functions take their randomness from a `numpy.random.Generator` (a fresh one when none
+is given), the TensorFlow ones from a stateless seed (one drawn at every execution when
+none is given); both also accept the random draw itself, and given the same draw they
+return the same float32 values. Subnormal float32 values count as zero in both, as
+TensorFlow flushes them on CPU.
 """
 
 from tff_course.quantization.numpy_quantizers import dorefa_g, quantize, uniform_noise

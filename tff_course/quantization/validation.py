@@ -8,6 +8,8 @@ from typing import Optional
 from tff_course.errors import ConfigError
 
 MAX_BITS = 32
+SMALLEST_NORMAL = 2.0 ** -126
+LARGEST_FLOAT32 = (2.0 - 2.0 ** -23) * 2.0 ** 127
 
 
 def check_nbit(nbit) -> int:
@@ -19,13 +21,15 @@ def check_nbit(nbit) -> int:
 
 
 def check_scale(scale: Optional[float]) -> Optional[float]:
-  """A given quantization scale must be a finite number > 0."""
+  """A given quantization scale must be a finite number > 0 that float32 holds as a
+  normal number (2^-126 to about 3.4e38)."""
   if scale is None:
     return None
   if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (
-      math.isfinite(scale) and scale > 0):
+      math.isfinite(scale) and SMALLEST_NORMAL <= scale <= LARGEST_FLOAT32):
     raise ConfigError(f"adaptive_scale: got {scale!r}, expected a finite number > 0 "
-                      f"(or None to use max |w|)")
+                      f"within float32's normal range, {SMALLEST_NORMAL:.4g} to "
+                      f"{LARGEST_FLOAT32:.4g} (or None to use max |w|)")
   return float(scale)
 
 
