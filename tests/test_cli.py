@@ -239,7 +239,7 @@ class NothingLeftBehindTest(tf.test.TestCase):
         (["demo", "--set", "train.steps=3"], "train.steps: got 3 with train.epochs 1"),
         ([self.config("option.json", data={"dataset": "synthetic_iid",
                                            "options": {"alpha": 1}})],
-         "data.options: synthetic_iid has no option 'alpha'"),
+         "data.options: synthetic_iid: unknown option 'alpha'"),
     ]
     for argv, message in cases:
       with self.subTest(argv=argv):

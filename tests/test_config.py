@@ -98,8 +98,8 @@ class FieldsThatMustAgreeTest(unittest.TestCase):
                                "devices_per_group": {"0": 3, "1": 3}})
 
   def test_dataset_options_are_those_of_the_dataset(self):
-    with self.assertRaisesRegex(ConfigError, r"^data.options: synthetic_iid has no option "
-                                             r"'alpha'; it accepts num_devices"):
+    with self.assertRaisesRegex(ConfigError, r"^data.options: synthetic_iid: unknown option "
+                                             r"'alpha'; it accepts num_devices$"):
       config(data={"dataset": "synthetic_iid", "options": {"alpha": 1.0}})
     with self.assertRaisesRegex(ConfigError, r"^data.options: synthetic option alpha: got "
                                              r"'abc', expected a number"):
@@ -120,12 +120,12 @@ class OverridesTest(unittest.TestCase):
     self.assertEqual(changed.data.dataset, "synthetic_iid")
     self.assertEqual(dict(changed.data.options), {})
     self.assertEqual(dropped_options(demo, changed), ["alpha", "beta"])
-    kept = demo.with_overrides(["data.options={\"alpha\": 1, \"num_devices\": 5}",
-                                "data.dataset=synthetic_iid"])
+    five = demo.with_overrides(["data.options={\"alpha\": 1, \"num_devices\": 5}"])
+    kept = five.with_overrides(["data.dataset=synthetic_iid"])
     self.assertEqual(dict(kept.data.options), {"num_devices": 5})
 
   def test_options_given_with_the_new_dataset_are_kept_and_checked(self):
-    with self.assertRaisesRegex(ConfigError, "synthetic_iid has no option 'alpha'"):
+    with self.assertRaisesRegex(ConfigError, "synthetic_iid: unknown option 'alpha'"):
       demo_config().with_overrides(["data.dataset=synthetic_iid",
                                     "data.options={\"alpha\": 1}"])
 
