@@ -256,7 +256,8 @@ class NothingLeftBehindTest(tf.test.TestCase):
                                             "groups": groups})],
          "data.groups: group 1 lists class 12, but synthetic has classes 0 to 9"),
         (["demo", "--set", "data.partition=iid", "--set", "data.samples_per_client=100000"],
-         "iid"),
+         "samples_per_client: 100 clients x 100000 examples = 10,000,000, but the split "
+         "holds"),
     ]
     for argv, message in cases:
       with self.subTest(argv=argv):
@@ -275,7 +276,7 @@ class NothingLeftBehindTest(tf.test.TestCase):
 
   def test_data_summary_out(self):
     under = os.path.join(self.file, "out")
-    for out, message in ((self.file, "which is a file"), (under, "lies under the file")):
+    for out, message in ((self.file, "which is a file"), (under, "which lies under the file")):
       with self.subTest(out=out):
         self.assert_refused(["data", "summary", "--out", out], f"--out: got '{out}', {message}")
 

@@ -81,11 +81,13 @@ class BadInputTest(tf.test.TestCase):
     model = save_h5(pruned_reference(), os.path.join(directory, "m.h5"))
     empty = self.create_tempdir().full_path
     under = os.path.join(model, "out.h5")
+    a_dir = os.path.join(self.create_tempdir().full_path, "dir.h5")
+    os.mkdir(a_dir)
     for argv, message in (
         (["prune", model, "--method", "snip", "--sparsity", "0.5", "--output", under],
          f"--output: got '{under}', which lies under the file '{model}'"),
-        (["prune", model, "--method", "snip", "--sparsity", "0.5", "--output", directory +
-          "/"], f"--output: got '{directory}/', which is a directory"),
+        (["prune", model, "--method", "snip", "--sparsity", "0.5", "--output", a_dir],
+         f"--output: got '{a_dir}', which is a directory"),
         (["train", "--output-dir", model], f"--output-dir: got '{model}', which is a file"),
         (["frontier", model, "--output-dir", under], "--output-dir: got .*lies under the file")):
       with self.subTest(argv=argv):

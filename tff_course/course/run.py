@@ -65,6 +65,7 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: b
   for arm in arms:
     if arm.config is not None:
       check_resumable(os.path.join(run_dir, arm.key), arm.config)
+  check_arms(arms, data_dir)
   os.makedirs(run_dir, exist_ok=True)
   write_text(os.path.join(run_dir, EXPERIMENT_FILE), json.dumps({
       "experiment": experiment.name, "full": full, "overrides": list(overrides),
@@ -84,6 +85,29 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: b
   path = os.path.join(run_dir, REPORT_FILE)
   write_text(path, "\n\n".join(sections) + "\n")
   return path
+
+
+def check_arms(arms: Sequence[Arm], data_dir: Optional[str]) -> None:
+  """Builds every federated arm's federation (its data partitioned, its devices) and
+  drops it, loading each distinct dataset once: settings the data cannot meet fail
+  here, before any arm runs.
+
+  Raises:
+    ConfigError: "run KEY: ..." for the first arm whose settings do not fit its data.
+  """
+  from tff_course.experiment.federation import build_federation, load_config_dataset
+
+  loaded = {}
+  for arm in arms:
+    if arm.config is None:
+      continue
+    key = _loader_arguments(arm)
+    try:
+      if key not in loaded:
+        loaded = {key: load_config_dataset(arm.config, data_dir)}
+      build_federation(arm.config, data_dir=data_dir, dataset=loaded[key]).close()
+    except ConfigError as error:
+      raise ConfigError(f"run {arm.key}: {error}") from None
 
 
 def test_sets(arms: Sequence[Arm], data_dir: Optional[str]) -> Dict[str, Tuple[int, Tuple]]:

@@ -50,9 +50,9 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
   resuming = check_resumable(run_dir, config)
   if resuming and last_checkpoint_round(run_dir) >= config.train.rounds:
     return last_metrics(run_dir)
-  os.makedirs(run_dir, exist_ok=True)
   records_dir = os.path.join(run_dir, CLIENT_RECORDS_DIR)
   with build_federation(config, data_dir=data_dir, records_dir=records_dir) as federation:
+    os.makedirs(run_dir, exist_ok=True)
     return _run(federation, run_dir, resuming, progress, on_round_end)
 
 
