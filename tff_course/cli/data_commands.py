@@ -105,6 +105,7 @@ def _summary(args) -> int:
       groups=parse_groups(args.groups) if args.groups else None, seed=args.seed)
   summary = summarize(partition, split, dataset.label_names)
   out = args.out or os.path.join("runs", "data", f"{dataset.name}-{kind}")
+  check_output_dir(out, "--out")
   heatmap = plot_heatmap(summary, os.path.join(out, "heatmap.png"),
                          title=f"{dataset.name} {args.split}")
   record = {"config": {k: v for k, v in vars(args).items() if k != "handler"},

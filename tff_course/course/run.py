@@ -89,8 +89,8 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: b
 
 def check_arms(arms: Sequence[Arm], data_dir: Optional[str]) -> None:
   """Builds every federated arm's federation (its data partitioned, its devices) and
-  drops it, loading each distinct dataset once: settings the data cannot meet fail
-  here, before any arm runs.
+  drops it, so that settings the data cannot meet fail before any arm runs; arms in a
+  row with the same loader arguments share one load, and only one dataset is held.
 
   Raises:
     ConfigError: "run KEY: ..." for the first arm whose settings do not fit its data.
@@ -105,7 +105,7 @@ def check_arms(arms: Sequence[Arm], data_dir: Optional[str]) -> None:
     try:
       if key not in loaded:
         loaded = {key: load_config_dataset(arm.config, data_dir)}
-      build_federation(arm.config, data_dir=data_dir, dataset=loaded[key]).close()
+      build_federation(arm.config, dataset=loaded[key]).close()
     except ConfigError as error:
       raise ConfigError(f"run {arm.key}: {error}") from None
 

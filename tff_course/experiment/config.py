@@ -194,8 +194,9 @@ def load_config(path: str) -> ExperimentConfig:
     with open(path, encoding="utf-8") as stream:
       raw = json.load(stream)
   except UnicodeDecodeError as error:
-    raise ConfigError(f"config: {path} is not UTF-8 text (byte 0x{error.object[error.start]:02x}"
-                      f" at offset {error.start}); save it as UTF-8") from None
+    raise ConfigError(f"config: {path} is not UTF-8 text (byte "
+                      f"0x{error.object[error.start]:02x} at offset {error.start}); save it "
+                      f"as UTF-8") from None
   except json.JSONDecodeError as error:
     raise ConfigError(f"config: {path} is not valid JSON ({error})") from None
   if not isinstance(raw, dict):
@@ -296,14 +297,13 @@ def _check_devices_per_group(data: DataConfig, train: TrainConfig) -> None:
 
 
 def _check_dataset(data: DataConfig) -> None:
-  from tff_course.data.registry import check_dataset_options
+  from tff_course.data.registry import check_dataset_options, dataset_info
 
+  dataset_info(data.dataset)
   try:
     check_dataset_options(data.dataset, data.options)
   except ConfigError as error:
-    if not str(error).startswith("dataset:"):
-      raise ConfigError(f"data.options: {error}") from None
-    raise
+    raise ConfigError(f"data.options: {error}") from None
 
 
 def _accepted_options(dataset: str, options: Mapping[str, Any]) -> Dict[str, Any]:
