@@ -264,6 +264,14 @@ class NothingLeftBehindTest(tf.test.TestCase):
         self.assert_refused(["train", *argv, "--run-dir", self.run_dir, "--no-progress"],
                             message)
 
+  def test_a_run_that_fails_in_its_setup_removes_the_directories_it_made(self):
+    run_dir = os.path.join(self.run_dir, "a", "b")
+    code, _, stderr = run_cli("train", "demo", "--set", "train.model=mnist_cnn", "--run-dir",
+                              run_dir, "--no-progress")
+    self.assertEqual(code, 1, stderr)
+    self.assertIn("internal error: ValueError: Input 0 of layer", stderr)
+    self.assertFalse(os.path.exists(self.run_dir), os.listdir(self.root))
+
   def test_dataset_override_drops_the_old_datasets_options(self):
     code, stdout, stderr = run_cli("train", "demo", "--set", "data.dataset=synthetic_iid",
                                    "--set", "train.rounds=1", "--run-dir", self.run_dir,
