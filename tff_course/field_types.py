@@ -44,7 +44,7 @@ def describe(annotation) -> str:
   origin, args = typing.get_origin(annotation), typing.get_args(annotation)
   if origin is typing.Union:
     return f"{describe(_without_none(annotation))} or null"
-  if origin in (tuple, typing.Tuple):
+  if origin is tuple:
     return f"a list of {_plural(describe(args[0]))}"
   if origin is collections.abc.Mapping:
     return f"an object of {_bare(describe(args[0]))}: {_bare(describe(args[1]))}"
@@ -70,23 +70,18 @@ def _convert(value, annotation):
 
 
 def _scalar(value, annotation):
-  if isinstance(value, bool) or annotation is bool:
-    if annotation is bool and isinstance(value, bool):
+  if annotation in (bool, str):
+    if isinstance(value, annotation):
       return value
     raise _Mismatch()
-  if annotation is str:
-    if isinstance(value, str):
-      return value
-    raise _Mismatch()
-  if not isinstance(value, numbers.Real) or annotation not in (int, float):
+  if (annotation not in (int, float) or isinstance(value, bool)
+      or not isinstance(value, numbers.Real)):
     raise _Mismatch()
   if not math.isfinite(value):
     raise _Mismatch(non_finite=True)
   if annotation is float:
     return value
-  if isinstance(value, numbers.Integral):
-    return int(value)
-  if float(value).is_integer():
+  if isinstance(value, numbers.Integral) or float(value).is_integer():
     return int(value)
   raise _Mismatch()
 
