@@ -129,6 +129,14 @@ class OverridesTest(unittest.TestCase):
       demo_config().with_overrides(["data.dataset=synthetic_iid",
                                     "data.options={\"alpha\": 1}"])
 
+  def test_malformed_overrides(self):
+    for override in ("train.rounds", "rounds=3", "model.rounds=3"):
+      with self.subTest(override=override):
+        with self.assertRaisesRegex(ConfigError, rf"^--set: got {override!r}, expected "
+                                                 rf"SECTION.FIELD=VALUE with SECTION data or "
+                                                 rf"train, e.g. train.rounds=20$"):
+          demo_config().with_overrides([override])
+
   def test_non_finite_override(self):
     with self.assertRaisesRegex(ConfigError, "^train.client_lr: got inf, expected a finite"):
       demo_config().with_overrides(["train.client_lr=Infinity"])

@@ -8,16 +8,16 @@ from typing import Any, Tuple
 from tff_course.errors import ConfigError
 
 
-def parse_key_value(text: str, flag: str) -> Tuple[str, Any]:
+def parse_key_value(text: str, flag: str, form: str = "KEY=VALUE") -> Tuple[str, Any]:
   """Splits "KEY=VALUE" at the first "="; the value is read as JSON (numbers, true,
   false, null, lists, objects, Infinity), else kept as the string.
 
   Raises:
-    ConfigError: naming `flag`, when there is no "=" or no key.
+    ConfigError: naming `flag` and the `form` expected, when there is no "=" or no key.
   """
   key, sep, value = text.partition("=")
   if not sep or not key.strip():
-    raise ConfigError(f"{flag}: got {text!r}, expected KEY=VALUE")
+    raise ConfigError(f"{flag}: got {text!r}, expected {form}")
   return key.strip(), parse_value(value.strip())
 
 

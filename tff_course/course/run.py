@@ -14,6 +14,8 @@ from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.results import Results
 from tff_course.errors import ConfigError
+from tff_course.experiment.config import OVERRIDE_FORM
+from tff_course.key_value import parse_key_value
 from tff_course.versions import environment_versions
 
 EXPERIMENT_FILE = "experiment.json"
@@ -28,7 +30,7 @@ def plan_arms(experiment: CourseExperiment, *, full: bool = False,
   planned = experiment.arms(full)
   varied = varied_fields(planned)
   for override in overrides:
-    field = override.partition("=")[0].strip()
+    field = parse_key_value(override, "--set", OVERRIDE_FORM)[0]
     if field in varied:
       raise ConfigError(f"--set {field}: the {experiment.name} experiment compares runs "
                         f"that differ in it; change the others' fields, or write a config "

@@ -22,6 +22,7 @@ ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized")
 LR_SCHEDULES = ("constant", "cosine")
 AGGREGATORS = ("mean", "quantized", "group_mean", "median", "trimmed_mean", "krum")
 ROUNDINGS = ("stochastic", "deterministic")
+OVERRIDE_FORM = "SECTION.FIELD=VALUE with SECTION data or train, e.g. train.rounds=20"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,11 +146,10 @@ class ExperimentConfig:
     raw = self.to_dict()
     given = set()
     for override in overrides:
-      path, value = parse_key_value(override, "--set")
+      path, value = parse_key_value(override, "--set", OVERRIDE_FORM)
       keys = path.split(".")
       if len(keys) != 2 or keys[0] not in ("data", "train"):
-        raise ConfigError(f"--set: got {override!r}, expected SECTION.FIELD=VALUE with "
-                          f"SECTION data or train, e.g. train.rounds=20")
+        raise ConfigError(f"--set: got {override!r}, expected {OVERRIDE_FORM}")
       section = raw[keys[0]]
       if keys[1] not in section:
         raise ConfigError(f"--set: {keys[0]} has no field {keys[1]!r}; fields: "
