@@ -255,6 +255,11 @@ class NothingLeftBehindTest(tf.test.TestCase):
         ([self.config("classes.json", data={"partition": "groups", "samples_per_client": 20,
                                             "groups": groups})],
          "data.groups: group 1 lists class 12, but synthetic has classes 0 to 9"),
+        ([self.config("counts.json", data={"partition": "groups", "samples_per_client": 20,
+                                           "groups": {"0": [0, 1, 2, 3, 4],
+                                                      "1": [5, 6, 7, 8, 9]}},
+                      train={"devices_per_group": {"0": 1000, "1": 1}})],
+         r"train.devices_per_group: asked 1000 devices of group 0, which has \d+$"),
         (["demo", "--set", "data.partition=iid", "--set", "data.samples_per_client=100000"],
          "samples_per_client: 100 clients x 100000 examples = 10,000,000, but the split "
          "holds"),

@@ -183,7 +183,10 @@ def check_sampling(config: ExperimentConfig, devices: List[Device]) -> None:
     raise ConfigError(f"data.partition: the {config.data.partition!r} partition gave no "
                       f"client any example")
   if train.devices_per_group is not None:
-    get_devices_for_round_GROUP(devices, dict(train.devices_per_group), seed=0)
+    try:
+      get_devices_for_round_GROUP(devices, dict(train.devices_per_group), seed=0)
+    except ConfigError as error:
+      raise ConfigError(f"train.{error}") from None
     return
   per_round = len(get_devices_for_round(devices, train.client_fraction, seed=0))
   check_byzantine(train, per_round, f"the run samples {per_round} (train.client_fraction "
