@@ -53,8 +53,8 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
   if resuming and last_checkpoint_round(run_dir) >= config.train.rounds:
     shutil.rmtree(records_dir, ignore_errors=True)
     return last_metrics(run_dir)
-  os.makedirs(run_dir, exist_ok=True)
   with build_federation(config, data_dir=data_dir, records_dir=records_dir) as federation:
+    os.makedirs(run_dir, exist_ok=True)
     return _run(federation, run_dir, resuming, progress, on_round_end)
 
 
