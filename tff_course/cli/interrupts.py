@@ -27,7 +27,8 @@ _WATCHER = []
 
 
 def was_interrupted() -> bool:
-  """Whether SIGINT arrived since `catch_interrupts()` began."""
+  """Whether SIGINT arrived since the running `catch_interrupts()` began (False outside
+  one)."""
   return _STATE["interrupted"]
 
 
@@ -47,7 +48,7 @@ def catch_interrupts() -> Iterator[None]:
   try:
     yield
   finally:
-    _STATE["active"] = False
+    _STATE.update(interrupted=False, active=False)
     signal.signal(signal.SIGINT, previous_handler)
     sys.unraisablehook = previous_hook
 
