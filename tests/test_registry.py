@@ -191,6 +191,9 @@ class TensorflowDatasetsTest(tf.test.TestCase):
   def setUp(self):
     super().setUp()
     self.tfds_dir = self.create_tempdir().full_path
+    # tensorflow-datasets' default data directory, where the metadata below makes a
+    # dataset count as prepared (no network probe).
+    self.enter_context(mock.patch.dict(os.environ, {"TFDS_DATA_DIR": self.tfds_dir}))
 
   def test_mnist_from_mocked_tfds(self):
     _write_tfds_metadata(self.tfds_dir, "mnist", 7)
@@ -248,6 +251,8 @@ class TensorflowDatasetsTest(tf.test.TestCase):
         load_dataset("cifar100", label_mode="medium")
 
   def test_tfds_failure_is_a_data_error(self):
+    _write_tfds_metadata(self.tfds_dir, "mnist", 3)
+    _write_tfds_metadata(self.tfds_dir, "cifar10", 3)
     failure = ConnectionError("Network is unreachable\nsecond line of the report")
     with _without_data_dir_env(), mock.patch.object(tfds, "load", side_effect=failure):
       with self.assertRaisesRegex(DataError, re.escape(
