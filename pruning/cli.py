@@ -18,6 +18,7 @@ from typing import List, Optional
 from tff_course.cli.dispatch import dispatch, run_command_line
 from tff_course.data.locate import add_data_dir
 from tff_course.errors import ConfigError
+from tff_course.output_paths import check_output_dir, check_output_file
 
 PROG = "pruning"
 
@@ -156,6 +157,7 @@ def _train(args) -> int:
   from pruning.score import score_model
   from pruning.training import FitSettings
 
+  check_output_dir(args.output_dir, "--output-dir")
   settings = FitSettings(epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, seed=args.seed)
   data = load_task(args.data_dir)
@@ -200,6 +202,7 @@ def _prune(args) -> int:
   settings = _settings(args)
   if not args.output.endswith(".h5"):
     raise ConfigError(f"--output: got {args.output!r}, expected a file name ending in .h5")
+  check_output_file(args.output, "--output")
   model = load_h5(args.model)
   data = load_task(args.data_dir)
   start = time.perf_counter()
@@ -225,6 +228,7 @@ def _frontier(args) -> int:
   from pruning.runs import write_config
   from tff_course.atomic import write_text
 
+  check_output_dir(args.output_dir, "--output-dir")
   methods = frontier.check_methods(list(args.methods or METHODS) +
                                    ([] if args.no_tfmot else [frontier.TFMOT]))
   for sparsity in args.sparsities:

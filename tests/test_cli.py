@@ -175,3 +175,141 @@ class TrainCommandsTest(tf.test.TestCase):
         self.assertEqual(code, 2, stderr)
         self.assertNotIn("Traceback", stderr)
         self.assertRegex(stderr.strip().splitlines()[-1], message)
+
+
+class NothingLeftBehindTest(tf.test.TestCase):
+  """Bad paths and configs: exit 2, one line naming the input, and nothing written."""
+
+  def setUp(self):
+    super().setUp()
+    self.root = self.create_tempdir().full_path
+    self.file = os.path.join(self.root, "a-file")
+    with open(self.file, "w") as stream:
+      stream.write("x")
+    self.run_dir = os.path.join(self.root, "run")
+
+  def config(self, name, raw=None, data=None, train=None):
+    path = os.path.join(self.root, name)
+    raw = raw or {"name": "x", "data": {"dataset": "synthetic", **(data or {})},
+                  "train": {"model": "logistic", "rounds": 1, "client_fraction": 0.34,
+                            **(train or {})}}
+    with open(path, "w") as stream:
+      json.dump(raw, stream)
+    return path
+
+  def assert_refused(self, argv, message):
+    code, _, stderr = run_cli(*argv)
+    self.assertEqual(code, 2, stderr)
+    self.assertLen(stderr.strip().splitlines(), 1, stderr)
+    self.assertRegex(stderr.strip(), "^tff-course: error: " + message)
+    self.assertFalse(os.path.exists(self.run_dir), os.listdir(self.root))
+    with open(self.file) as stream:
+      self.assertEqual(stream.read(), "x")
+
+  def test_run_dir_that_is_a_file_or_lies_under_one(self):
+    self.assert_refused(["train", "demo", "--run-dir", self.file],
+                        f"--run-dir: got '{self.file}', which is a file; expected a directory")
+    under = os.path.join(self.file, "run")
+    self.assert_refused(["demo", "--run-dir", under],
+                        f"--run-dir: got '{under}', which lies under the file '{self.file}'")
+
+  def test_run_dir_it_cannot_write_into(self):
+    real_access = os.access
+    denied = lambda path, mode: os.path.abspath(path) != self.root and real_access(path, mode)
+    with mock.patch("os.access", side_effect=denied):
+      self.assert_refused(["train", "demo", "--run-dir", self.run_dir],
+                          f"--run-dir: got '{self.run_dir}', but '{self.root}' is not "
+                          f"writable")
+
+  def test_config_fields_of_the_wrong_type(self):
+    latin1 = os.path.join(self.root, "latin1.json")
+    with open(latin1, "wb") as stream:
+      stream.write('{"name": "caf\xe9"}'.encode("latin-1"))
+    cases = [
+        ([self.config("name.json", raw={"name": 42})], "name: got 42, expected a non-empty"),
+        ([self.config("dpg.json", train={"devices_per_group": 3})],
+         "train.devices_per_group: got 3, expected an object of group: whole number"),
+        ([self.config("options.json", data={"options": [1]})],
+         r"data.options: got \[1\], expected an object"),
+        ([self.config("groups.json", data={"groups": {"a": [1]}})],
+         r"data.groups: got \{'a': \[1\]\}, expected an object of group: list of classes"),
+        ([latin1], f"config: {latin1} is not UTF-8 text"),
+        (["demo", "--set", "train.client_lr=Infinity"],
+         "train.client_lr: got inf, expected a finite number"),
+        (["demo", "--set", "train.steps=3"], "train.steps: got 3 with train.epochs 1"),
+        ([self.config("option.json", data={"dataset": "synthetic_iid",
+                                           "options": {"alpha": 1}})],
+         "data.options: synthetic_iid: unknown option 'alpha'"),
+    ]
+    for argv, message in cases:
+      with self.subTest(argv=argv):
+        self.assert_refused(["train", *argv, "--run-dir", self.run_dir], message)
+
+  def test_settings_that_do_not_fit_the_data(self):
+    groups = {"0": [0, 1, 2, 3, 4], "1": [5, 6, 7, 8, 9, 12]}
+    cases = [
+        (["demo", "--set", "train.aggregator=krum", "--set", "train.byzantine=4"],
+         r"train.byzantine: got 4, but Krum needs at least 2f \+ 3 = 11 clients per round "
+         r"and the run samples 10 \(train.client_fraction 0.34 of 30 clients\); expected "
+         r"at most 3"),
+        ([self.config("classes.json", data={"partition": "groups", "samples_per_client": 20,
+                                            "groups": groups})],
+         "data.groups: group 1 lists class 12, but synthetic has classes 0 to 9"),
+        ([self.config("counts.json", data={"partition": "groups", "samples_per_client": 20,
+                                           "groups": {"0": [0, 1, 2, 3, 4],
+                                                      "1": [5, 6, 7, 8, 9]}},
+                      train={"devices_per_group": {"0": 1000, "1": 1}})],
+         r"train.devices_per_group: asked 1000 devices of group 0, which has \d+$"),
+        (["demo", "--set", "data.partition=iid", "--set", "data.samples_per_client=100000"],
+         "samples_per_client: 100 clients x 100000 examples = 10,000,000, but the split "
+         "holds"),
+    ]
+    for argv, message in cases:
+      with self.subTest(argv=argv):
+        self.assert_refused(["train", *argv, "--run-dir", self.run_dir, "--no-progress"],
+                            message)
+
+  def test_a_run_that_fails_in_its_setup_removes_the_directories_it_made(self):
+    run_dir = os.path.join(self.run_dir, "a", "b")
+    code, _, stderr = run_cli("train", "demo", "--set", "train.model=mnist_cnn", "--run-dir",
+                              run_dir, "--no-progress")
+    self.assertEqual(code, 1, stderr)
+    self.assertIn("internal error: ValueError: Input 0 of layer", stderr)
+    self.assertFalse(os.path.exists(self.run_dir), os.listdir(self.root))
+
+  def test_dataset_override_drops_the_old_datasets_options(self):
+    code, stdout, stderr = run_cli("train", "demo", "--set", "data.dataset=synthetic_iid",
+                                   "--set", "train.rounds=1", "--run-dir", self.run_dir,
+                                   "--no-progress")
+    self.assertEqual(code, 0, stderr)
+    self.assertIn("tff-course: note: data.dataset synthetic_iid does not take the options "
+                  "alpha, beta of synthetic; dropped them", stderr)
+    with open(os.path.join(self.run_dir, "config.json")) as stream:
+      self.assertEqual(json.load(stream)["data"]["options"], {})
+
+  def test_data_summary_out(self):
+    under = os.path.join(self.file, "out")
+    for out, message in ((self.file, "which is a file"), (under, "which lies under the file")):
+      with self.subTest(out=out):
+        self.assert_refused(["data", "summary", "--out", out], f"--out: got '{out}', {message}")
+
+  def test_bad_dataset_option_value(self):
+    self.assert_refused(["data", "summary", "--dataset-option", "alpha=abc", "--out",
+                         self.run_dir], "synthetic option alpha: got 'abc', expected a number")
+
+  def test_experiment_run_dir_that_is_a_file(self):
+    self.assert_refused(["experiment", "fedsgd-fedavg", "--run-dir", self.file],
+                        f"--run-dir: got '{self.file}', which is a file")
+
+  @requires_data("mnist")
+  def test_experiment_checks_every_run_against_its_data_before_running_any(self):
+    self.assert_refused(["experiment", "fedsgd-fedavg", "--run-dir", self.run_dir,
+                         "--data-dir", shared_data_dir(), "--set", "train.aggregator=krum",
+                         "--set", "train.byzantine=4", "--no-progress"],
+                        r"run fedsgd-\S+: train.byzantine: got 4, but Krum needs at least "
+                        r"2f \+ 3 = 11 clients per round and the run samples \d+ ")
+
+  def test_plot_out(self):
+    under = os.path.join(self.file, "curves.png")
+    self.assert_refused(["plot", self.root, "--out", under],
+                        f"--out: got '{under}', which lies under the file")

@@ -10,6 +10,7 @@ import tensorflow as tf
 from tasks.inversion.attacks import AttackConfig
 from tasks.inversion.figures import tradeoff_plot
 from tasks.inversion.sweep import TrainingConfig, sweep, sweep_table, write_sweep
+from tests.cli_runner import run_main
 from tests.fake_cifar import write_fake_cifar10
 from tff_course.cli.main import main
 
@@ -25,6 +26,19 @@ class InvertArgumentsTest(tf.test.TestCase):
       main(["invert", "--help"])
     self.assertEqual(main(["invert", "--defense", "quantize", "--strength", "0"]), 2)
     self.assertEqual(main(["invert", "--defense", "prune", "--strength", "2"]), 2)
+
+  def test_out_is_checked_before_any_work(self):
+    directory = tempfile.mkdtemp()
+    a_file = os.path.join(directory, "a-file")
+    with open(a_file, "w") as stream:
+      stream.write("x")
+    for mode in ("attack", "course", "sweep"):
+      with self.subTest(mode=mode):
+        status, _, err = run_main(main, "invert", mode, "--out", a_file, "--data-dir",
+                                  directory)
+        self.assertEqual(status, 2, err)
+        self.assertRegex(err, f"^tff-course: error: --out: got '{a_file}', which is a file")
+    self.assertEqual(os.listdir(directory), ["a-file"])
 
 
 class InvertTest(tf.test.TestCase):

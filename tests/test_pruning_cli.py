@@ -78,6 +78,27 @@ class BadInputTest(tf.test.TestCase):
       self.assertIn(message, err)
     self.assertFalse(os.path.exists(out))
 
+  def test_output_paths_are_checked_before_any_work(self):
+    directory = self.create_tempdir().full_path
+    model = save_h5(pruned_reference(), os.path.join(directory, "m.h5"))
+    empty = self.create_tempdir().full_path
+    under = os.path.join(model, "out.h5")
+    a_dir = os.path.join(self.create_tempdir().full_path, "dir.h5")
+    os.mkdir(a_dir)
+    for argv, message in (
+        (["prune", model, "--method", "snip", "--sparsity", "0.5", "--output", under],
+         f"--output: got '{under}', which lies under the file '{model}'"),
+        (["prune", model, "--method", "snip", "--sparsity", "0.5", "--output", a_dir],
+         f"--output: got '{a_dir}', which is a directory"),
+        (["train", "--output-dir", model], f"--output-dir: got '{model}', which is a file"),
+        (["frontier", model, "--output-dir", under], "--output-dir: got .*lies under the file")):
+      with self.subTest(argv=argv):
+        status, _, err = run_cli(*argv, "--data-dir", empty)
+        self.assertEqual(status, 2, err)
+        self.assertRegex(err, f"^pruning: error: {message}")
+        self.assertLen(err.strip().splitlines(), 1)
+    self.assertEqual(os.listdir(directory), ["m.h5"])
+
   def test_missing_data_dir(self):
     path = save_h5(pruned_reference(), os.path.join(self.create_tempdir().full_path, "m.h5"))
     status, _, err = run_cli("score", path, "--data-dir", "/nonexistent/dir")

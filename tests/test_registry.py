@@ -170,6 +170,17 @@ class RegistryArgumentsTest(tf.test.TestCase):
                                 r"accepts label_mode"):
       load_dataset("cifar-100", label_modes="fine")
 
+  def test_option_values_of_the_wrong_type(self):
+    for options, message in (
+        ({"alpha": "abc"}, r"^synthetic option alpha: got 'abc', expected a number$"),
+        ({"alpha": float("nan")}, r"^synthetic option alpha: got nan, expected a finite"),
+        ({"num_devices": 2.5}, r"^synthetic option num_devices: got 2.5, expected a whole"),
+        ({"num_devices": True}, r"^synthetic option num_devices: got True, expected a whole")):
+      with self.subTest(options=options):
+        with self.assertRaisesRegex(ConfigError, message):
+          load_dataset("synthetic", **options)
+    self.assertLen(np.unique(load_dataset("synthetic", num_devices=4.0).train.client_ids), 4)
+
   def test_limit_below_one(self):
     empty = self.create_tempdir().full_path
     for limit in (0, -5):

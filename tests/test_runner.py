@@ -3,8 +3,10 @@
 import csv
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
+import time
 from unittest import mock
 
 import tensorflow as tf
@@ -61,6 +63,38 @@ class ResumeTest(tf.test.TestCase):
     self.assertNotEqual(expected[0]["test_accuracy"], expected[-1]["test_accuracy"])
     self.assertEqual(sorted(tensorboard_steps(killed)), [1, 2, 3, 4, 5, 6])
     self.assertFalse(os.path.exists(os.path.join(killed, "client-records")))
+
+
+  def test_kill_between_checkpoint_and_tensorboard_loses_no_round(self):
+    killed = self.create_tempdir().full_path
+    result = run_program(killed, "4", "before-tensorboard")
+    self.assertEqual(result.returncode, -9, result.stderr)
+    self.assertEqual(last_checkpoint_round(killed), 4)
+    self.assertEqual(sorted(tensorboard_steps(killed)), [1, 2])
+    finished = run_program(killed)
+    self.assertEqual(finished.returncode, 0, finished.stderr)
+    self.assertEqual(sorted(tensorboard_steps(killed)), [1, 2, 3, 4, 5, 6])
+    self.assertEqual(sorted(tensorboard_steps(killed, "test_accuracy")), [1, 2, 3, 4, 5, 6])
+
+  def test_a_rerun_of_a_finished_run_removes_a_killed_runs_records(self):
+    run_dir = self.create_tempdir().full_path
+    self.assertEqual(run_program(run_dir, "6").returncode, -9)
+    self.assertTrue(os.path.isdir(os.path.join(run_dir, "client-records")))
+    self.assertEqual(run_program(run_dir).returncode, 0)
+    self.assertFalse(os.path.exists(os.path.join(run_dir, "client-records")))
+
+  def test_sigterm_removes_the_client_records(self):
+    run_dir = self.create_tempdir().full_path
+    driver = subprocess.Popen([sys.executable, PROGRAM, run_dir], env=ENV,  # pylint: disable=consider-using-with
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    records = os.path.join(run_dir, "client-records")
+    deadline = time.monotonic() + 240
+    while not os.path.isdir(records) and time.monotonic() < deadline:
+      time.sleep(0.02)
+    driver.send_signal(signal.SIGTERM)
+    driver.communicate(timeout=120)
+    self.assertEqual(driver.returncode, -signal.SIGTERM)
+    self.assertFalse(os.path.exists(records))
 
 
 class RunnerInProcessTest(tf.test.TestCase):

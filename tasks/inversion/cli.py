@@ -87,6 +87,9 @@ def _attack_config(args):
 
 
 def _handle(args) -> int:
+  from tff_course.output_paths import check_output_dir
+
+  check_output_dir(args.out, "--out")
   return {"attack": _single, "course": _course, "sweep": _sweep}[args.mode](args)
 
 

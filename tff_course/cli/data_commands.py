@@ -7,7 +7,6 @@ import os
 import sys
 
 from tff_course.cli.options import add_data_dir
-from tff_course.errors import ConfigError
 
 
 def add_parser(commands) -> None:
@@ -87,9 +86,11 @@ def _list(args) -> int:
 def _summary(args) -> int:
   from tff_course.atomic import write_text
   from tff_course.data import dataset_info, load_dataset, resolve_data_dir
+  from tff_course.output_paths import check_output_dir
   from tff_course.partition import make_partition, parse_groups, plot_heatmap, summarize
   from tff_course.versions import environment_versions
 
+  check_output_dir(args.out or os.path.join("runs", "data"), "--out")
   if not dataset_info(args.dataset).synthetic and resolve_data_dir(args.data_dir) is None:
     print(f"no data directory given: downloading {args.dataset} through "
           f"tensorflow-datasets (pass --data-dir to use local files)", file=sys.stderr)
@@ -104,6 +105,7 @@ def _summary(args) -> int:
       groups=parse_groups(args.groups) if args.groups else None, seed=args.seed)
   summary = summarize(partition, split, dataset.label_names)
   out = args.out or os.path.join("runs", "data", f"{dataset.name}-{kind}")
+  check_output_dir(out, "--out")
   heatmap = plot_heatmap(summary, os.path.join(out, "heatmap.png"),
                          title=f"{dataset.name} {args.split}")
   record = {"config": {k: v for k, v in vars(args).items() if k != "handler"},
@@ -117,19 +119,6 @@ def _summary(args) -> int:
 
 
 def _options(pairs):
-  options = {}
-  for pair in pairs:
-    key, sep, value = pair.partition("=")
-    if not sep or not key:
-      raise ConfigError(f"--dataset-option: got {pair!r}, expected KEY=VALUE")
-    options[key.strip()] = _number(value.strip())
-  return options
+  from tff_course.key_value import parse_key_value
 
-
-def _number(text: str):
-  for convert in (int, float):
-    try:
-      return convert(text)
-    except ValueError:
-      pass
-  return text
+  return dict(parse_key_value(pair, "--dataset-option") for pair in pairs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from tff_course.cli.options import add_data_dir, add_overrides
+from tff_course.cli.options import add_data_dir, add_overrides, note_dropped_options
 
 
 def add_parser(commands) -> None:
@@ -39,6 +39,7 @@ def add_parser(commands) -> None:
 def _experiment(args) -> int:
   from tff_course.course import course_experiment, plan_arms, run_course_experiment
   from tff_course.course.registry import EXPERIMENTS
+  from tff_course.output_paths import check_output_dir, removed_if_left_empty
   from tff_course.runtime import install_context
 
   if args.name == "list":
@@ -46,13 +47,17 @@ def _experiment(args) -> int:
       print(f"{name:16} {experiment.title} ({experiment.duration})")
     return 0
   experiment = course_experiment(args.name)
-  plan_arms(experiment, full=args.full, overrides=args.overrides, rounds=args.rounds)
+  arms = plan_arms(experiment, full=args.full, overrides=args.overrides, rounds=args.rounds)
+  note_dropped_options((before.config, after.config)
+                       for before, after in zip(experiment.arms(args.full), arms)
+                       if before.config is not None)
   run_dir = args.run_dir or os.path.join("runs", "experiments",
                                          args.name + ("-full" if args.full else ""))
-  os.makedirs(run_dir, exist_ok=True)
+  check_output_dir(run_dir, "--run-dir")
   install_context(log_path=os.path.join(run_dir, "worker.log"))
-  report = run_course_experiment(experiment, run_dir, full=args.full, data_dir=args.data_dir,
-                                 overrides=args.overrides, rounds=args.rounds,
-                                 progress=not args.no_progress)
+  with removed_if_left_empty(run_dir):
+    report = run_course_experiment(experiment, run_dir, full=args.full,
+                                   data_dir=args.data_dir, overrides=args.overrides,
+                                   rounds=args.rounds, progress=not args.no_progress)
   print(f"run directory: {run_dir}\nreport: {report}")
   return 0

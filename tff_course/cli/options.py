@@ -1,5 +1,7 @@
 """Command-line options that several commands share (--data-dir is the data layer's)."""
 
+import sys
+
 from tff_course.data.locate import add_data_dir
 
 __all__ = ["add_data_dir", "add_overrides"]
@@ -9,3 +11,19 @@ def add_overrides(parser, help_text: str) -> None:
   """--set SECTION.FIELD=VALUE, repeatable, collected in `overrides`."""
   parser.add_argument("--set", dest="overrides", action="append", default=[],
                       metavar="SECTION.FIELD=VALUE", help=help_text)
+
+
+def note_dropped_options(pairs) -> None:
+  """Says on stderr, once per change, which data options an override of data.dataset
+  dropped; `pairs` are (config before, config after the overrides)."""
+  from tff_course.experiment.config import dropped_options
+
+  notes = []
+  for before, after in pairs:
+    dropped = dropped_options(before, after)
+    note = (f"tff-course: note: data.dataset {after.data.dataset} does not take the options "
+            f"{', '.join(dropped)} of {before.data.dataset}; dropped them")
+    if dropped and note not in notes:
+      notes.append(note)
+  for note in notes:
+    print(note, file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tff_course.cli.options import add_data_dir, add_overrides
+from tff_course.cli.options import add_data_dir, add_overrides, note_dropped_options
 from tff_course.errors import ConfigError
 
 PRESETS = ("demo", "demo-mnist")
@@ -77,15 +77,17 @@ def _seeds(text, default: int):
 
 def _execute(config, args) -> int:
   from tff_course.experiment.seeds import run_seeds
+  from tff_course.output_paths import check_output_dir, removed_if_left_empty
   from tff_course.plots import plot_runs
   from tff_course.runtime import install_context
 
   run_dir = args.run_dir or os.path.join("runs", config.name)
-  os.makedirs(run_dir, exist_ok=True)
-  install_context(log_path=os.path.join(run_dir, "worker.log"))
+  check_output_dir(run_dir, "--run-dir")
   seeds = _seeds(getattr(args, "seeds", None), config.train.seed)
-  summary = run_seeds(config, run_dir, seeds, data_dir=args.data_dir,
-                      progress=not args.no_progress)
+  install_context(log_path=os.path.join(run_dir, "worker.log"))
+  with removed_if_left_empty(run_dir):
+    summary = run_seeds(config, run_dir, seeds, data_dir=args.data_dir,
+                        progress=not args.no_progress)
   curves = plot_runs([run_dir], os.path.join(run_dir, "curves.png"), title=config.name)
   _report(summary, seeds)
   print(f"run directory: {run_dir}\ncurves: {curves}")
@@ -104,7 +106,9 @@ def _report(summary, seeds) -> None:
 
 
 def _train(args) -> int:
-  config = _load(args.config).with_overrides(args.overrides)
+  loaded = _load(args.config)
+  config = loaded.with_overrides(args.overrides)
+  note_dropped_options([(loaded, config)])
   return _execute(config, args)
 
 
@@ -115,8 +119,10 @@ def _demo(args) -> int:
 
 
 def _plot(args) -> int:
+  from tff_course.output_paths import check_output_file
   from tff_course.plots import plot_runs
 
+  check_output_file(args.out, "--out")
   labels = args.labels.split(",") if args.labels else None
   if labels and len(labels) != len(args.run_dirs):
     raise ConfigError(f"--labels: got {len(labels)} labels for {len(args.run_dirs)} runs")

@@ -14,6 +14,8 @@ from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.results import Results
 from tff_course.errors import ConfigError
+from tff_course.experiment.config import OVERRIDE_FORM
+from tff_course.key_value import parse_key_value
 from tff_course.versions import environment_versions
 
 EXPERIMENT_FILE = "experiment.json"
@@ -28,7 +30,7 @@ def plan_arms(experiment: CourseExperiment, *, full: bool = False,
   planned = experiment.arms(full)
   varied = varied_fields(planned)
   for override in overrides:
-    field = override.partition("=")[0].strip()
+    field = parse_key_value(override, "--set", OVERRIDE_FORM)[0]
     if field in varied:
       raise ConfigError(f"--set {field}: the {experiment.name} experiment compares runs "
                         f"that differ in it; change the others' fields, or write a config "
@@ -65,6 +67,7 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: b
   for arm in arms:
     if arm.config is not None:
       check_resumable(os.path.join(run_dir, arm.key), arm.config)
+  check_arms(arms, data_dir)
   os.makedirs(run_dir, exist_ok=True)
   write_text(os.path.join(run_dir, EXPERIMENT_FILE), json.dumps({
       "experiment": experiment.name, "full": full, "overrides": list(overrides),
@@ -84,6 +87,29 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: b
   path = os.path.join(run_dir, REPORT_FILE)
   write_text(path, "\n\n".join(sections) + "\n")
   return path
+
+
+def check_arms(arms: Sequence[Arm], data_dir: Optional[str]) -> None:
+  """Builds every federated arm's federation (its data partitioned, its devices) and
+  drops it, so that settings the data cannot meet fail before any arm runs; arms in a
+  row with the same loader arguments share one load, and only one dataset is held.
+
+  Raises:
+    ConfigError: "run KEY: ..." for the first arm whose settings do not fit its data.
+  """
+  from tff_course.experiment.federation import build_federation, load_config_dataset
+
+  loaded = {}
+  for arm in arms:
+    if arm.config is None:
+      continue
+    key = _loader_arguments(arm)
+    try:
+      if key not in loaded:
+        loaded = {key: load_config_dataset(arm.config, data_dir)}
+      build_federation(arm.config, dataset=loaded[key]).close()
+    except ConfigError as error:
+      raise ConfigError(f"run {arm.key}: {error}") from None
 
 
 def test_sets(arms: Sequence[Arm], data_dir: Optional[str]) -> Dict[str, Tuple[int, Tuple]]:

@@ -21,6 +21,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from tff_course.data.dataset import Modality, Split
+from tff_course.runtime.exit_callbacks import cancel, on_exit
 
 LABEL_BYTES = 4
 SUFFIX = ".records"
@@ -29,7 +30,8 @@ SUFFIX = ".records"
 class ClientRecords:
   """A directory of record files, one per client, of a split's examples.
 
-  Use as a context manager (or call `close`) to delete the files.
+  Use as a context manager (or call `close`) to delete the files; whatever ends the
+  program (but SIGKILL) deletes them too.
 
   Args:
     split: the training split.
@@ -49,6 +51,7 @@ class ClientRecords:
     self._owned = directory is None
     self.directory = directory or tempfile.mkdtemp(prefix="tff-course-clients-")
     os.makedirs(self.directory, exist_ok=True)
+    self._exit_token = on_exit(self.close)
     self.numbers = _write_records(self.directory, split, clients, self.example_dtype)
 
   def client_input(self, client_id: str, shuffle_seed: int) -> np.ndarray:
@@ -56,7 +59,9 @@ class ClientRecords:
     return np.array([self.numbers[client_id], shuffle_seed], dtype=np.int64)
 
   def close(self) -> None:
-    """Deletes the files, and the directory when it was made for them or is left empty."""
+    """Deletes the files, and the directory when it was made for them or is left empty
+    (also done at exit and on SIGTERM/SIGHUP if `close` was never called)."""
+    cancel(self._exit_token)
     if self._owned:
       shutil.rmtree(self.directory, ignore_errors=True)
     else:

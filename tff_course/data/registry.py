@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
-from typing import Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from tff_course.data import cifar, mnist, shakespeare, synthetic, tfds_source, toy
 from tff_course.data.dataset import Dataset
 from tff_course.data.locate import find_folder, resolve_data_dir
 from tff_course.errors import ConfigError
+from tff_course.field_types import typed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +140,23 @@ def dataset_options(name: str) -> Tuple[str, ...]:
   return tuple(_options(_REGISTRY[_canonical(name)][1]))
 
 
+def check_dataset_options(name: str, options: Mapping[str, Any]) -> Dict[str, Any]:
+  """`options` with each value of its default's type (int, float or str).
+
+  Raises:
+    ConfigError: an unknown dataset, an option it does not take, or a value of the
+      wrong type or not finite.
+  """
+  canonical = _canonical(name)
+  defaults = _options(_REGISTRY[canonical][1])
+  unknown = sorted(set(options) - set(defaults))
+  if unknown:
+    raise ConfigError(f"{canonical}: unknown option {unknown[0]!r}; it accepts "
+                      f"{', '.join(defaults) or 'no options'}")
+  return {key: typed(f"{canonical} option {key}", value, type(defaults[key]))
+          for key, value in options.items()}
+
+
 def load_dataset(name: str, *, data_dir: Optional[str] = None, limit: Optional[int] = None,
                  seed: int = 0, tfds_dir: Optional[str] = None, **options) -> Dataset:
   """Loads a dataset by name.
@@ -166,11 +184,7 @@ def load_dataset(name: str, *, data_dir: Optional[str] = None, limit: Optional[i
   """
   canonical = _canonical(name)
   info, loader = _REGISTRY[canonical]
-  unknown = sorted(set(options) - set(_options(loader)))
-  if unknown:
-    raise ConfigError(
-        f"{canonical}: unknown option {unknown[0]!r}; it accepts "
-        f"{', '.join(_options(loader)) or 'no options'}")
+  options = check_dataset_options(canonical, options)
   if limit is not None and limit < 1:
     raise ConfigError(f"limit: got {limit}, expected a positive number of examples")
   if info.synthetic:
@@ -210,6 +224,7 @@ def _canonical(name: str) -> str:
   return key
 
 
-def _options(loader: Callable) -> Tuple[str, ...]:
+def _options(loader: Callable) -> Dict[str, Any]:
+  """The loader's options and their defaults, in its signature's order."""
   parameters = inspect.signature(loader).parameters.values()
-  return tuple(p.name for p in parameters if p.default is not inspect.Parameter.empty)
+  return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}

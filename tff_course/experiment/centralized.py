@@ -70,6 +70,7 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
   if manager.latest_checkpoint:
     checkpoint.restore(manager.latest_checkpoint)
     done = int(manager.latest_checkpoint.rsplit("-", 1)[1])
+    releases.recover(done)
   evaluation_model = federation.build_keras_model()
   metrics: Dict[str, float] = {}
   bar = tqdm(total=train.rounds, initial=done, unit="epoch", disable=not progress,

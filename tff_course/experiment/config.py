@@ -11,15 +11,18 @@ import dataclasses
 import json
 import os
 import typing
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from tff_course.errors import ConfigError
+from tff_course.field_types import typed
+from tff_course.key_value import parse_key_value
 
 FORMAT_VERSION = 1
 ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized")
 LR_SCHEDULES = ("constant", "cosine")
 AGGREGATORS = ("mean", "quantized", "group_mean", "median", "trimmed_mean", "krum")
 ROUNDINGS = ("stochastic", "deterministic")
+OVERRIDE_FORM = "SECTION.FIELD=VALUE with SECTION data or train, e.g. train.rounds=20"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +31,9 @@ class DataConfig:
 
   dataset: str = "synthetic"
   data_dir: Optional[str] = None
-  options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  options: Mapping[str, Any] = dataclasses.field(
+      default_factory=dict,
+      metadata={"expected": 'an object of option: value, e.g. {"alpha": 0.5}'})
   limit: Optional[int] = None
   partition: str = "natural"
   num_clients: int = 100
@@ -37,7 +42,9 @@ class DataConfig:
   classes_per_client: Optional[int] = None
   alpha: Optional[float] = None
   min_size: int = 1
-  groups: Optional[Mapping[int, Tuple[int, ...]]] = None
+  groups: Optional[Mapping[int, Tuple[int, ...]]] = dataclasses.field(
+      default=None, metadata={"expected": 'an object of group: list of classes, e.g. '
+                                          '{"0": [0, 1], "1": [2, 3]}, or null'})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +108,9 @@ class TrainConfig:
   batch_size: Optional[int] = 10
   rounds: int = 20
   client_fraction: float = 0.1
-  devices_per_group: Optional[Mapping[int, int]] = None
+  devices_per_group: Optional[Mapping[int, int]] = dataclasses.field(
+      default=None, metadata={"expected": 'an object of group: whole number of devices, '
+                                          'e.g. {"0": 5, "1": 2}, or null'})
   eval_every: int = 1
   checkpoint_every: int = 5
   seed: int = 0
@@ -118,6 +127,8 @@ class ExperimentConfig:
   format_version: int = FORMAT_VERSION
 
   def __post_init__(self):
+    object.__setattr__(self, "data", _typed_section(self.data, "data"))
+    object.__setattr__(self, "train", _typed_section(self.train, "train"))
     validate(self)
 
   def to_dict(self) -> Dict[str, Any]:
@@ -127,26 +138,41 @@ class ExperimentConfig:
     return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
   def with_overrides(self, overrides: Iterable[str]) -> "ExperimentConfig":
-    """Applies "section.field=value" strings (values parsed as JSON, else strings)."""
+    """Applies "section.field=value" strings (values parsed as JSON, else strings).
+
+    A new data.dataset drops the options the new dataset does not take, unless
+    data.options is set too (see `dropped_options`).
+    """
     raw = self.to_dict()
+    given = set()
     for override in overrides:
-      path, sep, text = override.partition("=")
-      keys = path.strip().split(".")
-      if not sep or len(keys) != 2 or keys[0] not in ("data", "train"):
-        raise ConfigError(f"override: got {override!r}, expected SECTION.FIELD=VALUE with "
-                          f"SECTION data or train, e.g. train.rounds=20")
+      path, value = parse_key_value(override, "--set", OVERRIDE_FORM)
+      keys = path.split(".")
+      if len(keys) != 2 or keys[0] not in ("data", "train"):
+        raise ConfigError(f"--set: got {override!r}, expected {OVERRIDE_FORM}")
       section = raw[keys[0]]
       if keys[1] not in section:
-        raise ConfigError(f"override: {keys[0]} has no field {keys[1]!r}; fields: "
+        raise ConfigError(f"--set: {keys[0]} has no field {keys[1]!r}; fields: "
                           f"{', '.join(sorted(section))}")
-      section[keys[1]] = _parse_value(text.strip())
+      section[keys[1]] = value
+      given.add(path)
+    data = raw["data"]
+    if data["dataset"] != self.data.dataset and "data.options" not in given:
+      data["options"] = _accepted_options(data["dataset"], data["options"])
     return from_dict(raw)
+
+
+def dropped_options(before: ExperimentConfig, after: ExperimentConfig) -> List[str]:
+  """The data options of `before` that `after`, on another dataset, left out."""
+  if before.data.dataset == after.data.dataset:
+    return []
+  return sorted(set(before.data.options) - set(after.data.options))
 
 
 def from_dict(raw: Mapping[str, Any]) -> ExperimentConfig:
   """Builds a config from plain values, rejecting unknown fields and newer formats."""
   version = raw.get("format_version", FORMAT_VERSION)
-  if not isinstance(version, int) or version > FORMAT_VERSION:
+  if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
     raise ConfigError(
         f"format_version: got {version!r}; this tff-course reads configs up to version "
         f"{FORMAT_VERSION}; the config was written by a newer version: upgrade tff-course")
@@ -156,11 +182,6 @@ def from_dict(raw: Mapping[str, Any]) -> ExperimentConfig:
                       f"data, train")
   data = _section(DataConfig, raw.get("data", {}), "data")
   train = _section(TrainConfig, raw.get("train", {}), "train")
-  if data.groups is not None:
-    data = dataclasses.replace(data, groups={int(k): tuple(v) for k, v in data.groups.items()})
-  if train.devices_per_group is not None:
-    train = dataclasses.replace(
-        train, devices_per_group={int(k): int(v) for k, v in train.devices_per_group.items()})
   return ExperimentConfig(name=raw.get("name", "experiment"), data=data, train=train,
                           format_version=FORMAT_VERSION)
 
@@ -172,6 +193,10 @@ def load_config(path: str) -> ExperimentConfig:
   try:
     with open(path, encoding="utf-8") as stream:
       raw = json.load(stream)
+  except UnicodeDecodeError as error:
+    raise ConfigError(f"config: {path} is not UTF-8 text (byte "
+                      f"0x{error.object[error.start]:02x} at offset {error.start}); save it "
+                      f"as UTF-8") from None
   except json.JSONDecodeError as error:
     raise ConfigError(f"config: {path} is not valid JSON ({error})") from None
   if not isinstance(raw, dict):
@@ -180,11 +205,10 @@ def load_config(path: str) -> ExperimentConfig:
 
 
 def validate(config: ExperimentConfig) -> None:
-  """Raises ConfigError naming the first field whose value cannot work."""
-  for name, section in (("data", config.data), ("train", config.train)):
-    hints = typing.get_type_hints(type(section))
-    for field in dataclasses.fields(section):
-      _check_type(f"{name}.{field.name}", getattr(section, field.name), hints[field.name])
+  """Raises ConfigError naming the first field whose value cannot work (the sections'
+  fields are of their declared types: see `_typed_section`)."""
+  if not isinstance(config.name, str) or not config.name:
+    raise ConfigError(f"name: got {config.name!r}, expected a non-empty string")
   train = config.train
   if train.algorithm not in ALGORITHMS:
     raise ConfigError(f"train.algorithm: got {train.algorithm!r}, expected one of "
@@ -228,6 +252,65 @@ def validate(config: ExperimentConfig) -> None:
                       f">= 0")
   if train.algorithm == "fedprox" and not train.mu > 0:
     raise ConfigError(f"train.mu: got {train.mu}, FedProx needs mu > 0")
+  _check_local_work(train)
+  _check_devices_per_group(config.data, train)
+  _check_dataset(config.data)
+
+
+def check_byzantine(train: TrainConfig, per_round: int, source: str) -> None:
+  """ConfigError unless Krum (with train.byzantine = f) gets n >= 2f + 3 clients per
+  round (its condition); `source` says where the run's n comes from."""
+  needed = 2 * train.byzantine + 3
+  if train.aggregator != "krum" or per_round >= needed:
+    return
+  fits = (f"expected at most {(per_round - 3) // 2}" if per_round >= 3 else
+          "expected 3 clients per round or more, even with f = 0")
+  raise ConfigError(f"train.byzantine: got {train.byzantine}, but Krum needs at least 2f + 3 "
+                    f"= {needed} clients per round and {source}; {fits}")
+
+
+def _check_local_work(train: TrainConfig) -> None:
+  if (train.epochs is None) == (train.steps is None):
+    raise ConfigError(f"train.steps: got {train.steps!r} with train.epochs {train.epochs!r}; "
+                      f"expected exactly one of them, the other null")
+  for name in ("epochs", "steps", "batch_size"):
+    value = getattr(train, name)
+    if value is not None and value < 1:
+      raise ConfigError(f"train.{name}: got {value}, expected a whole number >= 1 or null")
+
+
+def _check_devices_per_group(data: DataConfig, train: TrainConfig) -> None:
+  counts = train.devices_per_group
+  if counts is None:
+    return
+  if data.partition != "groups":
+    raise ConfigError(f"train.devices_per_group: got {counts}, but data.partition is "
+                      f"{data.partition!r}; expected it with data.partition groups (or null)")
+  if any(count < 0 for count in counts.values()) or not sum(counts.values()):
+    raise ConfigError(f"train.devices_per_group: got {counts}, expected counts >= 0, not "
+                      f"all 0")
+  if data.groups is not None and set(counts) != set(data.groups):
+    raise ConfigError(f"train.devices_per_group: got {counts}, expected a count for each "
+                      f"group of data.groups ({', '.join(map(str, sorted(data.groups)))})")
+  check_byzantine(train, sum(counts.values()),
+                  f"train.devices_per_group gives {sum(counts.values())}")
+
+
+def _check_dataset(data: DataConfig) -> None:
+  from tff_course.data.registry import check_dataset_options, dataset_info
+
+  dataset_info(data.dataset)
+  try:
+    check_dataset_options(data.dataset, data.options)
+  except ConfigError as error:
+    raise ConfigError(f"data.options: {error}") from None
+
+
+def _accepted_options(dataset: str, options: Mapping[str, Any]) -> Dict[str, Any]:
+  from tff_course.data.registry import dataset_options
+
+  accepted = dataset_options(dataset)
+  return {key: value for key, value in options.items() if key in accepted}
 
 
 def _section(cls, raw: Mapping[str, Any], name: str):
@@ -241,25 +324,11 @@ def _section(cls, raw: Mapping[str, Any], name: str):
   return cls(**raw)
 
 
-_SCALAR_TYPES = {int: "a whole number", float: "a number", str: "a string"}
-
-
-def _check_type(name: str, value, annotation) -> None:
-  """ConfigError when `value` is not of a scalar field's type (int, float, str, or
-  Optional of one); structured fields are left to `validate`."""
-  optional = typing.get_origin(annotation) is typing.Union and type(None) in typing.get_args(
-      annotation)
-  scalar = typing.get_args(annotation)[0] if optional else annotation
-  if scalar not in _SCALAR_TYPES or (optional and value is None):
-    return
-  accepted = (int, float) if scalar is float else (scalar,)
-  if isinstance(value, bool) or not isinstance(value, accepted):
-    expected = _SCALAR_TYPES[scalar] + (" or null" if optional else "")
-    raise ConfigError(f"{name}: got {value!r}, expected {expected}")
-
-
-def _parse_value(text: str):
-  try:
-    return json.loads(text)
-  except json.JSONDecodeError:
-    return text
+def _typed_section(section, name: str):
+  """The section with every field converted to its declared type (JSON's string keys
+  and lists accepted), or ConfigError naming the first field that is not."""
+  hints = typing.get_type_hints(type(section))
+  return dataclasses.replace(section, **{
+      field.name: typed(f"{name}.{field.name}", getattr(section, field.name),
+                        hints[field.name], field.metadata.get("expected"))
+      for field in dataclasses.fields(section)})

@@ -13,7 +13,7 @@ from tff_course.algorithms.packed import pack_inputs
 from tff_course.data import Dataset, load_dataset
 from tff_course.data.client_records import ClientRecords
 from tff_course.errors import ConfigError
-from tff_course.experiment.config import ExperimentConfig
+from tff_course.experiment.config import ExperimentConfig, check_byzantine
 from tff_course.partition import Partition, cifar_noniid_group_test, make_partition
 from tff_course.sampling import (Device, get_devices_for_round,
                                  get_devices_for_round_GROUP, round_seed)
@@ -126,15 +126,24 @@ def load_config_dataset(config: ExperimentConfig, data_dir: Optional[str] = None
 
 
 def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None,
-                     records_dir: Optional[str] = None) -> Federation:
-  """Loads the data, partitions it and creates the devices the config describes.
+                     records_dir: Optional[str] = None,
+                     dataset: Optional[Dataset] = None) -> Federation:
+  """Loads the data (unless `dataset` is given), partitions it and creates the devices
+  the config describes; writes nothing.
 
   `records_dir` is where the clients' record files go (default: a temporary directory).
+
+  Raises:
+    ConfigError: settings the data cannot meet (see `check_classes`, `check_sampling`).
   """
-  from tff_course.models import build_model
+  from tff_course.models import MODEL_BUILDERS, build_model
 
   data, train = config.data, config.train
-  dataset = load_config_dataset(config, data_dir)
+  if train.model not in MODEL_BUILDERS:
+    raise ConfigError(f"train.model: got {train.model!r}, expected one of "
+                      f"{', '.join(MODEL_BUILDERS)}")
+  dataset = load_config_dataset(config, data_dir) if dataset is None else dataset
+  check_classes(config, dataset)
   partition = make_partition(
       data.partition, dataset.train, num_clients=data.num_clients,
       samples_per_client=data.samples_per_client, shards_per_client=data.shards_per_client,
@@ -147,6 +156,7 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
                       f"with data.groups")
   devices = [Device(id=cid, group=groups.get(cid), indices=indices, dataset=None)
              for cid, indices in partition.items() if len(indices)]
+  check_sampling(config, devices)
   local_work = (LocalWork(epochs=1, batch_size=None) if train.algorithm == "fedsgd" else
                 LocalWork(epochs=train.epochs, steps=train.steps,
                           batch_size=train.batch_size))
@@ -159,6 +169,34 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
   return Federation(config=config, dataset=dataset, partition=partition, devices=devices,
                     local_work=local_work, group_test=group_test,
                     build_keras_model=build_keras_model, records_dir=records_dir)
+
+
+def check_classes(config: ExperimentConfig, dataset: Dataset) -> None:
+  """ConfigError when data.groups lists a class the dataset does not have."""
+  for group, classes in (config.data.groups or {}).items():
+    outside = [c for c in classes if not 0 <= c < dataset.num_classes]
+    if outside:
+      raise ConfigError(f"data.groups: group {group} lists class {outside[0]}, but "
+                        f"{dataset.name} has classes 0 to {dataset.num_classes - 1}")
+
+
+def check_sampling(config: ExperimentConfig, devices: List[Device]) -> None:
+  """ConfigError when a round cannot be sampled from `devices` as the config asks:
+  more devices asked of a group than it has, or fewer clients per round than Krum
+  needs."""
+  train = config.train
+  if not devices:
+    raise ConfigError(f"data.partition: the {config.data.partition!r} partition gave no "
+                      f"client any example")
+  if train.devices_per_group is not None:
+    try:
+      get_devices_for_round_GROUP(devices, dict(train.devices_per_group), seed=0)
+    except ConfigError as error:
+      raise ConfigError(f"train.{error}") from None
+    return
+  per_round = len(get_devices_for_round(devices, train.client_fraction, seed=0))
+  check_byzantine(train, per_round, f"the run samples {per_round} (train.client_fraction "
+                                    f"{train.client_fraction:g} of {len(devices)} clients)")
 
 
 def build_process(federation: Federation):

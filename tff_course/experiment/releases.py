@@ -3,17 +3,20 @@
 The CSV gets each round at once; its release manager drops the rows from that round
 on first, so a resumed run rewrites whatever came after its checkpoint. A TensorBoard
 event file cannot forget a step, so TensorBoard gets rounds only once a checkpoint
-covers them (`commit`): a run killed and resumed shows every round there exactly once.
+covers them (`commit`), and a resumed run first writes there whatever its checkpoint
+covers that the event files lack (`recover`: a kill between the checkpoint and the
+TensorBoard write): a run killed and resumed shows every round there exactly once.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Tuple
+import math
+from typing import Dict, List, Set, Tuple
 
+from tff_course.experiment.metrics_file import METRICS_FILE, read_metrics
 from tff_course.runtime.coroutines import run_coroutine
 
-METRICS_FILE = "metrics.csv"
 TENSORBOARD_DIR = "tensorboard"
 
 
@@ -23,6 +26,7 @@ class MetricReleases:
   def __init__(self, run_dir: str):
     from tff_course.runtime.tff_module import tff
 
+    self._run_dir = run_dir
     self._csv = tff.program.CSVFileReleaseManager(os.path.join(run_dir, METRICS_FILE),
                                                   key_fieldname="round")
     self._tensorboard = tff.program.TensorBoardReleaseManager(
@@ -41,3 +45,35 @@ class MetricReleases:
         await self._tensorboard.release(metrics, key=round_num)
     run_coroutine(release())
     self._uncommitted.clear()
+
+  def recover(self, checkpoint_round: int) -> None:
+    """Call when resuming from `checkpoint_round`: writes to TensorBoard each metric of
+    rounds 1..checkpoint_round that metrics.csv has and the event files lack."""
+    if checkpoint_round < 1 or not os.path.isfile(os.path.join(self._run_dir, METRICS_FILE)):
+      return
+    present = tensorboard_points(os.path.join(self._run_dir, TENSORBOARD_DIR))
+    columns = read_metrics(self._run_dir)
+    for index, round_num in enumerate(columns.pop("round").astype(int)):
+      if round_num > checkpoint_round:
+        continue
+      missing = {name: float(values[index]) for name, values in columns.items()
+                 if math.isfinite(values[index]) and (name, round_num) not in present}
+      if missing:
+        self._uncommitted.append((missing, int(round_num)))
+    self.commit()
+
+
+def tensorboard_points(directory: str) -> Set[Tuple[str, int]]:
+  """The (tag, step) pairs of the scalars in a TensorBoard directory's event files; a
+  record cut short by a kill ends its file."""
+  import tensorflow as tf
+
+  points = set()
+  for path in tf.io.gfile.glob(os.path.join(directory, "**", "events.*")) + \
+      tf.io.gfile.glob(os.path.join(directory, "events.*")):
+    try:
+      for event in tf.compat.v1.train.summary_iterator(path):
+        points.update((value.tag, event.step) for value in event.summary.value)
+    except tf.errors.DataLossError:
+      pass
+  return points

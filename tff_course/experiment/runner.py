@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
 import time
 from typing import Callable, Dict, Optional
@@ -48,11 +49,12 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
     TrainingDiverged: the loss became NaN (the last good checkpoint is kept).
   """
   resuming = check_resumable(run_dir, config)
-  if resuming and last_checkpoint_round(run_dir) >= config.train.rounds:
-    return last_metrics(run_dir)
-  os.makedirs(run_dir, exist_ok=True)
   records_dir = os.path.join(run_dir, CLIENT_RECORDS_DIR)
+  if resuming and last_checkpoint_round(run_dir) >= config.train.rounds:
+    shutil.rmtree(records_dir, ignore_errors=True)
+    return last_metrics(run_dir)
   with build_federation(config, data_dir=data_dir, records_dir=records_dir) as federation:
+    os.makedirs(run_dir, exist_ok=True)
     return _run(federation, run_dir, resuming, progress, on_round_end)
 
 
@@ -75,6 +77,7 @@ def _run(federation: Federation, run_dir: str, resuming: bool, progress: bool,
     state = loaded if loaded is not None else state
   record_run(run_dir, config)
   releases = MetricReleases(run_dir)
+  releases.recover(done)
   loop = _RoundLoop(federation, process, run_dir, on_round_end)
   return loop.run(state, done, checkpoints, releases, progress) or last_metrics(run_dir)
 

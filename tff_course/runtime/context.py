@@ -12,8 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
-from tff_course.runtime.worker import (WorkerProcess, install_exit_handlers,
-                                       stop_all_workers, wait_until_ready)
+from tff_course.runtime.worker import WorkerProcess, stop_all_workers, wait_until_ready
 
 _GRPC_MAX_MESSAGE_BYTES = 2 * 1000 * 1000 * 1000
 _LOCK = threading.RLock()
@@ -58,7 +57,6 @@ def _start_worker(log_path: Optional[str]):
   import portpicker
   import tensorflow_federated as tff
 
-  install_exit_handlers()
   worker = WorkerProcess(portpicker.pick_unused_port(), log_path=log_path)
   options = [("grpc.max_message_length", _GRPC_MAX_MESSAGE_BYTES),
              ("grpc.max_receive_message_length", _GRPC_MAX_MESSAGE_BYTES),

@@ -6,7 +6,7 @@ worker lives on, holding memory and the program's output pipes (so `... | tee lo
 hangs). Here the worker writes to a log file instead of our pipes, receives SIGKILL
 from the kernel the moment the thread that started it dies (Linux PR_SET_PDEATHSIG,
 which covers the driver being killed), and is stopped at normal exit, on exceptions
-and on SIGTERM/SIGHUP.
+and on SIGTERM/SIGHUP (`exit_callbacks`).
 
 The worker runs with glibc's MALLOC_ARENA_MAX=2 unless the environment sets it: with
 the default (8 arenas per core) its resident memory grew 16 % from round 30 to round
@@ -15,15 +15,15 @@ the default (8 arenas per core) its resident memory grew 16 % from round 30 to r
 
 from __future__ import annotations
 
-import atexit
 import ctypes
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from typing import List, Optional
+
+from tff_course.runtime.exit_callbacks import cancel, on_exit
 
 _PR_SET_PDEATHSIG = 1
 _STOP_TIMEOUT_SECONDS = 3.0
@@ -71,6 +71,7 @@ class WorkerProcess:
         preexec_fn=_prepare_child if sys.platform.startswith("linux") else None,
         close_fds=True)
     _LIVE.append(self)
+    self._exit_token = on_exit(self.stop)
 
   @property
   def pid(self) -> int:
@@ -91,42 +92,18 @@ class WorkerProcess:
       except ProcessLookupError:
         pass
     self._log.close()
+    cancel(self._exit_token)
     if self in _LIVE:
       _LIVE.remove(self)
 
 
 _LIVE: List[WorkerProcess] = []
-_HANDLERS_INSTALLED = threading.Event()
 
 
 def stop_all_workers() -> None:
   """Stops every worker this program started."""
   for worker in list(_LIVE):
     worker.stop()
-
-
-def install_exit_handlers() -> None:
-  """Stops workers at interpreter exit and on SIGTERM/SIGHUP (then exits as before)."""
-  if _HANDLERS_INSTALLED.is_set():
-    return
-  _HANDLERS_INSTALLED.set()
-  atexit.register(stop_all_workers)
-  if threading.current_thread() is not threading.main_thread():
-    return
-  for signum in (signal.SIGTERM, signal.SIGHUP):
-    previous = signal.getsignal(signum)
-    signal.signal(signum, _make_handler(signum, previous))
-
-
-def _make_handler(signum: int, previous):
-  def handler(received, frame):
-    stop_all_workers()
-    if callable(previous):
-      previous(received, frame)
-    else:
-      signal.signal(signum, signal.SIG_DFL)
-      os.kill(os.getpid(), signum)
-  return handler
 
 
 def wait_until_ready(is_ready, worker: WorkerProcess) -> None:
