@@ -182,11 +182,11 @@ def _print_epoch(epoch: int, row) -> None:
 
 def _score(args) -> int:
   from pruning.export import load_h5
-  from pruning.reference import load_task
+  from pruning.reference import load_test
   from pruning.score import score_model
 
   model = load_h5(args.model)
-  print(score_model(model, load_task(args.data_dir).test).describe())
+  print(score_model(model, load_test(args.data_dir)).describe())
   return 0
 
 

@@ -97,6 +97,19 @@ def load_task(data_dir: Optional[str] = None, *,
                   source=dataset.source, notes=notes)
 
 
+def load_test(data_dir: Optional[str] = None) -> Arrays:
+  """The reference task's test set alone. From a data directory it reads only CIFAR-10's
+  batches.meta and test batch; without one it loads the task through the toolkit."""
+  from tff_course.data.cifar import load_cifar10
+  from tff_course.data.registry import dataset_folder
+
+  folder = dataset_folder("cifar10", data_dir)
+  if folder is None:
+    return load_task().test
+  dataset = load_cifar10(folder, splits=("test",))
+  return select_classes(dataset.test.x, dataset.test.y)
+
+
 def build_reference_model(*, seed: Optional[int] = None):
   """The reference network (uncompiled, logits out); `seed` fixes its initial weights."""
   import tensorflow as tf

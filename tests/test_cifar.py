@@ -1,5 +1,6 @@
 import os
 import pickle
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -8,7 +9,7 @@ from tests.shared_data import (complete_cifar10_copy, has_complete_cifar10_test,
                                requires_data, shared_data_dir)
 from tff_course.data.cifar import load_cifar10, load_cifar100
 from tff_course.data.dataset import Modality
-from tff_course.errors import DataError
+from tff_course.errors import ConfigError, DataError
 
 _CIFAR10_NAMES = (b"cat", b"dog", b"ship")
 _BATCH = 4  # images per training batch in the small CIFAR-10 written by the tests
@@ -136,6 +137,29 @@ class Cifar10Test(tf.test.TestCase):
     self.assertEqual(small.train.y.tolist(), self.train_y[:2].tolist())
     self.assertEqual(small.test.y.tolist(), self.test_y[:2].tolist())
     np.testing.assert_array_equal(small.test.x[1], _hwc_reference(self.test_x[1]))
+
+  def test_test_split_alone_needs_no_training_batch(self):
+    for index in range(1, 6):
+      os.remove(self._batch_path(f"data_batch_{index}"))
+    dataset = load_cifar10(self.dir, splits=("test",))
+    self.assertEqual(dataset.train.x.shape, (0, 32, 32, 3))
+    self.assertEqual(dataset.train.y.shape, (0,))
+    self.assertEqual(dataset.test.y.tolist(), self.test_y.tolist())
+    np.testing.assert_array_equal(dataset.test.x[2], _hwc_reference(self.test_x[2]))
+    self.assertEqual(tuple(dataset.label_names), ("cat", "dog", "ship"))
+
+  def test_train_split_alone_needs_no_test_file(self):
+    os.remove(self._batch_path("test_batch"))
+    dataset = load_cifar10(self.dir, splits=["train"], limit=5)
+    self.assertEqual(dataset.train.y.tolist(), self.train_y[:5].tolist())
+    self.assertLen(dataset.test, 0)
+    self.assertEqual(tuple(dataset.notes), ())
+
+  def test_unknown_or_no_split(self):
+    for splits in (("test", "validation"), (), "test"):
+      with self.assertRaisesRegex(ConfigError, re.escape(
+          f"splits: got {splits!r}, expected a non-empty sequence of 'train' and 'test'")):
+        load_cifar10(self.dir, splits=splits)
 
   def test_partial_test_file_is_accepted_with_a_note(self):
     os.remove(self._batch_path("test_batch"))

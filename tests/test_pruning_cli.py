@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -124,6 +125,41 @@ class ScorePruneTest(tf.test.TestCase):
     self.assertIn("(reloaded: same score)", out)
     self.assertIn("533,981 of 592,958", out)
     self.assertEqual(load_h5(out_path).count_params(), 592_958)
+
+
+class ScoreReadsTest(tf.test.TestCase):
+  """`score` needs CIFAR-10's test batch only, not the 150 MB of training batches."""
+
+  def setUp(self):
+    super().setUp()
+    directory = self.create_tempdir().full_path
+    self.model = save_h5(pruned_reference(), os.path.join(directory, "m.h5"))
+    self.data_dir = write_fake_cifar10(os.path.join(directory, "data"))
+    self.folder = os.path.join(self.data_dir, "cifar10", "cifar-10-batches-py")
+
+  def test_only_meta_and_test_batch_are_opened(self):
+    opened = []
+    real_open = open
+
+    def spy(file, *args, **kwargs):
+      opened.append(file)
+      return real_open(file, *args, **kwargs)
+
+    with mock.patch("builtins.open", spy):
+      status, out, err = run_cli("score", self.model, "--data-dir", self.data_dir)
+    self.assertEqual(status, 0, err)
+    self.assertIn("of 100 test images", out)
+    read = sorted(os.path.relpath(path, self.folder) for path in opened
+                  if isinstance(path, str) and path.startswith(self.data_dir))
+    self.assertEqual(read, ["batches.meta", "test_batch"])
+
+  def test_score_without_training_batches(self):
+    for index in range(1, 6):
+      os.remove(os.path.join(self.folder, f"data_batch_{index}"))
+    status, out, err = run_cli("score", self.model, "--data-dir", self.data_dir)
+    self.assertEqual(status, 0, err)
+    self.assertRegex(out, r"accuracy \d\.\d{4} \(\d+ of 100 test images\)\n"
+                          r"sparsity 0\.8438 \(500,318 of 592,958 parameters are zero\)")
 
 
 @requires_data("cifar10")

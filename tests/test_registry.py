@@ -14,6 +14,7 @@ from tff_course.data import (DATA_DIR_ENV, Modality, dataset_info, dataset_infos
 from tff_course.data.idx import write_idx
 from tff_course.data.mnist import FASHION_MNIST_LABELS, MNIST_LABELS
 from tff_course.data.pipeline import make_tf_dataset
+from tff_course.data.registry import dataset_folder
 from tff_course.errors import ConfigError, DataError
 
 
@@ -121,6 +122,17 @@ class LoadFromDataDirTest(tf.test.TestCase):
           f"fashion_mnist: no data found in {d} (looked for {d}/fashion-mnist")):
         load_dataset("fashion_mnist")
 
+  def test_dataset_folder(self):
+    folder = os.path.join(self.data_dir, "mnist")
+    self.assertEqual(dataset_folder("MNIST", self.data_dir), folder)
+    with mock.patch.dict(os.environ, {DATA_DIR_ENV: self.data_dir}):
+      self.assertEqual(dataset_folder("mnist"), folder)
+      self.assertIsNone(dataset_folder("synthetic", "/no/such/dir"))
+    with _without_data_dir_env():
+      self.assertIsNone(dataset_folder("mnist"))
+    with self.assertRaisesRegex(DataError, "cifar10: no data found in"):
+      dataset_folder("cifar-10", self.data_dir)
+
   def test_fashion_mnist_alias_and_folder(self):
     _write_tiny_mnist(os.path.join(self.data_dir, "fashion_mnist"), [9, 0], [2])
     for name in ("fashion-mnist", "fmnist", " Fashion_MNIST "):
@@ -202,6 +214,9 @@ class TensorflowDatasetsTest(tf.test.TestCase):
   def setUp(self):
     super().setUp()
     self.tfds_dir = self.create_tempdir().full_path
+    # tensorflow-datasets' default data directory, where the metadata below makes a
+    # dataset count as prepared (no network probe).
+    self.enter_context(mock.patch.dict(os.environ, {"TFDS_DATA_DIR": self.tfds_dir}))
 
   def test_mnist_from_mocked_tfds(self):
     _write_tfds_metadata(self.tfds_dir, "mnist", 7)
@@ -259,6 +274,8 @@ class TensorflowDatasetsTest(tf.test.TestCase):
         load_dataset("cifar100", label_mode="medium")
 
   def test_tfds_failure_is_a_data_error(self):
+    _write_tfds_metadata(self.tfds_dir, "mnist", 3)
+    _write_tfds_metadata(self.tfds_dir, "cifar10", 3)
     failure = ConnectionError("Network is unreachable\nsecond line of the report")
     with _without_data_dir_env(), mock.patch.object(tfds, "load", side_effect=failure):
       with self.assertRaisesRegex(DataError, re.escape(

@@ -11,28 +11,42 @@ from __future__ import annotations
 import glob
 import os
 import pickle
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
 from tff_course.data.dataset import Dataset, Modality, Split, check_labels
-from tff_course.errors import DataError
+from tff_course.errors import ConfigError, DataError
 
 _CIFAR10_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
+SPLITS = ("train", "test")
+_EMPTY = Split(x=np.zeros((0, 32, 32, 3), np.uint8), y=np.zeros(0, np.int64))
 
 
-def load_cifar10(folder: str, *, limit: Optional[int] = None) -> Dataset:
+def load_cifar10(folder: str, *, limit: Optional[int] = None,
+                 splits: Sequence[str] = SPLITS) -> Dataset:
   """Loads CIFAR-10 from `folder` (the `cifar-10-batches-py` directory).
 
   A test file other than `test_batch` (such as a partial `test_batch_first1000`) is
   accepted when `test_batch` is absent, and named in the dataset's notes.
+
+  Args:
+    folder: directory holding `batches.meta`, `data_batch_1`..`data_batch_5` and
+      `test_batch`.
+    limit: read at most this many examples per split.
+    splits: the splits to read; a split left out is empty and its files are not opened.
   """
+  check_splits(splits)
   label_names = _strings(_read_pickle(os.path.join(folder, "batches.meta")), "label_names",
                          os.path.join(folder, "batches.meta"))
-  train = _read_batches([os.path.join(folder, name) for name in _CIFAR10_TRAIN],
-                        "labels", len(label_names), limit)
-  test_path, notes = _test_file(folder, "test_batch")
-  test = _read_batches([test_path], "labels", len(label_names), limit)
+  train = test = _EMPTY
+  notes = ()
+  if "train" in splits:
+    train = _read_batches([os.path.join(folder, name) for name in _CIFAR10_TRAIN],
+                          "labels", len(label_names), limit)
+  if "test" in splits:
+    test_path, notes = _test_file(folder, "test_batch")
+    test = _read_batches([test_path], "labels", len(label_names), limit)
   return Dataset(name="cifar10", train=train, test=test, label_names=label_names,
                  modality=Modality.IMAGE, source=folder, notes=notes)
 
@@ -55,6 +69,14 @@ def load_cifar100(folder: str, *, label_mode: str = "fine",
   test = _read_batches([test_path], key, len(label_names), limit)
   return Dataset(name="cifar100", train=train, test=test, label_names=label_names,
                  modality=Modality.IMAGE, source=folder, notes=notes)
+
+
+def check_splits(splits: Sequence[str]) -> None:
+  """Raises ConfigError unless `splits` is a non-empty selection of "train" and "test"."""
+  unknown = [split for split in splits if split not in SPLITS]
+  if unknown or not splits:
+    raise ConfigError(f"splits: got {splits!r}, expected a non-empty sequence of "
+                      f"{' and '.join(map(repr, SPLITS))}")
 
 
 def check_label_mode(label_mode: str) -> None:

@@ -64,10 +64,8 @@ def _cifar100(folder, tfds_dir, limit, label_mode: str = "fine"):
   cifar.check_label_mode(label_mode)
   if folder:
     return cifar.load_cifar100(folder, label_mode=label_mode, limit=limit)
-  import tensorflow_datasets as tfds
-
   key = "label" if label_mode == "fine" else "coarse_label"
-  names = tfds.builder("cifar100", data_dir=tfds_dir).info.features[key].names
+  names = tfds_source.feature_names("cifar100", key, tfds_dir=tfds_dir)
   return tfds_source.load_tfds_images("cifar100", "cifar100", names, label_key=key,
                                       limit=limit, tfds_dir=tfds_dir)
 
@@ -191,10 +189,22 @@ def load_dataset(name: str, *, data_dir: Optional[str] = None, limit: Optional[i
     raise ConfigError(f"limit: got {limit}, expected a positive number of examples")
   if info.synthetic:
     return loader(seed, **options)
-  directory = resolve_data_dir(data_dir)
-  folder = find_folder(directory, canonical, info.folders) if directory else None
-  dataset = loader(folder, tfds_dir, limit, **options)
+  dataset = loader(dataset_folder(canonical, data_dir), tfds_dir, limit, **options)
   return _note_partial(dataset, info, limit)
+
+
+def dataset_folder(name: str, data_dir: Optional[str] = None) -> Optional[str]:
+  """The folder holding `name`'s official files in `data_dir` (else
+  $TFF_COURSE_DATA_DIR); None when neither is set, for a download instead.
+
+  Raises:
+    ConfigError: unknown name.
+    DataError: the data directory does not exist or does not hold the dataset.
+  """
+  canonical = _canonical(name)
+  info = _REGISTRY[canonical][0]
+  directory = None if info.synthetic else resolve_data_dir(data_dir)
+  return find_folder(directory, canonical, info.folders) if directory else None
 
 
 def _note_partial(dataset: Dataset, info: DatasetInfo, limit: Optional[int]) -> Dataset:

@@ -1,12 +1,19 @@
-"""Loading through tensorflow-datasets, which downloads and caches the data on first use."""
+"""Loading through tensorflow-datasets, which downloads and caches the data on first use.
+
+Before a download the hosts are probed (see tfds_reach), prepared data from GCS is not
+tried, and a failed load removes what it added to tensorflow-datasets' data directory.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Optional, Sequence
 
 import numpy as np
 
 from tff_course.data.dataset import Dataset, Modality, Split, check_labels
+from tff_course.data.leftovers import removed_on_failure
+from tff_course.data.tfds_reach import check_reachable
 from tff_course.errors import DataError
 
 _SHAKESPEARE_SPLITS = ("train", "validation", "test")
@@ -45,11 +52,25 @@ def _split_spec(split: str, limit: Optional[int]) -> str:
   return split if limit is None else f"{split}[:{limit}]"
 
 
-def _load(tfds_name: str, split: str, tfds_dir: Optional[str]) -> dict:
+def feature_names(tfds_name: str, key: str, *, tfds_dir: Optional[str] = None) -> list:
+  """The class names of feature `key` of a tensorflow-datasets dataset."""
   import tensorflow_datasets as tfds
 
+  check_reachable(tfds_name, tfds_dir)
+  return tfds.builder(tfds_name, data_dir=tfds_dir).info.features[key].names
+
+
+def _load(tfds_name: str, split: str, tfds_dir: Optional[str]) -> dict:
+  import tensorflow_datasets as tfds
+  from tensorflow_datasets.core.utils import file_utils
+
+  check_reachable(tfds_name, tfds_dir)
+  config = tfds.download.DownloadConfig(try_download_gcs=False)
+  root = file_utils.get_default_data_dir(given_data_dir=tfds_dir)
   try:
-    tensors = tfds.load(tfds_name, split=split, batch_size=-1, data_dir=tfds_dir)
+    with removed_on_failure(_written_by_tfds(root, tfds_name)):
+      tensors = tfds.load(tfds_name, split=split, batch_size=-1, data_dir=tfds_dir,
+                          download_and_prepare_kwargs={"download_config": config})
     return tfds.as_numpy(tensors)
   except Exception as error:  # tfds raises many types: network, checksum, disk, config.
     raise DataError(
@@ -57,3 +78,10 @@ def _load(tfds_name: str, split: str, tfds_dir: Optional[str]) -> dict:
         f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
         f"without network access, pass --data-dir (or set $TFF_COURSE_DATA_DIR) to a "
         f"directory holding the official files") from None
+
+
+def _written_by_tfds(root: str, tfds_name: str) -> tuple:
+  """The directories tensorflow-datasets writes into when it prepares `tfds_name`."""
+  downloads = os.path.join(root, "downloads")
+  return (root, downloads, os.path.join(downloads, "extracted"),
+          os.path.join(root, tfds_name))
