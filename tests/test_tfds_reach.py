@@ -187,11 +187,9 @@ class OfflineCommandTest(tf.test.TestCase):
         [sys.executable, "-m", "tff_course", "data", "summary", "--dataset", "mnist"],
         cwd=home, env=env, capture_output=True, text=True, timeout=300, check=False)
     seconds = time.monotonic() - start
-    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     self.assertEqual(result.returncode, 2, result.stderr[-2000:])
     self.assertLess(seconds, 60)
-    self.assertNotIn("Retrying", result.stderr)
-    self.assertLen(errors, 1, result.stderr[-2000:])
+    self.assertLen(result.stderr.splitlines(), 1, result.stderr[-2000:])
     self.assertRegex(result.stderr.splitlines()[-1], re.escape(
         "tff-course: error: mnist: no network to download it through tensorflow-datasets "
         "(storage.googleapis.com:443 unreachable: "))

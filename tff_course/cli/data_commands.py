@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 from tff_course.cli.options import add_data_dir
 
@@ -85,15 +84,12 @@ def _list(args) -> int:
 
 def _summary(args) -> int:
   from tff_course.atomic import write_text
-  from tff_course.data import dataset_info, load_dataset, resolve_data_dir
+  from tff_course.data import load_dataset
   from tff_course.output_paths import check_output_dir
   from tff_course.partition import make_partition, parse_groups, plot_heatmap, summarize
   from tff_course.versions import environment_versions
 
   check_output_dir(args.out or os.path.join("runs", "data"), "--out")
-  if not dataset_info(args.dataset).synthetic and resolve_data_dir(args.data_dir) is None:
-    print(f"no data directory given: downloading {args.dataset} through "
-          f"tensorflow-datasets (pass --data-dir to use local files)", file=sys.stderr)
   dataset = load_dataset(args.dataset, data_dir=args.data_dir, limit=args.limit,
                          seed=args.seed, **_options(args.dataset_option))
   split = getattr(dataset, args.split)
