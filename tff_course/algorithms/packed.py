@@ -5,10 +5,10 @@ per call (argument copies, a fresh model, the update's weighting and summation) 
 dominates when clients are many and small. A packed slot receives the input rows of
 several clients, trains each from the server weights in turn inside one call, and
 sends their weighted mean update with their summed weight and metrics. A client whose
-update or weight is not finite is left out of its slot's mean (as
-`tff_course.aggregators.finite` leaves out a non-finite client call) and counted. A
-weighted mean over slots is then exactly the weighted mean over clients (up to
-floating-point rounding), so packing applies to the plain mean aggregator only: aggregators that
+update or weight is not finite is left out of its slot's mean and counted, as
+`tff_course.aggregators.finite` leaves out a non-finite call. A weighted mean over
+slots is then exactly the weighted mean over the kept clients (up to floating-point
+rounding), so packing applies to the plain mean aggregator only: aggregators that
 look at every client's update (quantized, robust, group-aware) need one call per
 client.
 """
