@@ -7,11 +7,11 @@ import numpy as np
 import tensorflow as tf
 
 from tff_course.aggregators.bits import sent_bytes
-from tff_course.algorithms.fedsgd import build_fedsgd
 from tff_course.algorithms.model_fn import keras_model_fn
 from tff_course.algorithms.packed import pack_inputs
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.experiment.federation import build_federation, build_process, initial_weights
+from tff_course.runtime.tff_module import tff
 
 
 def toy_config(**train):
@@ -88,7 +88,8 @@ class FedSgdGradientFormTest(tf.test.TestCase):
                   for batch in federation.client_batches(
                       federation.client_input(device, 1)).as_list()]
       model_fn = keras_model_fn(federation.build_keras_model, federation.element_spec())
-      process = build_fedsgd(model_fn, learning_rate=0.3, form="gradient")
+      process = tff.learning.algorithms.build_fed_sgd(
+          model_fn, server_optimizer_fn=tff.learning.optimizers.build_sgdm(0.3))
       state = process.set_model_weights(process.initialize(), initial_weights(federation))
       theirs = process.get_model_weights(process.next(state, datasets).state).trainable
     for a, b in zip(ours, theirs):

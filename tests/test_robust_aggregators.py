@@ -148,7 +148,8 @@ class RobustAggregatorTest(tf.test.TestCase, parameterized.TestCase):
     before = process.get_model_weights(state).trainable
     output = process.next(state, data)
     after = process.get_model_weights(output.state).trainable
-    self.assertEqual(output.metrics["aggregator"], {"bits_up": len(data) * 32 * (44 + 1)})
+    self.assertEqual(output.metrics["aggregator"],
+                     {"bits_up": len(data) * 32 * (44 + 1), "clients_dropped": 0})
     self.assertGreater(sum(float(np.sum(np.abs(a - b))) for a, b in zip(after, before)), 0)
 
   def test_argument_errors(self):

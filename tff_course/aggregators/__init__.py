@@ -11,8 +11,10 @@ one wrapper: a `BitsUpFactory` subclass gives its process and its bits per clien
 | TrimmedMeanFactory(trim_fraction) | the coordinate-wise trimmed mean |
 | KrumFactory(num_byzantine) | Krum / Multi-Krum (Blanchard et al., 2017) |
 
-The robust ones ignore example weights except that a client of weight 0 (a non-finite
-update) is left out.
+The robust ones ignore example weights except that a client of weight 0 is left out.
+The toolkit's learning processes put every aggregator behind `DropNonFiniteFactory`
+(tff_course.aggregators.finite), the one place a non-finite client update is zeroed with
+its weight and counted in `clients_dropped`.
 """
 
 from tff_course.aggregators.bits_up import BitsUpFactory

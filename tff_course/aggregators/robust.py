@@ -9,8 +9,8 @@ as `tff.aggregators.federated_sample`, without its sampling). There is no limit
 on the number of clients; gathering n clients copies O(n^2) values.
 
 The example weights only decide who takes part: a client whose weight is not
-positive (the toolkit's client work sends weight 0 for a non-finite update) is
-left out, whatever its value, and the rest count equally. State is `()` at the
+positive (`DropNonFiniteFactory` gives a non-finite update weight 0) is left out,
+whatever its value, and the rest count equally. State is `()` at the
 server. Measurements: `bits_up`, an int64, the bits all clients sent (each value's
 bit width times its number of elements, plus the weight's bit width, summed over
 every client, excluded ones included).

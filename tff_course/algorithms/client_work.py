@@ -41,7 +41,8 @@ def build_client_work(model_fn: Callable, client_step: Callable,
   Client data: by default each client's dataset. With `client_batches` (an int64 input
   row -> the client's `TensorBatches`), each client holds a sequence of input rows
   instead: one row, or with `packed` several clients' rows, trained one after another
-  in the same call (see tff_course.algorithms.packed).
+  in the same call (see tff_course.algorithms.packed); the measurements then also hold
+  `clients_dropped`, the clients whose non-finite update the calls left out (int64).
   With `num_groups`, each client's data also carries its int32 group (a one-element
   dataset after the client's dataset, or the input row's third entry) and its update
   weight becomes weight x one_hot(group), a float32 vector a group-aware aggregator
@@ -107,8 +108,11 @@ def build_client_work(model_fn: Callable, client_step: Callable,
                              tff.FederatedType(data_type, tff.CLIENTS))
   def next_fn(state, weights, data):
     rate = tff.federated_broadcast(tff.federated_map(rate_of, state))
-    result, model_outputs = tff.federated_map(client_update, (weights, data, rate))
-    measurements = tff.federated_zip({"train": metrics_aggregation(model_outputs)})
+    outputs = tff.federated_map(client_update, (weights, data, rate))
+    result, measurements = outputs[0], {"train": metrics_aggregation(outputs[1])}
+    if packed:
+      measurements["clients_dropped"] = tff.federated_sum(outputs[2])
+    measurements = tff.federated_zip(measurements)
     return tff.templates.MeasuredProcessOutput(tff.federated_map(advance, state), result,
                                                measurements)
 
@@ -123,8 +127,3 @@ def load_weights(model, initial_weights):
   tf.nest.map_structure(lambda variable, value: variable.assign(value), weights,
                         initial_weights)
   return weights
-
-
-def all_finite(tensors) -> tf.Tensor:
-  """True when every element of every tensor is finite."""
-  return tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tf.nest.flatten(tensors)])

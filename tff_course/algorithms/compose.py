@@ -1,6 +1,7 @@
 """Composing a learning process from its four parts, as `tff.learning` composes its own:
 a broadcast distributor, a client work, an aggregator of client updates and a
-finalizer that turns the aggregate into the next server model."""
+finalizer that turns the aggregate into the next server model. The aggregator drops
+non-finite client updates (tff_course.aggregators.finite)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ def compose(model_fn: Callable, client_work, finalizer_for: Callable,
     model_fn: returns a fresh `tff.learning.models.VariableModel`.
     client_work: a ClientWorkProcess whose updates have the trainable weights' type.
     finalizer_for: weights type -> FinalizerProcess.
-    model_aggregator: a weighted `tff.aggregators` factory (default: weighted mean).
+    model_aggregator: a weighted `tff.aggregators` factory (default: weighted mean),
+      behind `DropNonFiniteFactory`.
     num_groups: the client work sends float32[num_groups] weights (see
       build_client_work); the aggregator must take them.
   """
+  from tff_course.aggregators.finite import dropping_non_finite
   from tff_course.runtime.tff_module import tff
 
   weights_type, _, _ = model_types(model_fn)
@@ -31,7 +34,7 @@ def compose(model_fn: Callable, client_work, finalizer_for: Callable,
   def initial_weights():
     return tff.learning.models.ModelWeights.from_model(model_fn())
 
-  aggregator = (model_aggregator or tff.aggregators.MeanFactory()).create(
+  aggregator = dropping_non_finite(model_aggregator).create(
       weights_type.trainable,
       tff.TensorType(np.float32, [num_groups] if num_groups else []))
   return tff.learning.templates.compose_learning_process(

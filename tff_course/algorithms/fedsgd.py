@@ -3,13 +3,13 @@
 McMahan et al. (2017) describe FedSGD as each selected client computing the gradient
 g_k of its loss on all its data at the current model w, and the server stepping
 w <- w - lr * sum_k n_k g_k / n. Equivalently each client takes that step itself,
-w_k = w - lr * g_k, and the server averages the w_k weighted by n_k. The gradient
-form is TFF's `build_fed_sgd` for clients holding datasets, and the toolkit's own
-client work (send the mean gradient; the server steps with SGD) for clients holding
-input rows; the weight form composes its own client work (one full-batch step, send
-the weights) with a finalizer that adopts the average. The two
-agree up to floating-point rounding; they part ways as soon as a client takes more
-than one step (B < all, or E > 1), which is FedAvg.
+w_k = w - lr * g_k, and the server averages the w_k weighted by n_k. Both forms
+compose the toolkit's own client work: the gradient form sends the mean gradient and
+the server steps with SGD (as TFF's `build_fed_sgd`, but through the aggregator that
+drops and counts non-finite updates); the weight form takes one full-batch step, sends
+the weights, and a finalizer adopts the average. The two agree up to floating-point
+rounding; they part ways as soon as a client takes more than one step (B < all, or
+E > 1), which is FedAvg.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from typing import Callable, Optional
 
-from tff_course.algorithms.client_work import all_finite, build_client_work, load_weights
+from tff_course.algorithms.client_work import build_client_work, load_weights
 from tff_course.algorithms.compose import apply_optimizer, compose
 from tff_course.errors import ConfigError
 
@@ -39,12 +39,9 @@ def build_fedsgd(model_fn: Callable, *, learning_rate: float, form: str = "gradi
       step, the server averages weights).
     model_aggregator: a weighted `tff.aggregators` factory (default: weighted mean).
     num_groups: clients' data carry their group and their weights are per-group
-      vectors for a group-aware aggregator (see build_client_work); not with the
-      gradient form on datasets.
+      vectors for a group-aware aggregator (see build_client_work).
     client_batches, packed: clients hold input rows instead of datasets, and with
-      `packed` several clients share a call (see build_client_work). The gradient form
-      then runs the toolkit's own client work (mean gradient, server SGD step) instead
-      of TFF's `build_fed_sgd`, which takes datasets.
+      `packed` several clients share a call (see build_client_work).
 
   The clients' datasets should hold all their examples in one batch (B = all) for
   this to be FedSGD; with more batches each client still takes exactly one step, on
@@ -58,14 +55,6 @@ def build_fedsgd(model_fn: Callable, *, learning_rate: float, form: str = "gradi
     form = FedSgdForm(form)
   except ValueError:
     raise ConfigError(f"form: got {form!r}, expected 'gradient' or 'weights'") from None
-  if form is FedSgdForm.GRADIENT and client_batches is None:
-    if num_groups:
-      raise ConfigError("num_groups: FedSGD's gradient form on datasets is TFF's "
-                        "build_fed_sgd, which sends scalar weights; use form='weights' "
-                        "or client_batches")
-    return tff.learning.algorithms.build_fed_sgd(
-        model_fn, server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate),
-        model_aggregator=model_aggregator)
   gradient_form = form is FedSgdForm.GRADIENT
   client_work = build_client_work(
       model_fn, _full_batch_step(None if gradient_form else learning_rate),
@@ -101,14 +90,20 @@ def _full_batch_step(learning_rate: Optional[float]) -> Callable:
     gradient = [s / count for s in sums]
     update = (gradient if learning_rate is None else
               [w - learning_rate * g for w, g in zip(initial_weights.trainable, gradient)])
-    result = tff.learning.templates.ClientResult(
-        update=update, update_weight=tf.where(all_finite(update), count, 0.0))
+    result = tff.learning.templates.ClientResult(update=update, update_weight=count)
     return result, model.report_local_unfinalized_metrics()
 
   return client_step
 
 
 def _adopt_average_finalizer(weights_type):
+  """The server adopts the clients' average weights, unless the average is not finite
+  (as when every client was dropped): it then keeps its own, as TFF's apply-optimizer
+  finalizer rejects a non-finite update."""
+  import tensorflow as tf
+
+  from tff_course.aggregators.finite import all_finite
+  from tff_course.aggregators.structure import flatten
   from tff_course.runtime.tff_module import tff
 
   update_type = weights_type.trainable
@@ -119,7 +114,11 @@ def _adopt_average_finalizer(weights_type):
 
   @tff.tensorflow.computation(weights_type, update_type)
   def adopt(weights, average):
-    return tff.learning.models.ModelWeights(trainable=average,
+    tensors, pack = flatten(average)
+    finite = all_finite(tensors)
+    trainable = pack([tf.where(finite, new, old)
+                      for new, old in zip(tensors, flatten(weights.trainable)[0])])
+    return tff.learning.models.ModelWeights(trainable=trainable,
                                             non_trainable=weights.non_trainable)
 
   @tff.federated_computation(init_fn.type_signature.result,

@@ -4,8 +4,10 @@ TFF's local runtime makes one TensorFlow call per client and round, with a fixed
 per call (argument copies, a fresh model, the update's weighting and summation) that
 dominates when clients are many and small. A packed slot receives the input rows of
 several clients, trains each from the server weights in turn inside one call, and
-sends their weighted mean update with their summed weight and metrics. A weighted
-mean over slots is then exactly the weighted mean over clients (up to floating-point
+sends their weighted mean update with their summed weight and metrics. A client whose
+update or weight is not finite is left out of its slot's mean and counted, as
+`tff_course.aggregators.finite` leaves out a non-finite call. A weighted mean over
+slots is then exactly the weighted mean over the kept clients (up to floating-point
 rounding), so packing applies to the plain mean aggregator only: aggregators that
 look at every client's update (quantized, robust, group-aware) need one call per
 client.
@@ -28,26 +30,30 @@ def packed_step(client_step: Callable, client_batches: Callable) -> Callable:
 
   `client_step(model, initial_weights, batches, rate)` returns (ClientResult, local
   metrics); `client_batches(row)` is a client's training stream. The packed step trains
-  every row's client from `initial_weights` and returns the ClientResult of their
-  weighted mean update (weight: the sum of theirs) and the model's metrics summed over
-  them.
+  every row's client from `initial_weights` and returns the ClientResult of the weighted
+  mean update of those with a finite update and weight (weight: the sum of theirs), the
+  model's metrics summed over all of them, and how many it left out (int64).
   """
   import tensorflow as tf
 
+  from tff_course.aggregators.finite import finite_or_dropped
   from tff_course.runtime.tff_module import tff
 
   def step(model, initial_weights, rows, rate):
     total = tuple(tf.zeros_like(w) for w in tf.nest.flatten(initial_weights.trainable))
     weight_sum = tf.constant(0.0)
+    dropped = tf.constant(0, tf.int64)
     for index in tf.range(tf.shape(rows)[0]):
       result, _ = client_step(model, initial_weights, client_batches(rows[index]), rate)
-      total = tuple(t + result.update_weight * u
-                    for t, u in zip(total, tf.nest.flatten(result.update)))
-      weight_sum += result.update_weight
+      update, weight, left_out = finite_or_dropped(tf.nest.flatten(result.update),
+                                                   result.update_weight)
+      total = tuple(t + weight * u for t, u in zip(total, update))
+      weight_sum += weight
+      dropped += left_out
     scale = tf.math.divide_no_nan(1.0, weight_sum)
     update = tf.nest.pack_sequence_as(initial_weights.trainable, [t * scale for t in total])
     return (tff.learning.templates.ClientResult(update=update, update_weight=weight_sum),
-            model.report_local_unfinalized_metrics())
+            model.report_local_unfinalized_metrics(), dropped)
 
   return step
 

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import tensorflow as tf
 
-from tff_course.algorithms.client_work import all_finite, build_client_work, load_weights
+from tff_course.algorithms.client_work import build_client_work, load_weights
 
 
 def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, *,
@@ -63,11 +63,8 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
       optimizer_state = client_optimizer.set_hparams(optimizer_state, {"learning_rate": rate})
     examples, _ = batches.reduce((tf.constant(0, tf.int64), optimizer_state), train_on)
     update = tf.nest.map_structure(tf.subtract, initial_weights.trainable, weights.trainable)
-    finite = all_finite(update)
-    update = tf.nest.map_structure(lambda u: tf.where(finite, u, tf.zeros_like(u)), update)
     weight = tf.cast(examples, tf.float32) if weighted else tf.constant(1.0)
-    result = tff.learning.templates.ClientResult(update=update,
-                                                 update_weight=tf.where(finite, weight, 0.0))
+    result = tff.learning.templates.ClientResult(update=update, update_weight=weight)
     return result, model.report_local_unfinalized_metrics()
 
   return build_client_work(model_fn, client_step, learning_rate_fn, num_groups,

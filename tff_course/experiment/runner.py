@@ -17,6 +17,7 @@ import time
 from typing import Callable, Dict, Optional
 
 from tff_course.aggregators.bits import sent_bytes
+from tff_course.algorithms.dropped import clients_dropped
 from tff_course.algorithms.evaluation import evaluate_weights
 from tff_course.errors import TffCourseError
 from tff_course.experiment.config import ExperimentConfig
@@ -149,6 +150,7 @@ class _RoundLoop:
         "bytes_down": size * len(chosen),
         "bytes_up": sent_bytes(output.metrics["aggregator"]["bits_up"], len(data),
                                len(chosen)),
+        "clients_dropped": clients_dropped(output.metrics),
     }
     if round_num % self.train.eval_every == 0 or round_num == self.train.rounds:
       metrics.update(self.evaluate(weights))
