@@ -1,7 +1,8 @@
 """A client whose update is not finite is dropped with its weight before aggregation, on
 every path (one call per client, packed clients, FedSGD's two forms, the quantized and
 robust aggregators), and counted: the new server model is what NumPy computes from the
-other clients' updates, and a round whose clients are all dropped leaves it unchanged."""
+other clients' updates, the round's training metrics are those of the other clients,
+and a round whose clients are all dropped leaves the model unchanged."""
 
 import numpy as np
 import tensorflow as tf
@@ -21,9 +22,9 @@ from tff_course.runtime.tff_module import tff
 
 def poisoned_rounds(**train):
   """One round of `toy_config(**train)` whose first client's inputs are infinite:
-  (start weights, new weights, metrics, the other clients' one-client rounds' new
-  weights, their example counts, (new weights, metrics) of a round of the poisoned
-  client alone)."""
+  (start weights, new weights, metrics, (new weights, metrics) of the other clients'
+  one-client rounds, their example counts, (new weights, metrics) of a round of the
+  poisoned client alone)."""
   with build_federation(toy_config(**train)) as federation:
     chosen = federation.sample(1)
     federation.dataset.train.x[chosen[0].indices] = np.inf
@@ -37,9 +38,9 @@ def poisoned_rounds(**train):
 
     weights, metrics = round_of(federation.client_data(chosen, 1))
     rows = [[federation.client_input(device, 1)] for device in chosen]
-    alone = [round_of([row])[0] for row in rows[1:]]
+    alone = [round_of([row]) for row in rows[1:]]
     counts = [len(device.indices) for device in chosen[1:]]
-    return start.trainable, weights, metrics, alone, counts, round_of([rows[0]])
+    return (start.trainable, weights, metrics, alone, counts, round_of([rows[0]]))
 
 
 class DropsThePoisonedClientTest(tf.test.TestCase):
@@ -47,10 +48,15 @@ class DropsThePoisonedClientTest(tf.test.TestCase):
   def check(self, expected_fn, **train):
     start, weights, metrics, alone, counts, (dropped_alone, alone_metrics) = poisoned_rounds(
         **train)
-    expected = [expected_fn(np.stack(layers), counts) for layers in zip(*alone)]
+    expected = [expected_fn(np.stack(layers), counts)
+                for layers in zip(*(alone_weights for alone_weights, _ in alone))]
     for got, want in zip(weights, expected):
       self.assertAllClose(got, want, atol=1e-6, rtol=0)
     self.assertEqual(clients_dropped(metrics), 1)
+    train_metrics = metrics["client_work"]["train"]
+    self.assertTrue(np.isfinite(train_metrics["loss"]), train_metrics)
+    self.assertEqual(train_metrics["num_examples"],
+                     sum(m["client_work"]["train"]["num_examples"] for _, m in alone))
     self.assertGreater(max(float(np.abs(a - b).max()) for a, b in zip(weights, start)), 1e-3)
     for got, want in zip(dropped_alone, start):
       self.assertAllEqual(got, want)

@@ -33,7 +33,8 @@ def build_client_work(model_fn: Callable, client_step: Callable,
   """A ClientWorkProcess running `client_step(model, initial_weights, batches, rate)`.
 
   `client_step` runs inside a tf.function on a fresh model and returns
-  (ClientResult, the model's local unfinalized metrics); `batches` is the client's
+  (ClientResult, the model's local unfinalized metrics); a client whose update or
+  weight is not finite reports zero metrics (the aggregator drops its update); `batches` is the client's
   dataset, or whatever has its `reduce` method. With `learning_rate_fn` (round index
   -> rate, in TensorFlow), the process keeps the round index as its state and
   broadcasts that round's rate to the clients as `rate`; without it, `rate` is None.
@@ -48,6 +49,7 @@ def build_client_work(model_fn: Callable, client_step: Callable,
   weight becomes weight x one_hot(group), a float32 vector a group-aware aggregator
   can use.
   """
+  from tff_course.algorithms.dropped import kept_metrics
   from tff_course.algorithms.packed import packed_step, stack_rows
   from tff_course.runtime.tff_module import tff
 
@@ -76,6 +78,7 @@ def build_client_work(model_fn: Callable, client_step: Callable,
       result, outputs = client_step(model, initial_weights,
                                     data[0] if num_groups else data, rate)
       group = data[1].reduce(np.int32(0), lambda _, g: g) if num_groups else None
+    outputs = kept_metrics(outputs, result.update, result.update_weight)
     if num_groups:
       result = tff.learning.templates.ClientResult(
           update=result.update,

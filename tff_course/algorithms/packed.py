@@ -32,19 +32,24 @@ def packed_step(client_step: Callable, client_batches: Callable) -> Callable:
   metrics); `client_batches(row)` is a client's training stream. The packed step trains
   every row's client from `initial_weights` and returns the ClientResult of the weighted
   mean update of those with a finite update and weight (weight: the sum of theirs), the
-  model's metrics summed over all of them, and how many it left out (int64).
+  model's metrics summed over those same clients, and how many it left out (int64).
   """
   import tensorflow as tf
 
   from tff_course.aggregators.finite import finite_or_dropped
+  from tff_course.algorithms.dropped import kept_metrics
   from tff_course.runtime.tff_module import tff
 
   def step(model, initial_weights, rows, rate):
     total = tuple(tf.zeros_like(w) for w in tf.nest.flatten(initial_weights.trainable))
     weight_sum = tf.constant(0.0)
     dropped = tf.constant(0, tf.int64)
+    metrics = tf.nest.map_structure(tf.zeros_like, model.report_local_unfinalized_metrics())
     for index in tf.range(tf.shape(rows)[0]):
-      result, _ = client_step(model, initial_weights, client_batches(rows[index]), rate)
+      model.reset_metrics()
+      result, own = client_step(model, initial_weights, client_batches(rows[index]), rate)
+      metrics = tf.nest.map_structure(
+          tf.add, metrics, kept_metrics(own, result.update, result.update_weight))
       update, weight, left_out = finite_or_dropped(tf.nest.flatten(result.update),
                                                    result.update_weight)
       total = tuple(t + weight * u for t, u in zip(total, update))
@@ -53,7 +58,7 @@ def packed_step(client_step: Callable, client_batches: Callable) -> Callable:
     scale = tf.math.divide_no_nan(1.0, weight_sum)
     update = tf.nest.pack_sequence_as(initial_weights.trainable, [t * scale for t in total])
     return (tff.learning.templates.ClientResult(update=update, update_weight=weight_sum),
-            model.report_local_unfinalized_metrics(), dropped)
+            metrics, dropped)
 
   return step
 
