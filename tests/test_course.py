@@ -7,7 +7,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from tests.shared_data import requires_data, shared_data_dir
+from tests.fake_cifar import write_fake_cifar10
 from tests.test_cli import run_cli
 from tff_course.course import EXPERIMENTS, course_experiment, plan_arms, run_course_experiment
 from tff_course.course import fedsgd_fedavg, group_fairness, markdown
@@ -219,12 +219,14 @@ class NumpyExperimentTest(tf.test.TestCase):
     self.assertIn("numpy", record["versions"])
 
 
-@requires_data("cifar10")
 class QuantizedExperimentCliTest(tf.test.TestCase):
+  """On a fake CIFAR-10 in the official format: a smoke run's outputs do not depend on
+  the images."""
 
   def test_smoke_run_writes_report_and_resumes_without_retraining(self):
     run_dir = self.create_tempdir().full_path
-    argv = ("experiment", "quantized", "--run-dir", run_dir, "--data-dir", shared_data_dir(),
+    data_dir = write_fake_cifar10(self.create_tempdir().full_path)
+    argv = ("experiment", "quantized", "--run-dir", run_dir, "--data-dir", data_dir,
             "--rounds", "1", "--set", "data.samples_per_client=20", "--no-progress")
     status, out, err = run_cli(*argv)
     self.assertEqual(status, 0, err)
