@@ -198,8 +198,9 @@ class NotebookRunTest(tf.test.TestCase):
     notebook = self.run_notebook("04_fedsgd_vs_fedavg")
     text = self.markdown(notebook)
     self.assertIn("test accuracy, gradient form", text)
-    self.assertIn("## IID against non-IID (2 shards of one class per client)", text)
-    self.assertIn("| IID | FedSGD N=100 C=0.1, IID, lr 0.1 |", text)
+    self.assertIn("## Smoothness: non-IID, lr 0.001, C = 0.5", text)
+    self.assertIn("| non-IID | FedSGD N=100 C=0.5, non-IID, lr 0.001 | 50 |", text)
+    self.assertIn("rounds where test loss rose", text)
     self.assertImages(notebook, 2)
 
   def test_05_pruning(self):
