@@ -82,6 +82,22 @@ class ArmsTest(tf.test.TestCase):
     self.assertEqual(arms["unfair"].train.devices_per_group, {0: 10, 1: 2, 2: 1})
     self.assertEqual(arms["unfair-group-mean"].train.aggregator, "group_mean")
 
+  def test_fedsgd_fedavg_cut_to_some_comparisons(self):
+    iid = plan_arms(fedsgd_fedavg.experiment(["iid"]), rounds=1)
+    self.assertEqual({(a.config.train.algorithm, a.config.data.partition) for a in iid},
+                     {(alg, part) for alg in ("fedsgd", "fedavg") for part in ("iid", "shards")})
+    every = {a.key for a in plan_arms(course_experiment("fedsgd-fedavg"))}
+    self.assertTrue({a.key for a in iid} < every)
+    self.assertEqual(len(plan_arms(fedsgd_fedavg.experiment(["epochs", "smoothness"]))), 5)
+    self.assertEqual({a.key for a in plan_arms(fedsgd_fedavg.experiment())}, every)
+    with self.assertRaisesRegex(ConfigError, "comparisons: got 'iid ', expected some of "
+                                             "clients, fraction"):
+      fedsgd_fedavg.experiment(["iid "])
+    with self.assertRaisesRegex(ConfigError, "comparisons: got none"):
+      fedsgd_fedavg.experiment([])
+    with self.assertRaisesRegex(ConfigError, "expected each name once"):
+      fedsgd_fedavg.experiment(["iid", "iid"])
+
 
 def _write_metrics(run_dir, rows):
   os.makedirs(run_dir, exist_ok=True)

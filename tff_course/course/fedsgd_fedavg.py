@@ -11,6 +11,7 @@ from tff_course.course import markdown
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.results import Results
+from tff_course.errors import ConfigError
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.course.figures import arm_curves
 
@@ -76,41 +77,63 @@ def smoothness_settings() -> List[Setting]:
           for a in BOTH]
 
 
-def tables() -> Dict[str, List[Tuple[str, List[Setting]]]]:
-  """The report's comparisons: title -> rows of (row name, settings compared)."""
-  return {
-      "Number of clients N (C = 0.1)": [
-          (f"N = {n}", [Setting(a, clients=n) for a in BOTH]) for n in CLIENT_COUNTS],
-      "Client fraction C (N = 100)": [
-          (f"C = {c:g}", [Setting(a, fraction=c) for a in BOTH]) for c in FRACTIONS],
-      "Local epochs E (FedAvg, N = 100, C = 0.1)": [
-          (f"E = {e}", [Setting("fedavg", epochs=e)]) for e in EPOCHS],
-      "IID against non-IID (2 shards of one class per client)": iid_settings(),
-      f"Smoothness: non-IID, lr {SMOOTHNESS_LR:g}, C = {SMOOTHNESS_FRACTION:g}": [
-          ("non-IID", smoothness_settings())],
+COMPARISONS = ("clients", "fraction", "epochs", "iid", "smoothness")
+
+
+def tables(comparisons: Sequence[str] = COMPARISONS
+           ) -> Dict[str, List[Tuple[str, List[Setting]]]]:
+  """The report's comparisons, those named in `comparisons`: title -> rows of (row name,
+  settings compared)."""
+  every = {
+      "clients": ("Number of clients N (C = 0.1)", [
+          (f"N = {n}", [Setting(a, clients=n) for a in BOTH]) for n in CLIENT_COUNTS]),
+      "fraction": ("Client fraction C (N = 100)", [
+          (f"C = {c:g}", [Setting(a, fraction=c) for a in BOTH]) for c in FRACTIONS]),
+      "epochs": ("Local epochs E (FedAvg, N = 100, C = 0.1)", [
+          (f"E = {e}", [Setting("fedavg", epochs=e)]) for e in EPOCHS]),
+      "iid": ("IID against non-IID (2 shards of one class per client)", iid_settings()),
+      "smoothness": (f"Smoothness: non-IID, lr {SMOOTHNESS_LR:g}, "
+                     f"C = {SMOOTHNESS_FRACTION:g}", [("non-IID", smoothness_settings())]),
   }
+  check_comparisons(comparisons)
+  return dict(every[name] for name in comparisons)
 
 
-def arms(full: bool) -> List[Arm]:
+def check_comparisons(comparisons: Sequence[str]) -> None:
+  """ConfigError unless `comparisons` names some of COMPARISONS, each once."""
+  if not comparisons:
+    raise ConfigError(f"comparisons: got none, expected some of {', '.join(COMPARISONS)}")
+  for name in comparisons:
+    if name not in COMPARISONS:
+      raise ConfigError(f"comparisons: got {name!r}, expected some of "
+                        f"{', '.join(COMPARISONS)}")
+  if len(set(comparisons)) != len(comparisons):
+    raise ConfigError(f"comparisons: got {list(comparisons)}, expected each name once")
+
+
+def arms(full: bool, comparisons: Sequence[str] = COMPARISONS) -> List[Arm]:
   model, rounds = ("mnist_cnn", 50) if full else ("mnist_2nn", 15)
   settings: Dict[str, Setting] = {}
-  for rows in tables().values():
+  for rows in tables(comparisons).values():
     for _, compared in rows:
       settings.update({s.key: s for s in compared})
   return [Arm(key, s.label, s.config(model, rounds)) for key, s in settings.items()]
 
 
-def report(results: Results) -> List[str]:
+def report(results: Results, comparisons: Sequence[str] = COMPARISONS) -> List[str]:
   sections = []
-  for title, rows in tables().items():
+  for title, rows in tables(comparisons).items():
     sections += [f"## {title}", comparison_table(results, rows)]
-  smooth = smoothness_settings()
-  sections += [arm_curves(results, [s.key for s in smooth], "smoothness.png",
-                          f"Non-IID MNIST, lr {SMOOTHNESS_LR:g}, C = {SMOOTHNESS_FRACTION:g}"),
-               smoothness_table(results, smooth),
-               "## IID against non-IID curves",
-               arm_curves(results, [s.key for _, compared in iid_settings() for s in compared],
-                          "iid-vs-noniid.png", "FedSGD and FedAvg, IID and non-IID MNIST")]
+  if "smoothness" in comparisons:
+    smooth = smoothness_settings()
+    sections += [arm_curves(results, [s.key for s in smooth], "smoothness.png",
+                            f"Non-IID MNIST, lr {SMOOTHNESS_LR:g}, C = {SMOOTHNESS_FRACTION:g}"),
+                 smoothness_table(results, smooth)]
+  if "iid" in comparisons:
+    sections += ["## IID against non-IID curves",
+                 arm_curves(results, [s.key for _, compared in iid_settings()
+                                      for s in compared],
+                            "iid-vs-noniid.png", "FedSGD and FedAvg, IID and non-IID MNIST")]
   return sections
 
 
@@ -169,3 +192,11 @@ EXPERIMENT = CourseExperiment(
         "messages until each run first reached the table's lowest final accuracy."),
     duration="2.8 min measured (2NN, 15 rounds); --full: McMahan's CNN, 50 rounds, est. 1-2 h",
     arms=arms, report=report)
+
+
+def experiment(comparisons: Sequence[str] = COMPARISONS) -> CourseExperiment:
+  """The experiment cut down to the named comparisons (their arms, tables and curves)."""
+  check_comparisons(comparisons)
+  chosen = tuple(comparisons)
+  return dataclasses.replace(EXPERIMENT, arms=lambda full: arms(full, chosen),
+                             report=lambda results: report(results, chosen))
