@@ -24,6 +24,7 @@ KERNEL = "tff-course-tests"
 CELL_TIMEOUT = 300
 WIDGET = "application/vnd.jupyter.widget-view+json"
 TQDM_WARNINGS = ("IProgress not found", "TqdmWarning", "TqdmExperimentalWarning")
+TENSORFLOW_LOG_LINES = ("INFO:tensorflow", "cuDNN", "cuda_")
 
 
 def kernel_manager(directory: str) -> KernelManager:
@@ -50,8 +51,9 @@ def with_parameters(notebook, parameters):
 
 
 def execute(name: str, parameters, work_dir: str):
-  """Runs notebooks/NAME.ipynb with `parameters` in `work_dir`; returns (the executed
-  notebook, seconds). A failing cell raises nbclient's CellExecutionError, a cell still
+  """Runs notebooks/NAME.ipynb with `parameters` in `work_dir`, in a kernel whose
+  environment leaves TensorFlow's log level to the toolkit, as a user's does; returns
+  (the executed notebook, seconds). A failing cell raises nbclient's CellExecutionError, a cell still
   running after CELL_TIMEOUT seconds its CellTimeoutError."""
   notebook = with_parameters(nbformat.read(os.path.join(NOTEBOOKS, f"{name}.ipynb"),
                                            as_version=4), parameters)
@@ -59,9 +61,10 @@ def execute(name: str, parameters, work_dir: str):
   client = NotebookClient(notebook, km=manager, timeout=CELL_TIMEOUT,
                           resources={"metadata": {"path": work_dir}})
   path = os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")]))
+  env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
   start = time.perf_counter()
   try:
-    client.execute(env={**os.environ, "PYTHONPATH": path})
+    client.execute(env={**env, "PYTHONPATH": path})
   finally:
     if manager.has_kernel:
       manager.shutdown_kernel(now=True)
@@ -162,6 +165,8 @@ class NotebookRunTest(tf.test.TestCase):
     errors = stream(notebook, "stderr")
     for warning in TQDM_WARNINGS:
       self.assertNotIn(warning, errors)
+    for log_line in TENSORFLOW_LOG_LINES:
+      self.assertNotIn(log_line, errors + stream(notebook, "stdout"))
     return notebook
 
   def assertImages(self, notebook, at_least):

@@ -4,14 +4,29 @@ Importing TensorFlow prints start-up lines (CUDA stubs, cuDNN factories, CPU fea
 TensorRT) through its C++ log, and level "2" still lets grappler's harmless "Failed to
 detect the fetch node(s)" through for TFF's empty-result computations. Failures that
 matter reach Python as exceptions. `TF_CPP_MIN_LOG_LEVEL=0` shows everything again.
+
+In Jupyter and IPython, TensorFlow also sets its Python logger to INFO, and every
+checkpoint a run saves printed "INFO:tensorflow:Assets written to ..." twice into the
+notebook; the same choice quiets that logger to warnings.
 """
 
+import logging
 import os
 
 QUIET_LEVEL = "3"
+_USER_CHOSE = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 
 
 def quiet_tf_log() -> None:
   """Sets TF_CPP_MIN_LOG_LEVEL to QUIET_LEVEL unless it is set; effective when called
   before TensorFlow is imported, and inherited by the TFF worker process."""
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL)
+
+
+def quiet_tf_python_log() -> None:
+  """Sets TensorFlow's Python logger to WARNING unless the user chose a log level
+  (TF_CPP_MIN_LOG_LEVEL set before the toolkit was imported); imports TensorFlow."""
+  if not _USER_CHOSE:
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(logging.WARNING)

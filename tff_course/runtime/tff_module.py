@@ -8,7 +8,9 @@ this module replaces that context with the toolkit's at once.
 import tensorflow_federated as tff
 
 from tff_course.runtime.context import install_context
+from tff_course.tf_log import quiet_tf_python_log
 
 install_context()
+quiet_tf_python_log()
 
 __all__ = ["tff"]
