@@ -126,11 +126,15 @@ class _RoundLoop:
     return metrics
 
   def check_finite(self, metrics: Dict[str, float], round_num: int) -> None:
-    """Raises TrainingDiverged when the round's training loss is NaN or infinite."""
-    if math.isfinite(metrics["train_loss"]):
+    """Raises TrainingDiverged when the round's training loss is NaN or infinite, or
+    every client's update was (then none was aggregated and the loss counts none)."""
+    dropped, clients = metrics["clients_dropped"], metrics["clients"]
+    if math.isfinite(metrics["train_loss"]) and dropped < clients:
       return
+    cause = (f"every client's update was NaN or infinite ({dropped} of {clients} dropped)"
+             if dropped == clients else f"the training loss is {metrics['train_loss']}")
     raise TrainingDiverged(
-        f"round {round_num}: the training loss is {metrics['train_loss']}; stopped. The "
+        f"round {round_num}: {cause}; stopped. The "
         f"last good checkpoint is kept in {os.path.join(self.run_dir, 'checkpoints')}; "
         f"lower train.client_lr (now {self.train.client_lr}) and run again in a new "
         f"--run-dir")
