@@ -14,6 +14,7 @@ from setuptools import find_packages, setup
 REQUIRES = [
     "grpcio>=1.46,<2",
     "h5py>=3.9",
+    "ipython>=8.12,<8.23",
     "matplotlib>=3.7",
     "numpy>=1.25,<2",
     "portpicker>=1.6,<2",

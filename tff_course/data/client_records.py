@@ -25,6 +25,7 @@ from tff_course.runtime.exit_callbacks import cancel, on_exit
 
 LABEL_BYTES = 4
 SUFFIX = ".records"
+PARTIAL = ".partial"
 
 
 class ClientRecords:
@@ -49,9 +50,10 @@ class ClientRecords:
     self.record_bytes = LABEL_BYTES + int(np.prod(self.example_shape, dtype=np.int64)
                                           * self.example_dtype.itemsize)
     self._owned = directory is None
+    self.numbers: Dict[str, int] = {}
+    self._exit_token = on_exit(self.close)
     self.directory = directory or tempfile.mkdtemp(prefix="tff-course-clients-")
     os.makedirs(self.directory, exist_ok=True)
-    self._exit_token = on_exit(self.close)
     self.numbers = _write_records(self.directory, split, clients, self.example_dtype)
 
   def client_input(self, client_id: str, shuffle_seed: int) -> np.ndarray:
@@ -59,17 +61,21 @@ class ClientRecords:
     return np.array([self.numbers[client_id], shuffle_seed], dtype=np.int64)
 
   def close(self) -> None:
-    """Deletes the files, and the directory when it was made for them or is left empty
-    (also done at exit and on SIGTERM/SIGHUP if `close` was never called)."""
+    """Deletes the record files (also those still being written, or left by a killed
+    earlier use of the directory), and the directory when it was made for them or is
+    left empty; done at exit and on SIGTERM/SIGHUP too if `close` was never called."""
     cancel(self._exit_token)
+    directory = getattr(self, "directory", None)
+    if directory is None:
+      return
     if self._owned:
-      shutil.rmtree(self.directory, ignore_errors=True)
+      shutil.rmtree(directory, ignore_errors=True)
     else:
-      for number in self.numbers.values():
+      for name in _record_files(directory):
         with contextlib.suppress(FileNotFoundError):
-          os.remove(_path(self.directory, number))
+          os.remove(os.path.join(directory, name))
       with contextlib.suppress(OSError):
-        os.rmdir(self.directory)
+        os.rmdir(directory)
     self.numbers = {}
 
   def __enter__(self) -> "ClientRecords":
@@ -121,7 +127,7 @@ def _write_records(directory: str, split: Split, clients: Dict[str, np.ndarray],
   numbers = {}
   for number, (client_id, indices) in enumerate(clients.items()):
     indices = np.asarray(indices, dtype=np.int64)
-    temporary = _path(directory, number) + ".partial"
+    temporary = _path(directory, number) + PARTIAL
     with open(temporary, "wb") as file:
       file.write(_encode(split.x[indices], split.y[indices], example_dtype))
     os.replace(temporary, _path(directory, number))
@@ -137,3 +143,13 @@ def _encode(x: np.ndarray, y: np.ndarray, example_dtype: np.dtype) -> bytes:
   labels = np.asarray(y, dtype=np.int32).reshape(-1, 1).view(np.uint8)
   examples = np.ascontiguousarray(x, dtype=example_dtype).reshape(len(y), -1).view(np.uint8)
   return np.concatenate([labels, examples], axis=1).tobytes()
+
+
+def _record_files(directory: str):
+  """The names of the record files, whole or being written, in `directory` (none if it
+  is gone)."""
+  try:
+    names = os.listdir(directory)
+  except FileNotFoundError:
+    return []
+  return [name for name in names if name.endswith((SUFFIX, SUFFIX + PARTIAL))]
