@@ -12,6 +12,7 @@ import tensorflow as tf
 from tests.cli_runner import run_main
 from tff_course.cli.dispatch import dispatch
 from tff_course.cli.interrupts import catch_interrupts, was_interrupted
+from tff_course.cli.streams import tolerate_closed_output
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 DEMO_ROUNDS = 40
@@ -80,6 +81,17 @@ class DispatchInterruptTest(tf.test.TestCase):
     with catch_interrupts():
       status, _, err = run_main(lambda argv: dispatch("prog", _parser_running(handler), argv))
     self.assertEqual((status, err), (130, "prog: interrupted\n"))
+
+
+class ClosedReaderStreamTest(tf.test.TestCase):
+
+  def test_the_wrapped_streams_keep_their_other_attributes(self):
+    original_out, original_err = sys.stdout, sys.stderr
+    with tolerate_closed_output("prog"):
+      self.assertIsNot(sys.stdout, original_out)
+      self.assertIs(sys.stdout.buffer, original_out.buffer)
+      self.assertEqual(sys.stderr.encoding, original_err.encoding)
+    self.assertIs(sys.stdout, original_out)
 
 
 class CommandLineSignalsTest(tf.test.TestCase):

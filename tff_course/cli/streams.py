@@ -49,6 +49,11 @@ class _ToleratesClosedReader(io.TextIOBase):
     os.close(devnull)
     self._on_close(self)
 
+  def __getattr__(self, name):
+    if name == "_stream":
+      raise AttributeError(name)
+    return getattr(self._stream, name)
+
   def fileno(self) -> int:
     return self._stream.fileno()
 
