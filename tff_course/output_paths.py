@@ -52,10 +52,8 @@ def _check_writable_ancestor(path: str, flag: str, expected: str, shown: str = N
 
 
 def _first_existing(path: str) -> str:
-  current = os.path.abspath(path)
-  while not os.path.exists(current):
-    current = os.path.dirname(current)
-  return current
+  missing = _missing_directories(path)
+  return os.path.dirname(missing[-1]) if missing else os.path.abspath(path)
 
 
 def _missing_directories(path: str) -> List[str]:

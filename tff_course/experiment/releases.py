@@ -10,8 +10,8 @@ TensorBoard write): a run killed and resumed shows every round there exactly onc
 
 from __future__ import annotations
 
-import os
 import math
+import os
 from typing import Dict, List, Set, Tuple
 
 from tff_course.experiment.metrics_file import METRICS_FILE, read_metrics
