@@ -47,7 +47,8 @@ def run_seed(seed: int, args) -> Results:
   experiment = CourseExperiment(
       name="bench-quantization", title=f"Quantized FedAvg, {args.rounds} rounds, seed {seed}",
       description=quantized.EXPERIMENT.description, duration="",
-      arms=lambda full: seeded_arms(seed, args.rounds), report=quantized.report)
+      arms=lambda setting: seeded_arms(seed, args.rounds), report=quantized.report,
+      questions=quantized.questions, assignment=quantized.EXPERIMENT.assignment)
   run_course_experiment(experiment, run_dir, data_dir=args.data_dir,
                         progress=not args.no_progress)
   return Results(run_dir, tuple(seeded_arms(seed, args.rounds)))

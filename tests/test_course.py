@@ -12,16 +12,17 @@ from tests.test_cli import run_cli
 from tff_course.course import EXPERIMENTS, course_experiment, plan_arms, run_course_experiment
 from tff_course.course import fedsgd_fedavg, group_fairness, markdown
 from tff_course.course.results import Results, summarize_metrics
+from tff_course.course.settings import SETTINGS
 from tff_course.errors import ConfigError
 from tff_course.scratch import batches
 
 
 class ArmsTest(tf.test.TestCase):
 
-  def test_every_experiment_plans_unique_arms_in_both_settings(self):
+  def test_every_experiment_plans_unique_arms_in_every_setting(self):
     for name, experiment in EXPERIMENTS.items():
-      for full in (False, True):
-        arms = plan_arms(experiment, full=full)
+      for setting in SETTINGS:
+        arms = plan_arms(experiment, setting=setting)
         self.assertNotEmpty(arms, name)
         self.assertLen({arm.key for arm in arms}, len(arms))
 
@@ -31,8 +32,8 @@ class ArmsTest(tf.test.TestCase):
     self.assertEqual([a.config.train.quant_bits for a in arms], [32, 16, 4])
 
   def test_rounds_give_the_single_device_e_epochs_per_fedavg_round(self):
-    for full, epochs in ((False, 1), (True, 5)):
-      arms = {a.key: a for a in plan_arms(course_experiment("fedavg-cifar"), full=full,
+    for setting, epochs in (("default", 1), ("full", 5)):
+      arms = {a.key: a for a in plan_arms(course_experiment("fedavg-cifar"), setting=setting,
                                           rounds=3)}
       self.assertEqual(arms["fedavg"].config.train.rounds, 3)
       self.assertEqual(arms["single-device"].config.train.rounds, 3 * epochs)

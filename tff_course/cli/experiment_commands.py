@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from tff_course.cli.options import add_data_dir, add_overrides, note_dropped_options
+from tff_course.course.settings import ASSIGNMENT, DEFAULT, FULL
 
 
 def add_parser(commands) -> None:
@@ -16,21 +18,32 @@ def add_parser(commands) -> None:
   parser = commands.add_parser(
       "experiment", help="run one of the course's experiments and write its report",
       description="Run a course experiment: its runs (each resumable), its plots and a "
-                  "markdown report (run_dir/report.md). The default setting is sized for "
-                  "2 cores; --full runs the full-size setting.",
-      epilog=f"experiments:\n{listing}\n\nexample: tff-course experiment quantized "
+                  "markdown report (run_dir/report.md) that answers the assignment's "
+                  "questions with the measured numbers. The default setting is sized for "
+                  "2 cores; --full runs the full-size setting, --assignment the "
+                  "parameters the assignment states. NAME 'all' runs every experiment "
+                  "in turn (resumably) and writes an index report linking them.",
+      epilog=f"experiments:\n{listing}\n\nexamples:\n  tff-course experiment quantized "
+             f"--data-dir ../shared/data\n  tff-course experiment all --assignment "
              f"--data-dir ../shared/data",
       formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("name", metavar="NAME", choices=list(EXPERIMENTS) + ["list"],
-                      help="the experiment (or 'list' to list them)")
-  parser.add_argument("--full", action="store_true", help="the full-size setting")
+  parser.add_argument("name", metavar="NAME", choices=list(EXPERIMENTS) + ["all", "list"],
+                      help="the experiment, 'all' of them, or 'list' to list them")
+  size = parser.add_mutually_exclusive_group()
+  size.add_argument("--full", dest="setting", action="store_const", const=FULL,
+                    default=DEFAULT, help="the full-size setting")
+  size.add_argument("--assignment", dest="setting", action="store_const", const=ASSIGNMENT,
+                    help="exactly the parameters the assignment states, where it states "
+                         "them (the report says where the default differs, and why)")
   parser.add_argument("--rounds", type=int,
                       help="override every run's number of rounds (e.g. 2, with --run-dir "
                            "elsewhere, for a smoke test)")
   add_overrides(parser, "override a config field of every run, e.g. "
                         "data.samples_per_client=50 (repeatable)")
   parser.add_argument("--run-dir", help="where it writes (default: runs/experiments/NAME, "
-                                        "with -full appended for --full)")
+                                        "with -full or -assignment appended for those "
+                                        "settings; for 'all', the directory that holds "
+                                        "them, default runs/experiments)")
   add_data_dir(parser)
   parser.add_argument("--no-progress", action="store_true", help="no progress bars")
   parser.set_defaults(handler=_experiment)
@@ -39,6 +52,7 @@ def add_parser(commands) -> None:
 def _experiment(args) -> int:
   from tff_course.course import course_experiment, plan_arms, run_course_experiment
   from tff_course.course.registry import EXPERIMENTS
+  from tff_course.course.settings import run_dir_name
   from tff_course.output_paths import check_output_dir, removed_if_left_empty
   from tff_course.runtime import install_context
 
@@ -46,18 +60,45 @@ def _experiment(args) -> int:
     for name, experiment in EXPERIMENTS.items():
       print(f"{name:16} {experiment.title} ({experiment.duration})")
     return 0
+  if args.name == "all":
+    return _every_experiment(args)
   experiment = course_experiment(args.name)
-  arms = plan_arms(experiment, full=args.full, overrides=args.overrides, rounds=args.rounds)
+  arms = plan_arms(experiment, setting=args.setting, overrides=args.overrides,
+                   rounds=args.rounds)
   note_dropped_options((before.config, after.config)
-                       for before, after in zip(experiment.arms(args.full), arms)
+                       for before, after in zip(experiment.arms(args.setting), arms)
                        if before.config is not None)
   run_dir = args.run_dir or os.path.join("runs", "experiments",
-                                         args.name + ("-full" if args.full else ""))
+                                         run_dir_name(args.name, args.setting))
   check_output_dir(run_dir, "--run-dir")
   install_context(log_path=os.path.join(run_dir, "worker.log"))
   with removed_if_left_empty(run_dir):
-    report = run_course_experiment(experiment, run_dir, full=args.full,
+    report = run_course_experiment(experiment, run_dir, setting=args.setting,
                                    data_dir=args.data_dir, overrides=args.overrides,
                                    rounds=args.rounds, progress=not args.no_progress)
   print(f"run directory: {run_dir}\nreport: {report}")
+  return 0
+
+
+def _every_experiment(args) -> int:
+  from tff_course.course.every_experiment import run_every_experiment
+  from tff_course.errors import ConfigError
+  from tff_course.output_paths import check_output_dir, removed_if_left_empty
+  from tff_course.runtime import install_context
+
+  if args.overrides:
+    raise ConfigError("--set: 'experiment all' runs experiments whose runs differ in "
+                      "different fields; run the one experiment with --set instead")
+  parent = args.run_dir or os.path.join("runs", "experiments")
+  check_output_dir(parent, "--run-dir")
+  install_context(log_path=os.path.join(parent, "worker.log"))
+  with removed_if_left_empty(parent):
+    index, failed = run_every_experiment(parent, setting=args.setting,
+                                         data_dir=args.data_dir, rounds=args.rounds,
+                                         progress=not args.no_progress)
+  print(f"index: {index}")
+  if failed:
+    print(f"tff-course: {len(failed)} experiment(s) failed: {', '.join(failed)}; see the "
+          f"index, fix what it says, and run the same command again", file=sys.stderr)
+    return 1
   return 0

@@ -1,4 +1,5 @@
-"""A course experiment: named arms, and a report built from their metrics."""
+"""A course experiment: named arms, a report built from their metrics, and the answers
+to its assignment's questions."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import dataclasses
 from typing import Callable, List
 
 from tff_course.course.arms import Arm
+from tff_course.course.questions import Answer
 from tff_course.course.results import Results
 
 
@@ -17,16 +19,21 @@ class CourseExperiment:
     name: the command-line name.
     title: the report's heading.
     description: what it compares and what to look for (markdown).
-    duration: how long the default took on 2 shared cores, and the --full setting's
-      estimate.
-    arms: `arms(full)` gives the runs, the default setting or the full-size one.
+    duration: how long the default took on 2 shared cores, and the other settings'
+      estimates.
+    arms: `arms(setting)` gives the runs of a setting of tff_course.course.settings.
     report: `report(results)` draws the experiment's figures into the run directory
       and returns the report's sections (markdown), after the common runs table.
+    questions: `questions(results)` answers the assignment's questions from the runs.
+    assignment: the parameters the assignment states, and where and why the default
+      setting differs from them (markdown).
   """
 
   name: str
   title: str
   description: str
   duration: str
-  arms: Callable[[bool], List[Arm]]
+  arms: Callable[[str], List[Arm]]
   report: Callable[[Results], List[str]]
+  questions: Callable[[Results], List[Answer]]
+  assignment: str

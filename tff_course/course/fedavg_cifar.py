@@ -9,12 +9,15 @@ from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.results import Results
 from tff_course.course.figures import arm_curves
+from tff_course.course.questions import (MEASURED, Answer, difference_standard_error,
+                                         plus_minus)
+from tff_course.course.settings import FULL
 
 ROUNDS = 100
 
 
-def arms(full: bool) -> List[Arm]:
-  epochs = 5 if full else 1
+def arms(setting: str) -> List[Arm]:
+  epochs = 5 if setting == FULL else 1
   return [
       Arm("fedavg", f"FedAvg (E={epochs})",
           cifar_configs.fedavg_iid("fedavg-cifar", rounds=ROUNDS, epochs=epochs)),
@@ -43,6 +46,30 @@ def report(results: Results) -> List[str]:
       f"clients send {markdown.megabytes(per_round)} of updates a round."]
 
 
+def questions(results: Results) -> List[Answer]:
+  fedavg, single = results.summary("fedavg"), results.summary("single-device")
+  gain = fedavg.test_accuracy - single.test_accuracy
+  error = difference_standard_error(fedavg.test_accuracy, single.test_accuracy,
+                                    results.test_size("fedavg"))
+  columns = results.metrics("fedavg")
+  clients = int(columns["clients"][0])
+  return [
+      Answer(f"What test accuracy does FedAvg reach after {fedavg.rounds} rounds with "
+             f"{clients} of the devices taking part each round?",
+             f"{markdown.percent(fedavg.test_accuracy)} (best "
+             f"{markdown.percent(fedavg.best_test_accuracy)}).", MEASURED),
+      Answer("Does federated training recover what a single device loses?",
+             f"FedAvg ends {plus_minus(gain, error)} against one device trained alone for "
+             f"{single.rounds} epochs ({markdown.percent(single.test_accuracy)}), without "
+             f"any device sharing its images.", MEASURED),
+      Answer("What does it cost in communication?",
+             f"{markdown.count(fedavg.messages)} messages (both ways) and "
+             f"{markdown.megabytes(fedavg.bytes_up)} uploaded over {fedavg.rounds} rounds, "
+             f"{markdown.megabytes(fedavg.bytes_up / max(fedavg.rounds, 1))} a round.",
+             MEASURED),
+  ]
+
+
 EXPERIMENT = CourseExperiment(
     name="fedavg-cifar",
     title="FedAvg on CIFAR-10 (IID devices, 10 % per round) against one device",
@@ -52,5 +79,11 @@ EXPERIMENT = CourseExperiment(
         "server averages their weights, for 100 rounds. The baseline is one device with "
         "10 % of the data trained with the same optimizer for as many epochs as FedAvg "
         "has rounds (times E)."),
-    duration="9.9 min measured (E = 1); --full: E = 5, est. 40 min",
-    arms=arms, report=report)
+    duration="9.9 min measured (E = 1); --full: E = 5, est. 40 min; --assignment: as "
+             "the default",
+    arms=arms, report=report, questions=questions,
+    assignment=(
+        f"The assignment runs FedAvg for {ROUNDS} rounds with 10 % of the devices taking "
+        f"part each round, as the default does: `--assignment` and the default are the "
+        f"same runs. `--full` gives every device 5 local epochs a round instead of 1. "
+        f"The model is the toolkit's small ConvNet (see the single-device experiment)."))

@@ -14,6 +14,7 @@ from tff_course.course.results import Results
 from tff_course.errors import ConfigError
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.course.figures import arm_curves
+from tff_course.course.settings import FULL
 
 MNIST_EXAMPLES = 60000
 CLIENT_COUNTS = (10, 50, 100)
@@ -111,8 +112,8 @@ def check_comparisons(comparisons: Sequence[str]) -> None:
     raise ConfigError(f"comparisons: got {list(comparisons)}, expected each name once")
 
 
-def arms(full: bool, comparisons: Sequence[str] = COMPARISONS) -> List[Arm]:
-  model, rounds = ("mnist_cnn", 50) if full else ("mnist_2nn", 15)
+def arms(setting: str, comparisons: Sequence[str] = COMPARISONS) -> List[Arm]:
+  model, rounds = ("mnist_cnn", 50) if setting == FULL else ("mnist_2nn", 15)
   settings: Dict[str, Setting] = {}
   for rows in tables(comparisons).values():
     for _, compared in rows:
@@ -191,12 +192,12 @@ EXPERIMENT = CourseExperiment(
         "Tables give messages (both ways) and test accuracy after the last round, and the "
         "messages until each run first reached the table's lowest final accuracy."),
     duration="2.8 min measured (2NN, 15 rounds); --full: McMahan's CNN, 50 rounds, est. 1-2 h",
-    arms=arms, report=report)
+    arms=arms, report=report, questions=lambda results: [], assignment="")
 
 
 def experiment(comparisons: Sequence[str] = COMPARISONS) -> CourseExperiment:
   """The experiment cut down to the named comparisons (their arms, tables and curves)."""
   check_comparisons(comparisons)
   chosen = tuple(comparisons)
-  return dataclasses.replace(EXPERIMENT, arms=lambda full: arms(full, chosen),
+  return dataclasses.replace(EXPERIMENT, arms=lambda setting: arms(setting, chosen),
                              report=lambda results: report(results, chosen))

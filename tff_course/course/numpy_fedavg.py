@@ -30,8 +30,8 @@ COLUMNS = ("round", "train_loss", "train_accuracy", "test_loss", "test_accuracy"
            "gradient_steps", "seconds")
 
 
-def arms(full: bool) -> List[Arm]:
-  rounds = 200 if full else 50
+def arms(setting: str) -> List[Arm]:
+  rounds = 200 if setting == "full" else 50
   common = {"rounds": rounds, "lr": LEARNING_RATE, "batch_size": BATCH_SIZE, "seed": 0}
   result = []
   for dataset in DATASETS:
@@ -130,4 +130,4 @@ EXPERIMENT = CourseExperiment(
         "(label skew and covariate shift), where local models drift apart. Losses and accuracies are on the pooled train "
         "and test sets."),
     duration="10 s measured (50 rounds); --full: 200 rounds, est. 40 s",
-    arms=arms, report=report)
+    arms=arms, report=report, questions=lambda results: [], assignment="")

@@ -9,9 +9,15 @@ from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.results import Results
 from tff_course.course.figures import arm_curves
+from tff_course.course.questions import (MEASURED, Answer, bound_verdict,
+                                         difference_standard_error, equal_verdict,
+                                         plus_minus)
+from tff_course.course.settings import DEFAULT
 from tff_course.plots import plot_lines
 
 BITS = (32, 16, 4)
+ASSIGNMENT_ROUNDS = 100
+WITHIN_4_BITS = 0.01
 
 
 def quantized_arms(bits: Sequence[int], rounds: int) -> List[Arm]:
@@ -21,8 +27,8 @@ def quantized_arms(bits: Sequence[int], rounds: int) -> List[Arm]:
           for nbit in bits]
 
 
-def arms(full: bool) -> List[Arm]:
-  return quantized_arms(BITS, 100 if full else 40)
+def arms(setting: str) -> List[Arm]:
+  return quantized_arms(BITS, 40 if setting == DEFAULT else ASSIGNMENT_ROUNDS)
 
 
 def report(results: Results) -> List[str]:
@@ -54,6 +60,39 @@ def bits_table(results: Results) -> str:
                          "final test acc.", f"difference to {results.arms[0].label}"), rows)
 
 
+def questions(results: Results) -> List[Answer]:
+  reference = results.summary("bits-32")
+
+  def against_32(bits: int):
+    summary = results.summary(f"bits-{bits}")
+    difference = summary.test_accuracy - reference.test_accuracy
+    error = difference_standard_error(summary.test_accuracy, reference.test_accuracy,
+                                      results.test_size(f"bits-{bits}"))
+    return summary, difference, error
+
+  half, half_gap, half_error = against_32(16)
+  low, low_gap, low_error = against_32(4)
+  return [
+      Answer("Can you tell 16-bit updates from 32-bit ones in test accuracy?",
+             f"16 bits {markdown.percent(half.test_accuracy)} against 32 bits "
+             f"{markdown.percent(reference.test_accuracy)}: {plus_minus(half_gap, half_error)}"
+             f".", equal_verdict(half_gap, half_error),
+             "16-bit indistinguishable from 32-bit."),
+      Answer("How much accuracy do 4-bit updates cost?",
+             f"4 bits {markdown.percent(low.test_accuracy)}: "
+             f"{plus_minus(low_gap, low_error)} against 32 bits.",
+             bound_verdict(low_gap, WITHIN_4_BITS, low_error),
+             "4-bit within 1 point of 32-bit."),
+      Answer("How much communication does each save?",
+             f"uploaded per round: 32 bits {markdown.megabytes(reference.bytes_up / reference.rounds)}"
+             f", 16 bits {markdown.megabytes(half.bytes_up / half.rounds)} "
+             f"({half.bytes_up / reference.bytes_up:.3f} of it), 4 bits "
+             f"{markdown.megabytes(low.bytes_up / low.rounds)} "
+             f"({low.bytes_up / reference.bytes_up:.3f}; each tensor's scale is sent too).",
+             MEASURED),
+  ]
+
+
 EXPERIMENT = CourseExperiment(
     name="quantized",
     title="Quantized communication: FedAvg updates at 32, 16 and 4 bits",
@@ -63,5 +102,9 @@ EXPERIMENT = CourseExperiment(
         "rounding and a per-tensor scale (tff_course.aggregators.QuantizedMeanFactory) "
         "before the server averages it. The bytes come from the aggregator's own "
         "accounting of what each client sent."),
-    duration="8.1 min measured (40 rounds); --full: 100 rounds, est. 20 min",
-    arms=arms, report=report)
+    duration="8.1 min measured (40 rounds); --full and --assignment: 100 rounds, est. 20 min",
+    arms=arms, report=report, questions=questions,
+    assignment=(
+        f"The assignment quantizes to 32, 16 and 4 bits over {ASSIGNMENT_ROUNDS} rounds, as "
+        f"`--assignment` and `--full` do; the default stops at 40 rounds to finish in "
+        f"about 8 minutes on 2 cores."))

@@ -28,10 +28,12 @@ class ArmSummary:
 
 @dataclasses.dataclass(frozen=True)
 class Results:
-  """The run directory and the arms that ran in it."""
+  """The run directory, the arms that ran in it, and the size of each arm's test split
+  as loaded (for standard errors)."""
 
   run_dir: str
   arms: Tuple[Arm, ...]
+  test_sizes: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
   def arm(self, key: str) -> Arm:
     """The arm named `key`."""
@@ -50,6 +52,10 @@ class Results:
     columns = read_metrics(self.path(key))
     keep = columns["round"] <= self.arm(key).rounds
     return {name: values[keep] for name, values in columns.items()}
+
+  def test_size(self, key: str) -> int:
+    """How many test examples the arm's accuracies were measured on."""
+    return self.test_sizes[key]
 
   def summary(self, key: str) -> ArmSummary:
     """The arm's totals and final values."""

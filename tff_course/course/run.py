@@ -12,7 +12,9 @@ from tff_course.atomic import write_text
 from tff_course.course import markdown
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
+from tff_course.course.questions import questions_section
 from tff_course.course.results import Results
+from tff_course.course.settings import DEFAULT, DESCRIPTIONS, check_setting
 from tff_course.errors import ConfigError
 from tff_course.experiment.config import OVERRIDE_FORM
 from tff_course.key_value import parse_key_value
@@ -20,14 +22,15 @@ from tff_course.versions import environment_versions
 
 EXPERIMENT_FILE = "experiment.json"
 REPORT_FILE = "report.md"
+ANSWERS_FILE = "answers.json"
 
 
-def plan_arms(experiment: CourseExperiment, *, full: bool = False,
+def plan_arms(experiment: CourseExperiment, *, setting: str = DEFAULT,
               overrides: Sequence[str] = (), rounds: Optional[int] = None) -> list:
-  """The experiment's arms with the command line's changes applied."""
+  """The experiment's arms in `setting` with the command line's changes applied."""
   if rounds is not None and rounds < 1:
     raise ConfigError(f"--rounds: got {rounds}, expected a whole number >= 1")
-  planned = experiment.arms(full)
+  planned = experiment.arms(check_setting(setting))
   varied = varied_fields(planned)
   for override in overrides:
     field = parse_key_value(override, "--set", OVERRIDE_FORM)[0]
@@ -51,10 +54,12 @@ def varied_fields(arms: Sequence[Arm]) -> set:
   return {key for key in set().union(*flat) if len({f.get(key) for f in flat}) > 1}
 
 
-def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: bool = False,
-                          data_dir: Optional[str] = None, overrides: Sequence[str] = (),
-                          rounds: Optional[int] = None, progress: bool = True) -> str:
-  """Runs the experiment's arms into run_dir/ARM and writes run_dir/report.md.
+def run_course_experiment(experiment: CourseExperiment, run_dir: str, *,
+                          setting: str = DEFAULT, data_dir: Optional[str] = None,
+                          overrides: Sequence[str] = (), rounds: Optional[int] = None,
+                          progress: bool = True) -> str:
+  """Runs the experiment's arms into run_dir/ARM and writes run_dir/report.md (with the
+  answers to the assignment's questions, also in run_dir/answers.json).
 
   Re-running the same command resumes: finished runs of the federated runner are not
   trained again and a killed one continues from its last checkpoint (NumPy arms take
@@ -63,27 +68,35 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *, full: b
   """
   from tff_course.experiment.records import check_resumable
 
-  arms = plan_arms(experiment, full=full, overrides=overrides, rounds=rounds)
+  arms = plan_arms(experiment, setting=setting, overrides=overrides, rounds=rounds)
   for arm in arms:
     if arm.config is not None:
       check_resumable(os.path.join(run_dir, arm.key), arm.config)
   check_arms(arms, data_dir)
   os.makedirs(run_dir, exist_ok=True)
   write_text(os.path.join(run_dir, EXPERIMENT_FILE), json.dumps({
-      "experiment": experiment.name, "full": full, "overrides": list(overrides),
+      "experiment": experiment.name, "setting": setting, "overrides": list(overrides),
       "rounds": rounds, "arms": {arm.key: arm.description() for arm in arms},
       "versions": environment_versions()}, indent=2) + "\n")
   for index, arm in enumerate(arms, 1):
     print(f"[{index}/{len(arms)}] {arm.label}", file=sys.stderr, flush=True)
     run_arm(arm, os.path.join(run_dir, arm.key), data_dir=data_dir, progress=progress)
-  results = Results(run_dir=run_dir, arms=tuple(arms))
+  tests = test_sets(arms, data_dir)
+  results = Results(run_dir=run_dir, arms=tuple(arms),
+                    test_sizes={key: size for key, (_, size, _) in tests.items()})
+  answers = experiment.questions(results)
+  write_text(os.path.join(run_dir, ANSWERS_FILE),
+             json.dumps([answer.to_dict() for answer in answers], indent=2) + "\n")
   sections = [f"# {experiment.title}", experiment.description,
-              f"Setting: {'full size (--full)' if full else 'default'}"
+              f"Setting: {DESCRIPTIONS[setting]}"
               + (f"; overrides: {', '.join(overrides)}" if overrides else "")
               + (f"; rounds: {rounds}" if rounds else "") + ".",
+              questions_section(answers),
               "## Runs", markdown.settings_table(results), markdown.runs_table(results),
-              markdown.test_noise(test_sets(arms, data_dir))]
+              markdown.test_noise({name: (size, notes) for name, size, notes in
+                                   tests.values()})]
   sections += experiment.report(results)
+  sections += ["## The assignment's settings", experiment.assignment]
   path = os.path.join(run_dir, REPORT_FILE)
   write_text(path, "\n\n".join(sections) + "\n")
   return path
@@ -112,25 +125,30 @@ def check_arms(arms: Sequence[Arm], data_dir: Optional[str]) -> None:
       raise ConfigError(f"run {arm.key}: {error}") from None
 
 
-def test_sets(arms: Sequence[Arm], data_dir: Optional[str]) -> Dict[str, Tuple[int, Tuple]]:
-  """Dataset name -> (test examples, the loader's notes), loaded as the arms load them,
-  once per distinct set of loader arguments."""
+def test_sets(arms: Sequence[Arm], data_dir: Optional[str]
+              ) -> Dict[str, Tuple[str, int, Tuple]]:
+  """Arm key -> (dataset name, test examples, the loader's notes), loaded as the arms
+  load them, once per distinct set of loader arguments."""
   from tff_course.data import load_dataset
   from tff_course.experiment.federation import load_config_dataset
 
-  loaded = {}
+  loaded, sizes = {}, {}
   for arm in arms:
     key = _loader_arguments(arm)
     if key not in loaded:
-      loaded[key] = (load_config_dataset(arm.config, data_dir) if arm.config is not None else
-                     load_dataset(arm.settings["dataset"], seed=arm.settings["seed"]))
-  return {d.name: (len(d.test), tuple(d.notes)) for d in loaded.values()}
+      dataset = (load_config_dataset(arm.config, data_dir) if arm.config is not None else
+                 load_dataset(arm.settings["dataset"], seed=arm.settings["seed"],
+                              **arm.settings.get("dataset_options", {})))
+      loaded[key] = (dataset.name, len(dataset.test), tuple(dataset.notes))
+    sizes[arm.key] = loaded[key]
+  return sizes
 
 
 def _loader_arguments(arm: Arm) -> tuple:
   """What the arm's dataset loading depends on: arms that agree share one load."""
   if arm.config is None:
-    return (arm.settings["dataset"], arm.settings["seed"])
+    return (arm.settings["dataset"], arm.settings["seed"],
+            json.dumps(arm.settings.get("dataset_options", {}), sort_keys=True))
   data = arm.config.data
   return (data.dataset, data.data_dir, data.limit, json.dumps(dict(data.options),
                                                             sort_keys=True),
