@@ -11,6 +11,7 @@ from tests.fake_cifar import write_fake_cifar10
 from tests.test_cli import run_cli
 from tff_course.course import EXPERIMENTS, course_experiment, plan_arms, run_course_experiment
 from tff_course.course import fedsgd_fedavg, group_fairness, markdown
+from tff_course.course.questions import questions_section
 from tff_course.course.results import Results, summarize_metrics
 from tff_course.course.settings import SETTINGS
 from tff_course.errors import ConfigError
@@ -259,3 +260,88 @@ class QuantizedExperimentCliTest(tf.test.TestCase):
     status, _, err = run_cli(*argv)
     self.assertEqual(status, 0, err)
     self.assertEqual(open(metrics).read(), before)
+
+
+# algorithm, FedSGD form, N, partition, examples/client, lr, C, E, B, rounds, seed
+HOMEWORK_ARMS = (
+    ("fedsgd", "gradient", 100, "iid", 600, 0.01, 0.1, 1, None, 10, 10),
+    ("fedavg", None, 100, "iid", 600, 0.01, 0.1, 1, 100, 10, 10),
+    ("fedsgd", "gradient", 100, "iid", 600, 0.01, 0.5, 1, None, 5, 10),
+    ("fedsgd", "weights", 100, "iid", 600, 0.01, 0.5, 1, None, 5, 10),
+    ("fedsgd", "gradient", 50, "shards", None, 0.1, 0.2, 1, None, 5, 10),
+    ("fedsgd", "weights", 50, "shards", None, 0.1, 0.2, 1, None, 5, 10),
+)
+
+
+def _fake_runs(run_dir, arms, accuracy):
+  """metrics.csv for every arm: 10 clients a round, test accuracy `accuracy(key, round)`."""
+  for arm in arms:
+    _write_metrics(os.path.join(run_dir, arm.key), [
+        {"round": r, "clients": 10, "messages_up": 10, "messages_down": 10,
+         "test_accuracy": accuracy(arm.key, r), "test_loss": 2 - accuracy(arm.key, r),
+         "train_accuracy": .5, "train_loss": 1.0, "bytes_up": 100, "seconds": 1.0}
+        for r in range(1, arm.rounds + 1)])
+  return Results(run_dir, tuple(arms), test_sizes={arm.key: 10000 for arm in arms})
+
+
+def _rising(key, round_num):
+  """FedAvg above FedSGD, the two forms of FedSGD alike."""
+  return .1 + .04 * round_num + (.2 if key.startswith("fedavg") else 0)
+
+
+class FedSgdFedAvgAssignmentTest(tf.test.TestCase):
+
+  def test_assignment_arms_are_the_homeworks(self):
+    arms = plan_arms(course_experiment("fedsgd-fedavg"), setting="assignment")
+    cells = [(c.train.algorithm, c.train.fedsgd_form if c.train.algorithm == "fedsgd" else None,
+              c.data.num_clients, c.data.partition, c.data.samples_per_client,
+              c.train.client_lr, c.train.client_fraction, c.train.epochs, c.train.batch_size,
+              c.train.rounds, c.train.seed) for c in (arm.config for arm in arms)]
+    self.assertCountEqual(cells, HOMEWORK_ARMS)
+    self.assertEqual({(a.config.data.dataset, a.config.train.model,
+                       a.config.data.shards_per_client) for a in arms},
+                     {("mnist", "mnist_2nn", 2)})
+    cut = plan_arms(fedsgd_fedavg.experiment(["iid"]), setting="assignment")
+    self.assertEqual([a.key for a in cut], [a.key for a in arms])
+
+  def test_questions_answered_from_metrics_files(self):
+    experiment = course_experiment("fedsgd-fedavg")
+    for setting, count in (("assignment", 4), ("default", 5)):
+      run_dir = self.create_tempdir().full_path
+      results = _fake_runs(run_dir, plan_arms(experiment, setting=setting), _rising)
+      answers = experiment.questions(results)
+      self.assertLen(answers, count, setting)
+      for answer in answers:
+        self.assertNotIn("nan", answer.answer.lower(), answer.question)
+      section = questions_section(answers)
+      blocks = re.split(r"\n\n(?=\*\*Q\d+\. )", section)[1:]
+      self.assertLen(blocks, count)
+      for block in blocks:
+        self.assertRegex(block, r"\n- Measured: \S.*\n")
+
+  def test_assignment_verdicts_follow_the_numbers(self):
+    experiment = course_experiment("fedsgd-fedavg")
+    arms = plan_arms(experiment, setting="assignment")
+    results = _fake_runs(self.create_tempdir().full_path, arms, _rising)
+    homework, reached, first, second = experiment.questions(results)
+    self.assertEqual(homework.verdict, "reproduced")
+    self.assertIn("FedAvg minus FedSGD +20.00 pt", homework.answer)
+    self.assertIn("FedAvg reached it in round 5 after 100 messages", reached.answer)
+    self.assertIn("FedSGD reached it in round 10 after 200 messages", reached.answer)
+    self.assertEqual((first.verdict, second.verdict), ("reproduced", "reproduced"))
+    self.assertIn("the same test accuracy in all 5 rounds", first.answer)
+    run_dir = self.create_tempdir().full_path
+    apart = _fake_runs(run_dir, arms, lambda key, r: _rising(key, r) + (
+        .05 if key.endswith("noniid-lr0.1-seed10-weights") and r == 2 else 0))
+    _, _, first, second = experiment.questions(apart)
+    self.assertEqual((first.verdict, second.verdict), ("reproduced", "not reproduced"))
+    self.assertIn("largest |difference| over the 5 rounds 5.00 pt (round 2, 500 of 10,000 "
+                  "test examples)", second.answer)
+    report = "\n\n".join(experiment.report(apart))
+    self.assertIn("| 2 | 18.00 % | 23.00 % | +5.00 pt |", report)
+    self.assertIn("| homework | FedAvg N=100 C=0.1, E=1, B=100, IID, lr 0.01 | 10 | 200 | 100 |",
+                  report)
+    images = re.findall(r"!\[[^]]*\]\(([^)]+)\)", report)
+    self.assertEqual(images, ["homework.png", "forms-i.png", "forms-ii.png"])
+    for image in images:
+      self.assertTrue(os.path.isfile(os.path.join(run_dir, image)), image)
