@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from tff_course.cli.options import add_data_dir, add_overrides, note_dropped_options
+from tff_course.cli.options import add_data_dir, add_out, add_overrides, note_dropped_options
 
 
 def add_parser(commands) -> None:
@@ -16,7 +16,7 @@ def add_parser(commands) -> None:
   parser = commands.add_parser(
       "experiment", help="run one of the course's experiments and write its report",
       description="Run a course experiment: its runs (each resumable), its plots and a "
-                  "markdown report (run_dir/report.md). The default setting is sized for "
+                  "markdown report (OUT/report.md). The default setting is sized for "
                   "2 cores; --full runs the full-size setting.",
       epilog=f"experiments:\n{listing}\n\nexample: tff-course experiment quantized "
              f"--data-dir ../shared/data",
@@ -25,12 +25,12 @@ def add_parser(commands) -> None:
                       help="the experiment (or 'list' to list them)")
   parser.add_argument("--full", action="store_true", help="the full-size setting")
   parser.add_argument("--rounds", type=int,
-                      help="override every run's number of rounds (e.g. 2, with --run-dir "
+                      help="override every run's number of rounds (e.g. 2, with --out "
                            "elsewhere, for a smoke test)")
   add_overrides(parser, "override a config field of every run, e.g. "
                         "data.samples_per_client=50 (repeatable)")
-  parser.add_argument("--run-dir", help="where it writes (default: runs/experiments/NAME, "
-                                        "with -full appended for --full)")
+  add_out(parser, "where it writes (default: runs/experiments/NAME, with -full appended "
+                  "for --full)", old=("--run-dir",))
   add_data_dir(parser)
   parser.add_argument("--no-progress", action="store_true", help="no progress bars")
   parser.set_defaults(handler=_experiment)
@@ -51,9 +51,9 @@ def _experiment(args) -> int:
   note_dropped_options((before.config, after.config)
                        for before, after in zip(experiment.arms(args.full), arms)
                        if before.config is not None)
-  run_dir = args.run_dir or os.path.join("runs", "experiments",
+  run_dir = args.out or os.path.join("runs", "experiments",
                                          args.name + ("-full" if args.full else ""))
-  check_output_dir(run_dir, "--run-dir")
+  check_output_dir(run_dir, "--out")
   install_context(log_path=os.path.join(run_dir, "worker.log"))
   with removed_if_left_empty(run_dir):
     report = run_course_experiment(experiment, run_dir, full=args.full,
