@@ -29,7 +29,7 @@ else
 	@echo "No data directory (set TFF_COURSE_DATA_DIR): partitioning the built-in synthetic data."
 	$(BIN)/tff-course data summary --dataset synthetic --out runs/demo/partition
 endif
-	$(BIN)/tff-course demo --run-dir runs/demo/fedavg
+	$(BIN)/tff-course demo --out runs/demo/fedavg
 
 test: $(VENV)/.test-installed
 	TFF_COURSE_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest tests

@@ -1,13 +1,13 @@
 """Pruning benchmark (issue 5): the best competition score any method reaches on the
 reference task, and the wall time of each method.
 
-Trains the reference network (`pruning train`, 50 epochs) unless WORK_DIR/reference
+Trains the reference network (`pruning train`, 50 epochs) unless OUT/reference
 holds it, runs the frontier (`pruning frontier`: every method at 0.5-0.98 sparsity
-and tfmot's prune_low_magnitude as the reference line) into WORK_DIR/frontier, resuming
+and tfmot's prune_low_magnitude as the reference line) into OUT/frontier, resuming
 what is already there, and prints a markdown summary; with --append, adds it to
 benchmarks/RESULTS.md. Target: best score above 0.80 (the course's full credit: 0.55).
 
-  python benchmarks/bench_pruning.py --data-dir ../shared/data --work-dir /tmp/pruning \\
+  python benchmarks/bench_pruning.py --data-dir ../shared/data --out /tmp/pruning \\
       [--append]
 """
 
@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pruning import frontier  # pylint: disable=wrong-import-position
 from pruning.cli import main as pruning_main  # pylint: disable=wrong-import-position
 from pruning.reference import PARAMETER_COUNT  # pylint: disable=wrong-import-position
+from tff_course.cli.options import add_out  # pylint: disable=wrong-import-position
 from results_file import append_section  # pylint: disable=wrong-import-position
 
 TARGET_SCORE = 0.80
@@ -78,18 +79,17 @@ def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
   parser.add_argument("--data-dir", help="directory with cifar10/ (default: "
                                          "$TFF_COURSE_DATA_DIR)")
-  parser.add_argument("--work-dir", default="runs/bench-pruning",
-                      help="where the reference run and the frontier go (default: "
-                           "%(default)s)")
+  add_out(parser, "where the reference run and the frontier go (default: %(default)s)",
+          default="runs/bench-pruning", old=("--work-dir",))
   parser.add_argument("--append", action="store_true", help="append to benchmarks/RESULTS.md")
   args = parser.parse_args()
   data_dir = ["--data-dir", args.data_dir] if args.data_dir else []
-  reference_dir = os.path.join(args.work_dir, "reference")
+  reference_dir = os.path.join(args.out, "reference")
   model = os.path.join(reference_dir, "reference.h5")
   if not os.path.isfile(model):
-    run_pruning("train", "--output-dir", reference_dir, *data_dir)
-  frontier_dir = os.path.join(args.work_dir, "frontier")
-  run_pruning("frontier", model, "--output-dir", frontier_dir, *data_dir)
+    run_pruning("train", "--out", reference_dir, *data_dir)
+  frontier_dir = os.path.join(args.out, "frontier")
+  run_pruning("frontier", model, "--out", frontier_dir, *data_dir)
   points = frontier.resume_points(frontier_dir)
   report = "\n\n".join([reference_summary(reference_dir), best_summary(points),
                         "Wall time per method (all six sparsities):", method_times(points),
@@ -98,7 +98,7 @@ def main() -> int:
   print(report)
   if args.append:
     append_section("Pruning (issue 5)", f"python benchmarks/bench_pruning.py --data-dir DIR "
-                   f"--work-dir {args.work_dir} --append", report)
+                   f"--out {args.out} --append", report)
   return 0
 
 

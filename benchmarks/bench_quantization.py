@@ -5,7 +5,7 @@ points of 32 bits at a quarter of the bytes.
 
   python benchmarks/bench_quantization.py --data-dir ../shared/data --seeds 0 1 2 --append
 
-Each seed runs every width into RUN_DIR/seed-S (same partition, its own initial model,
+Each seed runs every width into OUT/seed-S (same partition, its own initial model,
 client sampling and stochastic rounding). The gap to 32 bits is taken per seed (both
 widths see the same test images and the same sampled clients) and averaged. The runs
 are resumable: re-running the same command continues them.
@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # pylint: disable=wrong-import-position
+from tff_course.cli.options import add_out
 from tff_course.course import markdown, quantized
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
@@ -43,7 +44,7 @@ def seeded_arms(seed: int, rounds: int) -> List[Arm]:
 
 def run_seed(seed: int, args) -> Results:
   """Runs (or resumes) every width at one seed; its results."""
-  run_dir = os.path.join(args.run_dir, f"seed-{seed}")
+  run_dir = os.path.join(args.out, f"seed-{seed}")
   experiment = CourseExperiment(
       name="bench-quantization", title=f"Quantized FedAvg, {args.rounds} rounds, seed {seed}",
       description=quantized.EXPERIMENT.description, duration="",
@@ -110,13 +111,14 @@ def main() -> int:
   parser.add_argument("--rounds", type=int, default=100)
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                       help="training seeds (default: 0 1 2)")
-  parser.add_argument("--run-dir", default=os.path.join("runs", "bench", "quantization"))
+  add_out(parser, "where the runs go (default: %(default)s)",
+          default=os.path.join("runs", "bench", "quantization"), old=("--run-dir",))
   parser.add_argument("--no-progress", action="store_true")
   parser.add_argument("--append", action="store_true", help="append to RESULTS.md")
   args = parser.parse_args()
   from tff_course.runtime import install_context
 
-  install_context(log_path=os.path.join(args.run_dir, "worker.log"))
+  install_context(log_path=os.path.join(args.out, "worker.log"))
   per_seed = [run_seed(seed, args) for seed in args.seeds]
   text = seeds_table(per_seed) + "\n\n" + verdict(per_seed) + "\n"
   print(text)

@@ -1,10 +1,10 @@
 """The `pruning` command: train the reference network, prune it, score and export `.h5`.
 
-  pruning train --data-dir DIR --output-dir runs/pruning
+  pruning train --data-dir DIR --out runs/pruning
   pruning prune runs/pruning/reference.h5 --method gradual_magnitude --sparsity 0.9 \\
-      --output pruned.h5
+      --out pruned.h5
   pruning score pruned.h5
-  pruning frontier runs/pruning/reference.h5 --output-dir runs/frontier
+  pruning frontier runs/pruning/reference.h5 --out runs/frontier
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from typing import List, Optional
 
 from tff_course.cli.dispatch import dispatch, run_command_line
-from tff_course.data.locate import add_data_dir
+from tff_course.cli.options import add_data_dir, add_out
 from tff_course.errors import ConfigError
 from tff_course.output_paths import check_output_dir, check_output_file
 
@@ -60,10 +60,10 @@ def _add_train(commands) -> None:
       "train", help="train the reference network and record its accuracy",
       description="Trains the reference network from its seed (Adam, 50 epochs by "
                   "default) and writes reference.h5, metrics.csv (per epoch: train, "
-                  "validation and test accuracy) and config.json into --output-dir.")
+                  "validation and test accuracy) and config.json into --out.")
   add_data_dir(parser)
-  parser.add_argument("--output-dir", default="runs/pruning-reference",
-                      help="where to write the run (default: %(default)s)")
+  add_out(parser, "where to write the run (default: %(default)s)",
+          default="runs/pruning-reference", old=("--output-dir",))
   parser.add_argument("--epochs", type=int, default=50, help="default: %(default)s")
   parser.add_argument("--batch-size", type=int, default=64, help="default: %(default)s")
   parser.add_argument("--learning-rate", type=float, default=1e-3,
@@ -85,13 +85,13 @@ def _add_score(commands) -> None:
 def _add_prune(commands) -> None:
   parser = commands.add_parser(
       "prune", help="prune a trained .h5 with one method and export the result",
-      description="Prunes MODEL.h5 to --sparsity with --method, writes --output (.h5, "
+      description="Prunes MODEL.h5 to --sparsity with --method, writes --out (.h5, "
                   "zeros in place), reloads it and checks that it scores the same.")
   parser.add_argument("model", metavar="MODEL.h5", help="a trained reference model")
   parser.add_argument("--method", required=True, help="see 'pruning methods'")
   parser.add_argument("--sparsity", type=float, required=True,
                       help="target fraction of zero parameters, in [0, 1)")
-  parser.add_argument("--output", required=True, metavar="OUT.h5")
+  add_out(parser, "the .h5 file to write", metavar="OUT.h5", old=("--output",), required=True)
   add_data_dir(parser)
   _add_budget(parser)
   parser.set_defaults(handler=_prune)
@@ -105,11 +105,11 @@ def _add_frontier(commands) -> None:
       description="Prunes MODEL.h5 with every method at every sparsity (and tfmot's "
                   "prune_low_magnitude as a reference line) and writes frontier.csv, "
                   "frontier.md, frontier.png, best.h5 (the best test score of our "
-                  "methods) and config.json into --output-dir. Rerunning into the same "
+                  "methods) and config.json into --out. Rerunning into the same "
                   "directory resumes.")
   parser.add_argument("model", metavar="MODEL.h5", help="a trained reference model")
-  parser.add_argument("--output-dir", default="runs/pruning-frontier",
-                      help="default: %(default)s")
+  add_out(parser, "where to write the frontier (default: %(default)s)",
+          default="runs/pruning-frontier", old=("--output-dir",))
   parser.add_argument("--methods", nargs="+", default=None,
                       help="default: all of 'pruning methods'")
   parser.add_argument("--sparsities", nargs="+", type=float, default=list(SPARSITIES),
@@ -157,14 +157,14 @@ def _train(args) -> int:
   from pruning.score import score_model
   from pruning.training import FitSettings
 
-  check_output_dir(args.output_dir, "--output-dir")
+  check_output_dir(args.out, "--out")
   settings = FitSettings(epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.learning_rate, seed=args.seed)
   data = load_task(args.data_dir)
-  write_config(args.output_dir, "train", dataclasses.asdict(settings), data)
+  write_config(args.out, "train", dataclasses.asdict(settings), data)
   model, rows = train_reference(data, settings, on_epoch_end=_print_epoch)
-  write_metrics(rows, os.path.join(args.output_dir, "metrics.csv"))
-  path = save_h5(model, os.path.join(args.output_dir, "reference.h5"))
+  write_metrics(rows, os.path.join(args.out, "metrics.csv"))
+  path = save_h5(model, os.path.join(args.out, "reference.h5"))
   print(f"wrote {path}")
   if rows:
     print(f"trained {args.epochs} epochs in {rows[-1]['seconds']:.0f} s; validation "
@@ -200,22 +200,22 @@ def _prune(args) -> int:
   method = get_method(args.method)
   check_target_sparsity(args.sparsity)
   settings = _settings(args)
-  if not args.output.endswith(".h5"):
-    raise ConfigError(f"--output: got {args.output!r}, expected a file name ending in .h5")
-  check_output_file(args.output, "--output")
+  if not args.out.endswith(".h5"):
+    raise ConfigError(f"--out: got {args.out!r}, expected a file name ending in .h5")
+  check_output_file(args.out, "--out")
   model = load_h5(args.model)
   data = load_task(args.data_dir)
   start = time.perf_counter()
   result = method(model, data, args.sparsity, settings=settings)
   print(f"{args.method} to {args.sparsity} in {time.perf_counter() - start:.0f} s")
   in_memory = score_model(result.model, data.test)
-  save_h5(result.model, args.output)
-  reloaded = score_model(load_h5(args.output), data.test)
+  save_h5(result.model, args.out)
+  reloaded = score_model(load_h5(args.out), data.test)
   if reloaded != in_memory:
-    raise ConfigError(f"{args.output}: reloaded file scores {reloaded.score} but the model "
+    raise ConfigError(f"{args.out}: reloaded file scores {reloaded.score} but the model "
                       f"in memory scored {in_memory.score}")
   print(in_memory.describe())
-  print(f"wrote {args.output} (reloaded: same score)")
+  print(f"wrote {args.out} (reloaded: same score)")
   return 0
 
 
@@ -228,7 +228,7 @@ def _frontier(args) -> int:
   from pruning.runs import write_config
   from tff_course.atomic import write_text
 
-  check_output_dir(args.output_dir, "--output-dir")
+  check_output_dir(args.out, "--out")
   methods = frontier.check_methods(list(args.methods or METHODS) +
                                    ([] if args.no_tfmot else [frontier.TFMOT]))
   for sparsity in args.sparsities:
@@ -236,17 +236,17 @@ def _frontier(args) -> int:
   settings = _settings(args)
   model = load_h5(args.model)
   data = load_task(args.data_dir)
-  write_config(args.output_dir, "frontier",
+  write_config(args.out, "frontier",
                {"model": os.path.abspath(args.model), "methods": methods,
                 "sparsities": args.sparsities, **frontier.settings_record(settings)}, data)
-  table = os.path.join(args.output_dir, frontier.TABLE_FILE)
-  done = frontier.resume_points(args.output_dir)
+  table = os.path.join(args.out, frontier.TABLE_FILE)
+  done = frontier.resume_points(args.out)
 
   def save(point, result) -> None:
     points.append(point)
     frontier.write_csv(points, table)
     if frontier.best(points) is point:
-      save_h5(result.model, os.path.join(args.output_dir, "best.h5"))
+      save_h5(result.model, os.path.join(args.out, "best.h5"))
     print(f"{point.method:28s} target {point.target:<5g} sparsity {point.sparsity:.4f}  "
           f"val {point.validation_accuracy:.4f}  test {point.test_accuracy:.4f}  score "
           f"{point.score:.4f}  {point.seconds:.0f} s", flush=True)
@@ -255,8 +255,8 @@ def _frontier(args) -> int:
   frontier.sweep(model, data, methods=methods, sparsities=args.sparsities,
                  settings=settings, done=done, on_point=save)
   markdown = frontier.markdown_table(points)
-  write_text(os.path.join(args.output_dir, "frontier.md"), markdown + "\n")
-  frontier.plot(points, os.path.join(args.output_dir, "frontier.png"),
+  write_text(os.path.join(args.out, "frontier.md"), markdown + "\n")
+  frontier.plot(points, os.path.join(args.out, "frontier.png"),
                 title=f"Pruning the reference network ({len(data.test)} test images)")
   print(markdown)
   top = frontier.best(points)

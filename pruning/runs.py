@@ -31,7 +31,7 @@ def write_config(output_dir: str, command: str, settings: Dict, data: TaskData) 
     with open(path, encoding="utf-8") as stream:
       earlier = json.load(stream)
     if {key: earlier.get(key) for key in record} != json.loads(json.dumps(record)):
-      raise ConfigError(f"--output-dir: {output_dir} holds a run with other settings "
+      raise ConfigError(f"--out: {output_dir} holds a run with other settings "
                         f"(see {path}); give a new directory")
   write_text(path, json.dumps({**record, "versions": environment_versions()}, indent=2) +
              "\n")

@@ -7,7 +7,8 @@ from unittest import mock
 import numpy as np
 import tensorflow as tf
 
-from tests.cli_runner import run_main
+from tests.cli_runner import (check_help_spellings, check_out_spellings, renamed_note,
+                              run_main)
 from tests.shared_data import requires_data, shared_data_dir
 from tff_course.cli.main import main
 
@@ -116,14 +117,14 @@ class TrainCommandsTest(tf.test.TestCase):
   def test_train_preset_with_overrides_then_plot(self):
     run_dir = os.path.join(self.create_tempdir().full_path, "run")
     status, stdout, stderr = run_cli("train", "demo", "--set", "train.rounds=3",
-                                     "--run-dir", run_dir, "--no-progress")
+                                     "--out", run_dir, "--no-progress")
     self.assertEqual(status, 0, stderr)
     self.assertIn("final round: test_accuracy", stdout)
     for name in ("metrics.csv", "curves.png", "config.json", "versions.json"):
       self.assertTrue(os.path.exists(os.path.join(run_dir, name)), name)
     with open(os.path.join(run_dir, "config.json")) as stream:
       self.assertEqual(json.load(stream)["train"]["rounds"], 3)
-    again = run_cli("train", "demo", "--set", "train.rounds=3", "--run-dir", run_dir,
+    again = run_cli("train", "demo", "--set", "train.rounds=3", "--out", run_dir,
                     "--no-progress")
     self.assertEqual(again[0], 0, again[2])
     self.assertIn("final round: test_accuracy", again[1])
@@ -136,7 +137,7 @@ class TrainCommandsTest(tf.test.TestCase):
   def test_several_seeds_report_mean_and_std(self):
     run_dir = self.create_tempdir().full_path
     status, stdout, stderr = run_cli("train", "demo", "--set", "train.rounds=2",
-                                     "--seeds", "0,1", "--run-dir", run_dir, "--no-progress")
+                                     "--seeds", "0,1", "--out", run_dir, "--no-progress")
     self.assertEqual(status, 0, stderr)
     self.assertIn("over 2 seeds: test_accuracy", stdout)
     with open(os.path.join(run_dir, "seeds.json")) as stream:
@@ -171,7 +172,7 @@ class TrainCommandsTest(tf.test.TestCase):
     ]
     for argv, message in cases:
       with self.subTest(argv=argv):
-        code, _, stderr = run_cli(*argv, *(["--run-dir", out] if argv[0] == "train" else []))
+        code, _, stderr = run_cli(*argv, *(["--out", out] if argv[0] == "train" else []))
         self.assertEqual(code, 2, stderr)
         self.assertNotIn("Traceback", stderr)
         self.assertRegex(stderr.strip().splitlines()[-1], message)
@@ -207,18 +208,18 @@ class NothingLeftBehindTest(tf.test.TestCase):
       self.assertEqual(stream.read(), "x")
 
   def test_run_dir_that_is_a_file_or_lies_under_one(self):
-    self.assert_refused(["train", "demo", "--run-dir", self.file],
-                        f"--run-dir: got '{self.file}', which is a file; expected a directory")
+    self.assert_refused(["train", "demo", "--out", self.file],
+                        f"--out: got '{self.file}', which is a file; expected a directory")
     under = os.path.join(self.file, "run")
-    self.assert_refused(["demo", "--run-dir", under],
-                        f"--run-dir: got '{under}', which lies under the file '{self.file}'")
+    self.assert_refused(["demo", "--out", under],
+                        f"--out: got '{under}', which lies under the file '{self.file}'")
 
   def test_run_dir_it_cannot_write_into(self):
     real_access = os.access
     denied = lambda path, mode: os.path.abspath(path) != self.root and real_access(path, mode)
     with mock.patch("os.access", side_effect=denied):
-      self.assert_refused(["train", "demo", "--run-dir", self.run_dir],
-                          f"--run-dir: got '{self.run_dir}', but '{self.root}' is not "
+      self.assert_refused(["train", "demo", "--out", self.run_dir],
+                          f"--out: got '{self.run_dir}', but '{self.root}' is not "
                           f"writable")
 
   def test_config_fields_of_the_wrong_type(self):
@@ -243,7 +244,7 @@ class NothingLeftBehindTest(tf.test.TestCase):
     ]
     for argv, message in cases:
       with self.subTest(argv=argv):
-        self.assert_refused(["train", *argv, "--run-dir", self.run_dir], message)
+        self.assert_refused(["train", *argv, "--out", self.run_dir], message)
 
   def test_settings_that_do_not_fit_the_data(self):
     groups = {"0": [0, 1, 2, 3, 4], "1": [5, 6, 7, 8, 9, 12]}
@@ -266,12 +267,12 @@ class NothingLeftBehindTest(tf.test.TestCase):
     ]
     for argv, message in cases:
       with self.subTest(argv=argv):
-        self.assert_refused(["train", *argv, "--run-dir", self.run_dir, "--no-progress"],
+        self.assert_refused(["train", *argv, "--out", self.run_dir, "--no-progress"],
                             message)
 
   def test_a_run_that_fails_in_its_setup_removes_the_directories_it_made(self):
     run_dir = os.path.join(self.run_dir, "a", "b")
-    code, _, stderr = run_cli("train", "demo", "--set", "train.model=mnist_cnn", "--run-dir",
+    code, _, stderr = run_cli("train", "demo", "--set", "train.model=mnist_cnn", "--out",
                               run_dir, "--no-progress")
     self.assertEqual(code, 1, stderr)
     self.assertIn("internal error: ValueError: Input 0 of layer", stderr)
@@ -279,7 +280,7 @@ class NothingLeftBehindTest(tf.test.TestCase):
 
   def test_dataset_override_drops_the_old_datasets_options(self):
     code, stdout, stderr = run_cli("train", "demo", "--set", "data.dataset=synthetic_iid",
-                                   "--set", "train.rounds=1", "--run-dir", self.run_dir,
+                                   "--set", "train.rounds=1", "--out", self.run_dir,
                                    "--no-progress")
     self.assertEqual(code, 0, stderr)
     self.assertIn("tff-course: note: data.dataset synthetic_iid does not take the options "
@@ -298,12 +299,12 @@ class NothingLeftBehindTest(tf.test.TestCase):
                          self.run_dir], "synthetic option alpha: got 'abc', expected a number")
 
   def test_experiment_run_dir_that_is_a_file(self):
-    self.assert_refused(["experiment", "fedsgd-fedavg", "--run-dir", self.file],
-                        f"--run-dir: got '{self.file}', which is a file")
+    self.assert_refused(["experiment", "fedsgd-fedavg", "--out", self.file],
+                        f"--out: got '{self.file}', which is a file")
 
   @requires_data("mnist")
   def test_experiment_checks_every_run_against_its_data_before_running_any(self):
-    self.assert_refused(["experiment", "fedsgd-fedavg", "--run-dir", self.run_dir,
+    self.assert_refused(["experiment", "fedsgd-fedavg", "--out", self.run_dir,
                          "--data-dir", shared_data_dir(), "--set", "train.aggregator=krum",
                          "--set", "train.byzantine=4", "--no-progress"],
                         r"run fedsgd-\S+: train.byzantine: got 4, but Krum needs at least "
@@ -313,3 +314,33 @@ class NothingLeftBehindTest(tf.test.TestCase):
     under = os.path.join(self.file, "curves.png")
     self.assert_refused(["plot", self.root, "--out", under],
                         f"--out: got '{under}', which lies under the file")
+
+
+class OutOptionTest(tf.test.TestCase):
+  """--out is where every command writes; --run-dir still works, with a note."""
+
+  def test_help_shows_out_and_not_the_old_spelling(self):
+    for argv in (["data", "summary"], ["train"], ["demo"], ["plot"], ["experiment"]):
+      check_help_spellings(self, run_cli, argv, "--out", ["--run-dir"])
+
+  def test_every_spelling_reaches_the_same_destination(self):
+    for argv, spellings in ((["data", "summary"], ["--out"]),
+                            (["train", "demo"], ["--out", "--run-dir"]),
+                            (["demo"], ["--out", "--run-dir"]),
+                            (["plot", REPO], ["--out"]),
+                            (["experiment", "fedsgd-fedavg"], ["--out", "--run-dir"])):
+      check_out_spellings(self, run_cli, "tff-course", argv, spellings)
+
+  def test_old_spelling_given_twice_notes_once(self):
+    out = os.path.join(self.create_tempdir().full_path, "a-file")
+    with open(out, "w") as stream:
+      stream.write("x")
+    _, _, err = run_cli("demo", "--run-dir", "elsewhere", "--run-dir", out)
+    self.assertEqual(err.splitlines()[0], renamed_note("tff-course", "--run-dir"))
+    self.assertEqual(err.count("note:"), 1, err)
+    self.assertIn(f"error: --out: got '{out}', which is a file", err)
+
+  def test_both_spellings_at_once_are_refused(self):
+    status, _, err = run_cli("demo", "--out", "a", "--run-dir", "b")
+    self.assertEqual(status, 2)
+    self.assertIn("argument --run-dir: not allowed with argument --out", err)

@@ -123,7 +123,7 @@ class ExperimentCliTest(tf.test.TestCase):
 
   def test_bad_arguments_leave_no_run_directory(self):
     run_dir = os.path.join(self.create_tempdir().full_path, "never")
-    status, _, err = run_cli("experiment", "quantized", "--run-dir", run_dir, "--rounds", "0")
+    status, _, err = run_cli("experiment", "quantized", "--out", run_dir, "--rounds", "0")
     self.assertEqual(status, 2)
     self.assertIn("--rounds: got 0", err)
     self.assertFalse(os.path.exists(run_dir))
@@ -244,7 +244,7 @@ class QuantizedExperimentCliTest(tf.test.TestCase):
   def test_smoke_run_writes_report_and_resumes_without_retraining(self):
     run_dir = self.create_tempdir().full_path
     data_dir = write_fake_cifar10(self.create_tempdir().full_path)
-    argv = ("experiment", "quantized", "--run-dir", run_dir, "--data-dir", data_dir,
+    argv = ("experiment", "quantized", "--out", run_dir, "--data-dir", data_dir,
             "--rounds", "1", "--set", "data.samples_per_client=20", "--no-progress")
     status, out, err = run_cli(*argv)
     self.assertEqual(status, 0, err)

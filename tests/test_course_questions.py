@@ -204,14 +204,14 @@ class EveryExperimentTest(tf.test.TestCase):
     calls = []
     with mock.patch("tff_course.course.every_experiment.course_entries",
                     return_value=[fake_entry("one", ["measured"], calls)]):
-      status, out, err = run_cli("experiment", "all", "--full", "--run-dir", parent,
+      status, out, err = run_cli("experiment", "all", "--full", "--out", parent,
                                  "--no-progress")
     self.assertEqual(status, 0, err)
     self.assertIn(f"index: {os.path.join(parent, 'index-full.md')}", out)
     self.assertEqual(calls, [("one", "full")])
     with mock.patch("tff_course.course.every_experiment.course_entries",
                     return_value=[failing_entry("two")]):
-      status, _, err = run_cli("experiment", "all", "--run-dir", parent, "--no-progress")
+      status, _, err = run_cli("experiment", "all", "--out", parent, "--no-progress")
     self.assertEqual(status, 1)
     self.assertIn("1 experiment(s) failed: two", err)
 

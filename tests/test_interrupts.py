@@ -35,7 +35,7 @@ def _parser_running(handler):
 
 
 def _demo(run_dir, **popen):
-  return subprocess.Popen([sys.executable, "-m", "tff_course", "demo", "--run-dir", run_dir],
+  return subprocess.Popen([sys.executable, "-m", "tff_course", "demo", "--out", run_dir],
                           env=ENV, **popen)
 
 
@@ -126,7 +126,7 @@ class CommandLineSignalsTest(tf.test.TestCase):
     run_dir = self.create_tempdir().full_path
     process = subprocess.Popen(
         [sys.executable, "-m", "tff_course", "train", "demo", "--set", "train.rounds=8",
-         "--run-dir", run_dir], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+         "--out", run_dir], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     process.stdout.read(300)
     process.stdout.close()
     self.assertEqual(process.wait(timeout=300), 0)

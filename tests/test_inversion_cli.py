@@ -1,5 +1,6 @@
 """`tff-course invert`: a single attack's outputs, the course report, the sweep, errors."""
 
+import functools
 import json
 import os
 import shutil
@@ -10,9 +11,10 @@ import tensorflow as tf
 from tasks.inversion.attacks import AttackConfig
 from tasks.inversion.figures import tradeoff_plot
 from tasks.inversion.sweep import TrainingConfig, sweep, sweep_table, write_sweep
-from tests.cli_runner import run_main
+from tests.cli_runner import (check_help_spellings, check_out_spellings, renamed_note,
+                              run_main)
 from tests.fake_cifar import write_fake_cifar10
-from tff_course.cli.main import main
+from tff_course.cli.main import build_parser, main
 
 
 def invert(*args, data_dir=""):
@@ -39,6 +41,23 @@ class InvertArgumentsTest(tf.test.TestCase):
         self.assertEqual(status, 2, err)
         self.assertRegex(err, f"^tff-course: error: --out: got '{a_file}', which is a file")
     self.assertEqual(os.listdir(directory), ["a-file"])
+
+  def test_out_seeds_and_defenses_are_the_names_in_help(self):
+    run_cli = functools.partial(run_main, main)
+    check_out_spellings(self, run_cli, "tff-course", ["invert"], ["--out"])
+    for shown, old in (("--out", []), ("--seeds", ["--seed"]), ("--defenses", ["--kinds"])):
+      check_help_spellings(self, run_cli, ["invert"], shown, old)
+
+  def test_old_seed_and_kinds_spellings_still_work_with_a_note(self):
+    args, _, err = run_main(build_parser().parse_args, "invert", "--seed", "3,4")
+    self.assertEqual(args.seeds, (3, 4))
+    self.assertEqual(err.splitlines(), [renamed_note("tff-course", "--seed", "--seeds")])
+    status, _, err = run_main(main, "invert", "sweep", "--kinds", "gaussian,nope", "--out",
+                              tempfile.mkdtemp())
+    self.assertEqual(status, 2, err)
+    self.assertEqual(err.splitlines(), [renamed_note("tff-course", "--kinds", "--defenses"),
+                                        "tff-course: error: --defenses: got 'nope', expected "
+                                        "some of gaussian, laplacian, prune, quantize"])
 
 
 class InvertTest(tf.test.TestCase):

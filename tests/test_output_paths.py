@@ -19,16 +19,16 @@ class OutputPathTest(unittest.TestCase):
 
   def test_new_and_existing_directories_pass_and_nothing_is_created(self):
     new = os.path.join(self.root, "new", "run")
-    check_output_dir(new, "--run-dir")
-    check_output_dir(self.root, "--run-dir")
-    check_output_file(os.path.join(new, "out.h5"), "--output")
+    check_output_dir(new, "--out")
+    check_output_dir(self.root, "--out")
+    check_output_file(os.path.join(new, "out.h5"), "--out")
     self.assertEqual(os.listdir(self.root), ["a-file"])
 
   def test_a_directory_that_is_a_file(self):
-    with self.assertRaisesRegex(ConfigError, rf"^--run-dir: got '{self.file}', which is a "
+    with self.assertRaisesRegex(ConfigError, rf"^--out: got '{self.file}', which is a "
                                              rf"file; expected a directory \(new or "
                                              rf"existing\)$"):
-      check_output_dir(self.file, "--run-dir")
+      check_output_dir(self.file, "--out")
 
   def test_a_path_under_a_file(self):
     path = os.path.join(self.file, "run", "x")
@@ -36,13 +36,13 @@ class OutputPathTest(unittest.TestCase):
                                              rf"file '{self.file}'; expected a path in a "
                                              rf"directory"):
       check_output_dir(path, "--out")
-    with self.assertRaisesRegex(ConfigError, rf"^--output: got '{path}', which lies under"):
-      check_output_file(path, "--output")
+    with self.assertRaisesRegex(ConfigError, rf"^--out: got '{path}', which lies under"):
+      check_output_file(path, "--out")
 
   def test_a_file_that_is_a_directory(self):
-    with self.assertRaisesRegex(ConfigError, rf"^--output: got '{self.root}', which is a "
+    with self.assertRaisesRegex(ConfigError, rf"^--out: got '{self.root}', which is a "
                                              rf"directory; expected a file name$"):
-      check_output_file(self.root, "--output")
+      check_output_file(self.root, "--out")
 
   def test_a_directory_it_cannot_write_into(self):
     locked = os.path.join(self.root, "locked")
@@ -51,12 +51,12 @@ class OutputPathTest(unittest.TestCase):
     denied = lambda path, mode: os.path.abspath(path) != locked and real_access(path, mode)
     with mock.patch("os.access", side_effect=denied):
       for path in (locked, os.path.join(locked, "new", "run")):
-        with self.assertRaisesRegex(ConfigError, rf"^--run-dir: got '{path}', but '{locked}'"
+        with self.assertRaisesRegex(ConfigError, rf"^--out: got '{path}', but '{locked}'"
                                                  rf" is not writable; expected a directory "
                                                  rf"it can write into$"):
-          check_output_dir(path, "--run-dir")
+          check_output_dir(path, "--out")
       with self.assertRaisesRegex(ConfigError, "is not writable"):
-        check_output_file(os.path.join(locked, "m.h5"), "--output")
+        check_output_file(os.path.join(locked, "m.h5"), "--out")
 
 
 class RemovedIfLeftEmptyTest(unittest.TestCase):

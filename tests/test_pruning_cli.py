@@ -10,7 +10,7 @@ import tensorflow as tf
 from pruning.cli import main
 from pruning.export import load_h5, save_h5
 from pruning.reference import CLASSES, VALIDATION_PER_CLASS, load_task
-from tests.cli_runner import run_main
+from tests.cli_runner import check_help_spellings, check_out_spellings, run_main
 from tests.fake_cifar import write_fake_cifar10
 from tests.shared_data import requires_data, shared_data_dir
 from tests.test_pruning_export import pruned_reference
@@ -51,6 +51,26 @@ class HelpTest(tf.test.TestCase):
                      "pruning: error: absent.h5: no such file")
 
 
+class OutOptionTest(tf.test.TestCase):
+  """--out is where every command writes; --output-dir and --output still work, with a
+  note."""
+
+  def test_help_shows_out_and_not_the_old_spellings(self):
+    for argv in (["train"], ["prune"], ["frontier"]):
+      check_help_spellings(self, run_cli, argv, "--out", ["--output-dir", "--output"])
+
+  def test_every_spelling_reaches_the_same_destination(self):
+    prune = ["prune", "m.h5", "--method", "snip", "--sparsity", "0.5"]
+    for argv, spellings in ((["train"], ["--out", "--output-dir"]), (prune, ["--out", "--output"]),
+                            (["frontier", "m.h5"], ["--out", "--output-dir"])):
+      check_out_spellings(self, run_cli, "pruning", argv, spellings)
+
+  def test_prune_needs_out(self):
+    status, _, err = run_cli("prune", "m.h5", "--method", "snip", "--sparsity", "0.5")
+    self.assertEqual(status, 2)
+    self.assertIn("pruning prune: error: one of the arguments --out is required", err)
+
+
 class BadInputTest(tf.test.TestCase):
 
   def test_corrupt_file_is_one_line_and_status_2(self):
@@ -72,7 +92,7 @@ class BadInputTest(tf.test.TestCase):
                             "method: got 'obd', expected one of"),
                            (["--method", "snip", "--sparsity", "0.5", "--snip-epochs", "-2"],
                             "snip_epochs: got -2")):
-      status, _, err = run_cli("prune", model, "--output", out,
+      status, _, err = run_cli("prune", model, "--out", out,
                                "--data-dir", self.create_tempdir().full_path, *extra)
       self.assertEqual(status, 2, err)
       self.assertIn(message, err)
@@ -86,12 +106,12 @@ class BadInputTest(tf.test.TestCase):
     a_dir = os.path.join(self.create_tempdir().full_path, "dir.h5")
     os.mkdir(a_dir)
     for argv, message in (
-        (["prune", model, "--method", "snip", "--sparsity", "0.5", "--output", under],
-         f"--output: got '{under}', which lies under the file '{model}'"),
-        (["prune", model, "--method", "snip", "--sparsity", "0.5", "--output", a_dir],
-         f"--output: got '{a_dir}', which is a directory"),
-        (["train", "--output-dir", model], f"--output-dir: got '{model}', which is a file"),
-        (["frontier", model, "--output-dir", under], "--output-dir: got .*lies under the file")):
+        (["prune", model, "--method", "snip", "--sparsity", "0.5", "--out", under],
+         f"--out: got '{under}', which lies under the file '{model}'"),
+        (["prune", model, "--method", "snip", "--sparsity", "0.5", "--out", a_dir],
+         f"--out: got '{a_dir}', which is a directory"),
+        (["train", "--out", model], f"--out: got '{model}', which is a file"),
+        (["frontier", model, "--out", under], "--out: got .*lies under the file")):
       with self.subTest(argv=argv):
         status, _, err = run_cli(*argv, "--data-dir", empty)
         self.assertEqual(status, 2, err)
@@ -120,7 +140,7 @@ class ScorePruneTest(tf.test.TestCase):
     out_path = os.path.join(directory, "pruned.h5")
     status, out, err = run_cli("prune", model, "--method", "global_magnitude",
                                "--sparsity", "0.9", "--fine-tune-epochs", "0",
-                               "--output", out_path, "--data-dir", data_dir)
+                               "--out", out_path, "--data-dir", data_dir)
     self.assertEqual(status, 0, err)
     self.assertIn("(reloaded: same score)", out)
     self.assertIn("533,981 of 592,958", out)
@@ -183,7 +203,7 @@ class RealDataTest(tf.test.TestCase):
   def test_train_writes_model_metrics_and_config(self):
     directory = self.create_tempdir().full_path
     status, out, err = run_cli("train", "--epochs", "1", "--data-dir", shared_data_dir(),
-                               "--output-dir", directory, "--batch-size", "256")
+                               "--out", directory, "--batch-size", "256")
     self.assertEqual(status, 0, err)
     self.assertRegex(out, r"epoch   1 .*test 0\.\d{4}")
     with open(os.path.join(directory, "config.json"), encoding="utf-8") as stream:
@@ -193,7 +213,7 @@ class RealDataTest(tf.test.TestCase):
     self.assertEqual(config["data"]["validation"], 2500)
     self.assertTrue(os.path.isfile(os.path.join(directory, "reference.h5")))
     status, _, err = run_cli("train", "--epochs", "2", "--data-dir", shared_data_dir(),
-                             "--output-dir", directory)
+                             "--out", directory)
     self.assertEqual(status, 2)
     self.assertIn("holds a run with other settings", err)
 

@@ -71,7 +71,7 @@ class FrontierCommandTest(tf.test.TestCase):
     directory = self.create_tempdir().full_path
     model = save_h5(pruned_reference(), os.path.join(directory, "m.h5"))
     out = os.path.join(directory, "frontier")
-    argv = ["frontier", model, "--output-dir", out, "--data-dir", self.data_dir(),
+    argv = ["frontier", model, "--out", out, "--data-dir", self.data_dir(),
             "--methods", "global_magnitude", "l1_filters", "--sparsities", "0.9", "0.95",
             "--no-tfmot", "--fine-tune-epochs", "0"]
     status, text, err = run_cli(*argv)
@@ -109,7 +109,7 @@ class BestModelTest(tf.test.TestCase):
     data_dir = write_fake_cifar10(os.path.join(directory, "data"))
     model = save_h5(separating_reference(), os.path.join(directory, "m.h5"))
     out = os.path.join(directory, "frontier")
-    status, text, err = run_cli("frontier", model, "--output-dir", out, "--data-dir", data_dir,
+    status, text, err = run_cli("frontier", model, "--out", out, "--data-dir", data_dir,
                                 "--methods", "global_magnitude", "layerwise_magnitude",
                                 "--sparsities", "0.95", "0.5", "--no-tfmot",
                                 "--fine-tune-epochs", "0")

@@ -8,7 +8,7 @@ import json
 import sys
 
 from tasks.inversion.attack_config import AttackConfig
-from tff_course.data.locate import add_data_dir
+from tff_course.cli.options import add_data_dir, add_out, add_renamed
 from tff_course.errors import ConfigError
 
 MODES = ("attack", "course", "sweep")
@@ -41,8 +41,9 @@ def add_parser(commands) -> None:
                       choices=("none", "gaussian", "laplacian", "prune", "quantize"))
   parser.add_argument("--strength", type=float, default=0.0,
                       help="sigma (noise), fraction pruned, or bits (quantize)")
-  parser.add_argument("--seed", type=_indices, default=(0,), metavar="S[,T...]",
-                      help="seed(s) of the model, defense and dummy data")
+  add_renamed(parser, "--seeds", old=("--seed",), type=_indices, default=(0,),
+              metavar="S[,T...]", help="seed(s) of the model, defense and dummy data; "
+                                       "separate runs in course and sweep modes")
   parser.add_argument("--iterations", type=int, default=300,
                       help="L-BFGS steps (dlg, idlg; up to 20 iterations each) or Adam steps "
                            "(ig); default 300")
@@ -59,10 +60,12 @@ def add_parser(commands) -> None:
   parser.add_argument("--train-examples", type=int, default=10000,
                       help="sweep: CIFAR-10 images for the defended training")
   parser.add_argument("--train-epochs", type=int, default=2, help="sweep: training epochs")
-  parser.add_argument("--kinds", default="gaussian,laplacian,prune,quantize",
-                      help="sweep: defenses to sweep (default strengths per kind)")
+  add_renamed(parser, "--defenses", old=("--kinds",),
+              default="gaussian,laplacian,prune,quantize",
+              help="sweep: comma-separated defenses to sweep, each at its default "
+                   "strengths (default: %(default)s)")
   add_data_dir(parser)
-  parser.add_argument("--out", default="runs/invert", help="output directory")
+  add_out(parser, "output directory (default: %(default)s)", default="runs/invert")
   parser.set_defaults(handler=_handle)
 
 
@@ -80,7 +83,7 @@ def _attack_config(args):
   from tasks.inversion.lbfgs_config import LbfgsConfig
 
   line_search = None if args.line_search == "none" else args.line_search
-  return AttackConfig(attack=args.attack, iterations=args.iterations, seed=args.seed[0],
+  return AttackConfig(attack=args.attack, iterations=args.iterations, seed=args.seeds[0],
                       learning_rate=args.learning_rate, tv_weight=args.tv_weight,
                       jit_compile=not args.no_jit, restarts=args.restarts,
                       lbfgs=LbfgsConfig(line_search=line_search))
@@ -100,7 +103,7 @@ def _single(args) -> int:
   strength = int(args.strength) if args.defense == "quantize" else args.strength
   config = InversionConfig(attack=_attack_config(args), model=args.model,
                            image_indices=args.image_index, source=args.source,
-                           defense=args.defense, strength=strength, seed=args.seed[0])
+                           defense=args.defense, strength=strength, seed=args.seeds[0])
   result, metrics, originals = run_inversion(config, args.data_dir)
   paths = write_outputs(args.out, config, result, metrics, originals)
   print(summary_line(metrics))
@@ -116,7 +119,7 @@ def _course(args) -> int:
           f"({metrics['status']}, {metrics['seconds']:.0f} s)", file=sys.stderr, flush=True)
 
   path = run_course(args.out, attack=_attack_config(args), model=args.model,
-                    image_indices=args.image_index, seeds=args.seed, data_dir=args.data_dir,
+                    image_indices=args.image_index, seeds=args.seeds, data_dir=args.data_dir,
                     progress=progress)
   print(f"wrote {path}")
   return 0
@@ -126,10 +129,10 @@ def _sweep(args) -> int:
   from tasks.inversion.sweep import (DEFAULT_STRENGTHS, TrainingConfig, sweep, sweep_table,
                                      write_sweep)
 
-  kinds = [k for k in args.kinds.split(",") if k]
+  kinds = [k for k in args.defenses.split(",") if k]
   unknown = [k for k in kinds if k not in DEFAULT_STRENGTHS]
   if unknown:
-    raise ConfigError(f"--kinds: got {unknown[0]!r}, expected some of "
+    raise ConfigError(f"--defenses: got {unknown[0]!r}, expected some of "
                       f"{', '.join(DEFAULT_STRENGTHS)}")
   training = TrainingConfig(examples=args.train_examples, epochs=args.train_epochs)
 
@@ -138,11 +141,11 @@ def _sweep(args) -> int:
           f"{row['accuracy']:.3f}", file=sys.stderr, flush=True)
 
   strengths = {k: DEFAULT_STRENGTHS[k] for k in kinds}
-  rows = sweep(strengths, model=args.model, image_indices=args.image_index, seeds=args.seed,
+  rows = sweep(strengths, model=args.model, image_indices=args.image_index, seeds=args.seeds,
                attack=_attack_config(args), training=training, data_dir=args.data_dir,
                progress=progress)
   config = {"strengths": strengths, "model": args.model, "image_indices": args.image_index,
-            "seeds": args.seed, "attack": dataclasses.asdict(_attack_config(args)),
+            "seeds": args.seeds, "attack": dataclasses.asdict(_attack_config(args)),
             "training": dataclasses.asdict(training)}
   paths = write_sweep(args.out, rows, json.loads(json.dumps(config)))
   print(sweep_table(rows))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from tff_course.cli.options import add_data_dir
+from tff_course.cli.options import add_data_dir, add_out
 
 
 def add_parser(commands) -> None:
@@ -53,7 +53,7 @@ def add_parser(commands) -> None:
                        help="'dirichlet': redraw until every client has this many examples")
   summary.add_argument("--groups", help="'groups': classes of each group, e.g. '0,1,2;3,4,5;6,7,8,9'")
   summary.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-  summary.add_argument("--out", help="output directory (default: runs/data/DATASET-PARTITION)")
+  add_out(summary, "output directory (default: runs/data/DATASET-PARTITION)")
   summary.set_defaults(handler=_summary)
 
 

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from tff_course.cli.options import add_data_dir, add_overrides, note_dropped_options
+from tff_course.cli.options import add_data_dir, add_out, add_overrides, note_dropped_options
 from tff_course.course.settings import ASSIGNMENT, DEFAULT, FULL
 
 
@@ -18,7 +18,7 @@ def add_parser(commands) -> None:
   parser = commands.add_parser(
       "experiment", help="run one of the course's experiments and write its report",
       description="Run a course experiment: its runs (each resumable), its plots and a "
-                  "markdown report (run_dir/report.md) that answers the assignment's "
+                  "markdown report (OUT/report.md) that answers the assignment's "
                   "questions with the measured numbers. The default setting is sized for "
                   "2 cores; --full runs the full-size setting, --assignment the "
                   "parameters the assignment states. NAME 'all' runs every experiment "
@@ -36,14 +36,13 @@ def add_parser(commands) -> None:
                     help="exactly the parameters the assignment states, where it states "
                          "them (the report says where the default differs, and why)")
   parser.add_argument("--rounds", type=int,
-                      help="override every run's number of rounds (e.g. 2, with --run-dir "
+                      help="override every run's number of rounds (e.g. 2, with --out "
                            "elsewhere, for a smoke test)")
   add_overrides(parser, "override a config field of every run, e.g. "
                         "data.samples_per_client=50 (repeatable)")
-  parser.add_argument("--run-dir", help="where it writes (default: runs/experiments/NAME, "
-                                        "with -full or -assignment appended for those "
-                                        "settings; for 'all', the directory that holds "
-                                        "them, default runs/experiments)")
+  add_out(parser, "where it writes (default: runs/experiments/NAME, with -full or "
+                  "-assignment appended for those settings; for 'all', the directory "
+                  "that holds them, default runs/experiments)", old=("--run-dir",))
   add_data_dir(parser)
   parser.add_argument("--no-progress", action="store_true", help="no progress bars")
   parser.set_defaults(handler=_experiment)
@@ -68,9 +67,9 @@ def _experiment(args) -> int:
   note_dropped_options((before.config, after.config)
                        for before, after in zip(experiment.arms(args.setting), arms)
                        if before.config is not None)
-  run_dir = args.run_dir or os.path.join("runs", "experiments",
-                                         run_dir_name(args.name, args.setting))
-  check_output_dir(run_dir, "--run-dir")
+  run_dir = args.out or os.path.join("runs", "experiments",
+                                    run_dir_name(args.name, args.setting))
+  check_output_dir(run_dir, "--out")
   install_context(log_path=os.path.join(run_dir, "worker.log"))
   with removed_if_left_empty(run_dir):
     report = run_course_experiment(experiment, run_dir, setting=args.setting,
@@ -89,8 +88,8 @@ def _every_experiment(args) -> int:
   if args.overrides:
     raise ConfigError("--set: 'experiment all' runs experiments whose runs differ in "
                       "different fields; run the one experiment with --set instead")
-  parent = args.run_dir or os.path.join("runs", "experiments")
-  check_output_dir(parent, "--run-dir")
+  parent = args.out or os.path.join("runs", "experiments")
+  check_output_dir(parent, "--out")
   install_context(log_path=os.path.join(parent, "worker.log"))
   with removed_if_left_empty(parent):
     index, failed = run_every_experiment(parent, setting=args.setting,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tff_course.cli.options import add_data_dir, add_overrides, note_dropped_options
+from tff_course.cli.options import add_data_dir, add_out, add_overrides, note_dropped_options
 from tff_course.errors import ConfigError
 
 PRESETS = ("demo", "demo-mnist")
@@ -43,12 +43,12 @@ def add_parsers(commands) -> None:
   plot.add_argument("--baseline", help="a run to subtract from the others' test accuracy")
   plot.add_argument("--labels", help="comma-separated legend labels, one per run")
   plot.add_argument("--title", default="")
-  plot.add_argument("--out", default="curves.png", help="PNG to write (default curves.png)")
+  add_out(plot, "PNG to write (default: curves.png)", default="curves.png", metavar="FILE.png")
   plot.set_defaults(handler=_plot)
 
 
 def _add_common(parser) -> None:
-  parser.add_argument("--run-dir", help="where the run writes (default: runs/NAME)")
+  add_out(parser, "where the run writes (default: runs/NAME)", old=("--run-dir",))
   add_data_dir(parser)
   parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -81,8 +81,8 @@ def _execute(config, args) -> int:
   from tff_course.plots import plot_runs
   from tff_course.runtime import install_context
 
-  run_dir = args.run_dir or os.path.join("runs", config.name)
-  check_output_dir(run_dir, "--run-dir")
+  run_dir = args.out or os.path.join("runs", config.name)
+  check_output_dir(run_dir, "--out")
   seeds = _seeds(getattr(args, "seeds", None), config.train.seed)
   install_context(log_path=os.path.join(run_dir, "worker.log"))
   with removed_if_left_empty(run_dir):

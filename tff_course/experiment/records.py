@@ -44,7 +44,7 @@ def check_resumable(run_dir: str, config: ExperimentConfig) -> bool:
   if differences:
     raise ConfigError(
         f"{run_dir} holds a run of a different config ({'; '.join(differences)}); "
-        f"refusing to resume it: choose another --run-dir, or delete that one")
+        f"refusing to resume it: choose another --out, or delete that one")
   return True
 
 

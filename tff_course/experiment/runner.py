@@ -137,7 +137,7 @@ class _RoundLoop:
         f"round {round_num}: {cause}; stopped. The "
         f"last good checkpoint is kept in {os.path.join(self.run_dir, 'checkpoints')}; "
         f"lower train.client_lr (now {self.train.client_lr}) and run again in a new "
-        f"--run-dir")
+        f"--out")
 
   def round(self, state, round_num: int):
     start = time.perf_counter()
