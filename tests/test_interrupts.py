@@ -39,6 +39,17 @@ def _demo(run_dir, **popen):
                           env=ENV, **popen)
 
 
+def _wait_for_library(process, name, timeout=120):
+  """Waits until the process has mapped a shared library whose path contains `name`."""
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline and process.poll() is None:
+    with open(f"/proc/{process.pid}/maps") as stream:
+      if name in stream.read():
+        return
+    time.sleep(0.005)
+  raise AssertionError(f"{name} was not loaded within {timeout} s")
+
+
 def _rounds_written(run_dir):
   path = os.path.join(run_dir, "metrics.csv")
   if not os.path.exists(path):
@@ -105,9 +116,12 @@ class CommandLineSignalsTest(tf.test.TestCase):
     self.assertNotIn("Exception ignored", err)
 
   def test_ctrl_c_during_start_up(self):
-    for delay in (0.5, 3.0):
+    """Ctrl-C while the commands' modules load (numpy's core library mapped: the toolkit's
+    code is running), and later while TensorFlow loads."""
+    for delay in (0.0, 3.0):
       process = _demo(self.create_tempdir().full_path, stdout=subprocess.DEVNULL,
                       stderr=subprocess.PIPE)
+      _wait_for_library(process, "_multiarray_umath")
       time.sleep(delay)
       process.send_signal(signal.SIGINT)
       self.assert_interrupted_cleanly(process)

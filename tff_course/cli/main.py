@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-from tasks.inversion import cli as inversion_cli
 from tff_course import __version__
-from tff_course.cli import data_commands, experiment_commands, train_commands
 from tff_course.cli.dispatch import dispatch, run_command_line
 
 PROG = "tff-course"
 
 
 def build_parser() -> argparse.ArgumentParser:
+  """The parser of every command; the commands' modules (numpy and more) are imported
+  here, inside the entry point's Ctrl-C handling."""
+  from tasks.inversion import cli as inversion_cli
+  from tff_course.cli import data_commands, experiment_commands, train_commands
+
   parser = argparse.ArgumentParser(
       prog=PROG,
       description="Federated learning and efficient ML experiments on TensorFlow "
