@@ -283,8 +283,9 @@ EXPERIMENT = CourseExperiment(
         f"iteration on IID data at the price of many more gradient steps; on "
         f"Synthetic(1, 1) more local steps make the training loss level off higher (and "
         f"whether the test accuracy follows the loss)."),
-    duration="25 s measured (50 server iterations); --full and --assignment: 300 iterations, "
-             "5.3 min measured on a busier machine (1.6 min of CPU)",
+    duration="25 to 50 s measured, 20 s of CPU (50 server iterations); --full and "
+             "--assignment: 300 iterations, 5.3 min measured on a busier machine (1.6 min "
+             "of CPU)",
     arms=arms, report=report, questions=questions, assignment=ASSIGNMENT_TEXT)
 
 
