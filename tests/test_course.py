@@ -7,14 +7,16 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from tests.counted_gradients import counted_gradients
 from tests.fake_cifar import write_fake_cifar10
 from tests.test_cli import run_cli
 from tff_course.course import EXPERIMENTS, course_experiment, plan_arms, run_course_experiment
-from tff_course.course import fedsgd_fedavg, group_fairness, markdown
+from tff_course.course import fedsgd_fedavg, group_fairness, markdown, numpy_fedavg
 from tff_course.course.questions import questions_section
 from tff_course.course.results import Results, summarize_metrics
 from tff_course.course.settings import SETTINGS
 from tff_course.errors import ConfigError
+from tff_course.experiment.metrics_file import read_metrics
 from tff_course.scratch import batches
 
 
@@ -213,28 +215,85 @@ class ScratchStepsTest(tf.test.TestCase):
 
 class NumpyExperimentTest(tf.test.TestCase):
 
-  def test_runs_reports_and_repeats_exactly(self):
+  def test_runs_counts_steps_answers_and_repeats_exactly(self):
     run_dir = self.create_tempdir().full_path
     experiment = course_experiment("numpy-fedavg")
-    report = run_course_experiment(experiment, run_dir, rounds=3, progress=False)
+    with counted_gradients() as evaluations:
+      report = run_course_experiment(experiment, run_dir, rounds=3, progress=False)
     with open(report) as stream:
       text = stream.read()
-    for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):
+    images = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
+    for image in images:
       self.assertTrue(os.path.isfile(os.path.join(run_dir, image)), image)
-    self.assertIn("toy_hetero: FedAvg J=20", text)
-    self.assertIn("toy_iid: 400 test examples, standard error of an accuracy near 50 % 2.5 pt",
-                  text)
-    first = open(os.path.join(run_dir, "toy_hetero-fedavg-j5", "metrics.csv")).read()
-    self.assertLen(first.strip().splitlines(), 4)
-    again = self.create_tempdir().full_path
-    run_course_experiment(experiment, again, rounds=3, progress=False)
-    second = open(os.path.join(again, "toy_hetero-fedavg-j5", "metrics.csv")).read()
-    strip_seconds = lambda text: [line.rsplit(",", 1)[0] for line in text.splitlines()]
-    self.assertEqual(strip_seconds(first), strip_seconds(second))
+    for data in ("synthetic_iid", "synthetic_1_1"):
+      self.assertIn(f"{data}-iterations.png", images)
+      self.assertIn(f"{data}-gradient-steps.png", images)
+    self.assertIn("Synthetic(1, 1): FedAvg J=20", text)
+    self.assertIn("synthetic_iid: 552 test examples", text)
+    total = 0
+    for arm in plan_arms(experiment, rounds=3):
+      columns = read_metrics(os.path.join(run_dir, arm.key))
+      per_iteration = (1 if arm.settings["algorithm"] == "sgd"
+                       else 30 * arm.settings["local_steps"])
+      self.assertEqual(columns["round"].tolist(), [1, 2, 3])
+      self.assertEqual(np.diff(columns["gradient_steps"], prepend=0).tolist(),
+                       [per_iteration] * 3, arm.key)
+      total += int(columns["gradient_steps"][-1])
+    self.assertLen(evaluations, total)
+    self.assertAnswered(text, 4)
     with open(os.path.join(run_dir, "experiment.json")) as stream:
       record = json.load(stream)
-    self.assertEqual(record["arms"]["toy_iid-fedavg-j20"]["numpy"]["local_steps"], 20)
+    self.assertEqual(record["arms"]["synthetic_1_1-fedavg-j20"]["numpy"]["dataset_options"],
+                     {"alpha": 1.0, "beta": 1.0})
     self.assertIn("numpy", record["versions"])
+    arm = {a.key: a for a in plan_arms(experiment, rounds=3)}["synthetic_1_1-fedavg-j5"]
+    again = self.create_tempdir().full_path
+    arm.run_numpy(arm.settings, again)
+    without_seconds = lambda path: [line.rsplit(",", 1)[0] for line in
+                                    open(os.path.join(path, "metrics.csv")).readlines()]
+    self.assertEqual(without_seconds(again), without_seconds(os.path.join(run_dir, arm.key)))
+
+  def assertAnswered(self, report_text, count):
+    section = report_text.split("## The assignment's questions", 1)[1].split("\n## ", 1)[0]
+    blocks = re.split(r"\n\*\*Q\d+\. ", section)[1:]
+    self.assertLen(blocks, count)
+    for block in blocks:
+      self.assertRegex(block, r"\n- Measured: \S")
+      self.assertRegex(block, r"\n- Verdict: \*\*(reproduced|not reproduced|within noise|"
+                              r"measured)\*\*")
+
+  def test_verdicts_follow_the_numbers(self):
+    shown = self.verdicts(sgd_accuracy=.5, hetero_plateaus={1: .4, 5: .9, 20: 1.0})
+    self.assertEqual(shown, ["reproduced", "measured", "reproduced", "reproduced"])
+    flipped = self.verdicts(sgd_accuracy=.95, hetero_plateaus={1: .4, 5: .4, 20: .4})
+    self.assertEqual(flipped, ["not reproduced", "measured", "within noise", "reproduced"])
+
+  def verdicts(self, *, sgd_accuracy, hetero_plateaus):
+    run_dir = self.create_tempdir().full_path
+    arms = plan_arms(course_experiment("numpy-fedavg"), rounds=4)
+    iid_finals = {"sgd": (sgd_accuracy, 1.6), 1: (.52, 1.5), 5: (.7, 1.0), 20: (.8, .6)}
+    for arm in arms:
+      steps = arm.settings.get("local_steps", "sgd")
+      if arm.settings["dataset"] == "synthetic_iid":
+        accuracy, loss = iid_finals[steps]
+        losses = [2.0, 1.9, (2.0 + loss) / 2, loss]
+      else:
+        accuracy, loss = .8, hetero_plateaus.get(steps, .7)
+        losses = [2.0, 1.0, loss, loss]
+      _write_metrics(os.path.join(run_dir, arm.key), [
+          {"round": r, "train_loss": value, "test_accuracy": accuracy,
+           "gradient_steps": r * (1 if steps == "sgd" else 30 * steps)}
+          for r, value in enumerate(losses, 1)])
+    results = Results(run_dir, tuple(arms), {arm.key: 552 for arm in arms})
+    answers = course_experiment("numpy-fedavg").questions(results)
+    self.assertTrue(all(answer.answer.strip() for answer in answers))
+    return [answer.verdict for answer in answers]
+
+  def test_toy_datasets_remain_an_option(self):
+    toy = numpy_fedavg.experiment(("toy_iid", "toy_hetero"))
+    self.assertEqual([a.key for a in plan_arms(toy)][:2], ["toy_iid-sgd", "toy_iid-fedavg-j1"])
+    with self.assertRaisesRegex(ConfigError, "expected an IID and a heterogeneous one"):
+      numpy_fedavg.experiment(("toy_hetero", "toy_iid"))
 
 
 class QuantizedExperimentCliTest(tf.test.TestCase):

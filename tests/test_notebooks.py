@@ -220,5 +220,5 @@ class NotebookRunTest(tf.test.TestCase):
   def test_06_numpy_fedavg(self):
     notebook = self.run_notebook("06_numpy_fedavg")
     self.assertIn("round   3: test accuracy", stream(notebook, "stdout"))
-    self.assertIn("toy_hetero: FedAvg J=20", self.markdown(notebook))
+    self.assertIn("Synthetic(1, 1): FedAvg J=20", self.markdown(notebook))
     self.assertImages(notebook, 2)

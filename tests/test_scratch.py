@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from tests.counted_gradients import counted_gradients
 from tff_course.algorithms.fedavg import build_fedavg
 from tff_course.algorithms.local_work import LocalWork
 from tff_course.algorithms.model_fn import keras_model_fn
@@ -11,8 +12,8 @@ from tff_course.algorithms.schedules import round_schedule
 from tff_course.data import load_dataset
 from tff_course.partition import dirichlet_partition
 from tff_course.sampling import create_device
-from tff_course.scratch import (accuracy, batches, fedavg_round, init_mlp, linear_backward,
-                                loss_and_gradients, sgd)
+from tff_course.scratch import (accuracy, batches, fedavg_iterations, fedavg_round, init_mlp,
+                                linear_backward, loss_and_gradients, sgd, sgd_iterations)
 
 SIZES = (10, 16, 4)
 
@@ -77,6 +78,39 @@ class MlpTest(tf.test.TestCase):
     self.assertEqual(sorted(order[:10].tolist()), list(range(10)))
     self.assertEqual(sorted(order[10:].tolist()), list(range(10)))
     self.assertEqual([len(b) for b in batches(10, None, 1, None)], [10])
+
+
+class ServerIterationTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    rng = np.random.default_rng(4)
+    self.x = rng.normal(size=(23, SIZES[0])).astype(np.float32)
+    self.y = rng.integers(0, SIZES[-1], 23)
+    self.params = init_mlp(SIZES, seed=0)
+
+  def test_an_sgd_iteration_is_one_step_on_one_batch(self):
+    with counted_gradients() as evaluations:
+      run = list(sgd_iterations(self.params, self.x, self.y, learning_rate=0.1, batch_size=5,
+                                iterations=7, rng=np.random.default_rng(1)))
+    self.assertEqual([steps for _, steps in run], [1] * 7)
+    self.assertLen(evaluations, 7)
+    batch = next(batches(23, 5, 1, np.random.default_rng(1)))
+    _, grads = loss_and_gradients(self.params, self.x[batch], self.y[batch])
+    for start, grad, got in zip(self.params, grads, run[0][0]):
+      self.assertAllClose(got, start - 0.1 * grad)
+
+  def test_a_fedavg_iteration_is_j_steps_on_every_client(self):
+    clients = [(self.x[:7], self.y[:7]), (self.x[7:], self.y[7:])]
+    with counted_gradients() as evaluations:
+      run = list(fedavg_iterations(self.params, clients, learning_rate=0.1, batch_size=5,
+                                   local_steps=3, iterations=2, rng=np.random.default_rng(1)))
+    self.assertEqual([steps for _, steps in run], [6, 6])
+    self.assertLen(evaluations, 12)
+    expected, _ = fedavg_round(self.params, clients, learning_rate=0.1, batch_size=5,
+                               rng=np.random.default_rng(1), steps=3)
+    for e, got in zip(expected, run[0][0]):
+      self.assertAllClose(e, got)
 
 
 class FedAvgCrossCheckTest(tf.test.TestCase):

@@ -1,9 +1,10 @@
 """Figures from run directories' metrics files (never from live objects).
 
-`plot_runs` draws test and train accuracy and loss against rounds, one line per run
-(a run directory holding seed-N subdirectories is drawn as its mean with a band of
-one standard deviation), a panel of per-group test accuracy when runs have groups,
-and a panel of each run's test accuracy minus a baseline run's.
+`plot_runs` draws test and train accuracy and loss against rounds (or another metrics
+column, such as gradient_steps), one line per run (a run directory holding seed-N
+subdirectories is drawn as its mean with a band of one standard deviation), a panel of
+per-group test accuracy when runs have groups, and a panel of each run's test accuracy
+minus a baseline run's.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ PANELS = (("test_accuracy", "test accuracy"), ("test_loss", "test loss"),
 
 
 def plot_runs(run_dirs: Sequence[str], path: str, *, baseline: Optional[str] = None,
-              labels: Optional[Sequence[str]] = None, title: str = "") -> str:
-  """Draws the runs' curves into a PNG at `path`; returns `path`."""
+              labels: Optional[Sequence[str]] = None, title: str = "", x: str = "round",
+              xlabel: Optional[str] = None, log_x: bool = False) -> str:
+  """Draws the runs' curves against the metrics column `x` (on a log scale when `log_x`)
+  into a PNG at `path`; returns `path`."""
   from matplotlib.backends.backend_agg import FigureCanvasAgg
   from matplotlib.figure import Figure
 
@@ -31,6 +34,9 @@ def plot_runs(run_dirs: Sequence[str], path: str, *, baseline: Optional[str] = N
     raise ConfigError("plot: give at least one run directory")
   labels = list(labels or [os.path.basename(os.path.normpath(d)) for d in run_dirs])
   runs = [read_run(d) for d in run_dirs]
+  for run_dir, run in zip(run_dirs, runs):
+    if any(x not in seed for seed in run):
+      raise ConfigError(f"plot: x={x!r} is not a column of {run_dir}'s metrics")
   base = read_run(baseline) if baseline else None
   groups = sorted({c for run in runs for seed in run for c in seed
                    if c.startswith("test_group_")})
@@ -48,13 +54,15 @@ def plot_runs(run_dirs: Sequence[str], path: str, *, baseline: Optional[str] = N
       if key == "groups":
         for style, column in zip(("-", "--", ":", "-."), groups):
           _line(ax, run, column, f"{label} {column[len('test_group_'):-len('_accuracy')]}",
-                color, style)
+                color, style, x)
       elif key == "baseline":
-        _difference(ax, run, base, label, color)
+        _difference(ax, run, base, label, color, x)
       else:
-        _line(ax, run, key, label, color)
+        _line(ax, run, key, label, color, x=x)
     ax.set_title(name)
-    ax.set_xlabel("round")
+    ax.set_xlabel(xlabel or x.replace("_", " "))
+    if log_x:
+      ax.set_xscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
   for ax in axes[len(panels):]:
@@ -89,16 +97,16 @@ def plot_lines(lines: Sequence[Tuple[str, str, str]], path: str, *, ylabel: str,
   return path
 
 
-def _series(run, column):
-  rounds = run[0]["round"]
+def _series(run, column, x="round"):
+  rounds = run[0][x]
   values = np.array([seed.get(column, np.full(len(rounds), np.nan))[:len(rounds)]
                      for seed in run])
   keep = ~np.isnan(values).all(axis=0)
   return rounds[keep], values[:, keep]
 
 
-def _line(ax, run, column, label, color, style="-"):
-  rounds, values = _series(run, column)
+def _line(ax, run, column, label, color, style="-", x="round"):
+  rounds, values = _series(run, column, x)
   if not len(rounds):
     return
   mean = values.mean(axis=0)
@@ -109,9 +117,9 @@ def _line(ax, run, column, label, color, style="-"):
     ax.fill_between(rounds, mean - std, mean + std, color=color, alpha=0.2)
 
 
-def _difference(ax, run, base, label, color):
-  rounds, values = _series(run, "test_accuracy")
-  base_rounds, base_values = _series(base, "test_accuracy")
+def _difference(ax, run, base, label, color, x="round"):
+  rounds, values = _series(run, "test_accuracy", x)
+  base_rounds, base_values = _series(base, "test_accuracy", x)
   shared, mine, theirs = np.intersect1d(rounds, base_rounds, return_indices=True)
   if len(shared):
     ax.plot(shared, values.mean(axis=0)[mine] - base_values.mean(axis=0)[theirs],

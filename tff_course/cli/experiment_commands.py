@@ -70,7 +70,8 @@ def _experiment(args) -> int:
   run_dir = args.out or os.path.join("runs", "experiments",
                                     run_dir_name(args.name, args.setting))
   check_output_dir(run_dir, "--out")
-  install_context(log_path=os.path.join(run_dir, "worker.log"))
+  if any(arm.config is not None for arm in arms):
+    install_context(log_path=os.path.join(run_dir, "worker.log"))
   with removed_if_left_empty(run_dir):
     report = run_course_experiment(experiment, run_dir, setting=args.setting,
                                    data_dir=args.data_dir, overrides=args.overrides,

@@ -10,10 +10,13 @@ from tff_course.plots import plot_runs
 
 
 def arm_curves(results: Results, keys: Sequence[str], filename: str, title: str, *,
-               baseline: Optional[str] = None) -> str:
-  """Draws the arms' accuracy and loss curves (and the difference to the `baseline`
-  arm's test accuracy) into run_dir/filename; returns the markdown image."""
+               baseline: Optional[str] = None, x: str = "round",
+               xlabel: Optional[str] = None, log_x: bool = False) -> str:
+  """Draws the arms' accuracy and loss curves against the metrics column `x` (and the
+  difference to the `baseline` arm's test accuracy) into run_dir/filename; returns the
+  markdown image."""
   path = plot_runs([results.path(key) for key in keys], results.path(filename),
                    labels=[results.arm(key).label for key in keys], title=title,
-                   baseline=results.path(baseline) if baseline else None)
+                   baseline=results.path(baseline) if baseline else None, x=x,
+                   xlabel=xlabel, log_x=log_x)
   return markdown.image(results, path, title)

@@ -110,6 +110,8 @@ def check_arms(arms: Sequence[Arm], data_dir: Optional[str]) -> None:
   Raises:
     ConfigError: "run KEY: ..." for the first arm whose settings do not fit its data.
   """
+  if all(arm.config is None for arm in arms):
+    return
   from tff_course.experiment.federation import build_federation, load_config_dataset
 
   loaded = {}
@@ -129,19 +131,26 @@ def test_sets(arms: Sequence[Arm], data_dir: Optional[str]
               ) -> Dict[str, Tuple[str, int, Tuple]]:
   """Arm key -> (dataset name, test examples, the loader's notes), loaded as the arms
   load them, once per distinct set of loader arguments."""
-  from tff_course.data import load_dataset
-  from tff_course.experiment.federation import load_config_dataset
-
   loaded, sizes = {}, {}
   for arm in arms:
     key = _loader_arguments(arm)
     if key not in loaded:
-      dataset = (load_config_dataset(arm.config, data_dir) if arm.config is not None else
-                 load_dataset(arm.settings["dataset"], seed=arm.settings["seed"],
-                              **arm.settings.get("dataset_options", {})))
+      dataset = _arm_dataset(arm, data_dir)
       loaded[key] = (dataset.name, len(dataset.test), tuple(dataset.notes))
     sizes[arm.key] = loaded[key]
   return sizes
+
+
+def _arm_dataset(arm: Arm, data_dir: Optional[str]):
+  """The arm's dataset as it loads it (TensorFlow is imported for federated arms only)."""
+  if arm.config is None:
+    from tff_course.data import load_dataset
+
+    return load_dataset(arm.settings["dataset"], seed=arm.settings["seed"],
+                        **arm.settings.get("dataset_options", {}))
+  from tff_course.experiment.federation import load_config_dataset
+
+  return load_config_dataset(arm.config, data_dir)
 
 
 def _loader_arguments(arm: Arm) -> tuple:

@@ -48,6 +48,8 @@ def sgd(params: Params, x: np.ndarray, y: np.ndarray, *, learning_rate: float,
   for batch in batches(len(y), batch_size, epochs, rng, steps):
     loss, grads = loss_and_gradients(params, x[batch], y[batch])
     for p, g, p0 in zip(params, grads, anchor):
-      p -= learning_rate * (g + proximal_mu * (p - p0)).astype(p.dtype)
+      if proximal_mu:
+        g = g + proximal_mu * (p - p0)
+      p -= learning_rate * g.astype(p.dtype)
     losses.append(loss)
   return params, float(np.mean(losses)) if losses else float("nan")
