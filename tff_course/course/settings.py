@@ -27,3 +27,13 @@ def check_setting(setting: str) -> str:
 def run_dir_name(name: str, setting: str) -> str:
   """The default run directory's name: NAME, NAME-full or NAME-assignment."""
   return name if check_setting(setting) == DEFAULT else f"{name}-{setting}"
+
+
+def add_setting_flags(parser, full_help: str, assignment_help: str) -> None:
+  """Adds --full and --assignment, exclusive, storing the setting in args.setting
+  (default DEFAULT)."""
+  size = parser.add_mutually_exclusive_group()
+  size.add_argument("--full", dest="setting", action="store_const", const=FULL,
+                    default=DEFAULT, help=full_help)
+  size.add_argument("--assignment", dest="setting", action="store_const", const=ASSIGNMENT,
+                    help=assignment_help)
