@@ -16,8 +16,7 @@ from tff_course.course.questions import (MEASURED, NOT_REPRODUCED, REPRODUCED, W
                                          Answer, sign_verdict)
 
 BASELINE, STRONGEST, WEAKEST = "baseline", "noise", "pruning"
-REFERENCE_RANKING = ("noise the strongest inversion defense, pruning the weakest (4-bit "
-                     "quantization between them)")
+REFERENCE_RANKING = "noise the strongest inversion defense, pruning the weakest"
 SUCCESS_MSE = 1e-3
 PSNR_CAP = 100.0
 STANDARD_ERRORS = ("Standard errors are over the (image, seed) runs: the runs' sample "

@@ -62,6 +62,7 @@ def run_course(out_dir: str, *, attack: AttackConfig = AttackConfig(), model: st
   Raises:
     ConfigError: a run's directory holds a different config (checked before any run).
   """
+  overridden = (image_indices, seeds) != (None, None)
   default_images, default_seeds = SIZES[check_setting(setting)]
   images = tuple(default_images if image_indices is None else image_indices)
   seeds = tuple(default_seeds if seeds is None else seeds)
@@ -77,7 +78,6 @@ def run_course(out_dir: str, *, attack: AttackConfig = AttackConfig(), model: st
   answers = course_answers({name: [m for _, m in rows] for name, rows in runs.items()})
   write_text(os.path.join(out_dir, ANSWERS_FILE),
              json.dumps([answer.to_dict() for answer in answers], indent=2) + "\n")
-  overridden = (image_indices, seeds) != (None, None)
   sections = [_header(attack, model, images, seeds, setting, overridden),
               questions_section(answers, STANDARD_ERRORS)]
   sections += [_section(name, kind, strength, runs[name])
