@@ -98,14 +98,22 @@ class InvertTest(tf.test.TestCase):
 
   def test_course_report(self):
     out = tempfile.mkdtemp()
-    self.assertEqual(invert("course", "--iterations", "1", "--out", out,
-                            data_dir=self.data_dir), 0)
+    self.assertEqual(invert("course", "--iterations", "1", "--image-index", "0", "--out",
+                            out, data_dir=self.data_dir), 0)
     with open(os.path.join(out, "report.md"), encoding="utf-8") as stream:
       report = stream.read()
     for section in ("baseline", "noise", "pruning", "quantization"):
       self.assertIn(f"## {section} (defense", report)
       self.assertTrue(os.path.isfile(os.path.join(out, section, "image-0-seed-0",
                                                   "progress.png")))
+    self.assertIn("## The assignment's questions", report)
+    self.assertTrue(os.path.isfile(os.path.join(out, "answers.json")))
+    status, _, err = run_main(main, "invert", "course", "--assignment", "--iterations", "1",
+                              "--image-index", "0", "--no-jit", "--out", out, "--data-dir",
+                              self.data_dir)
+    self.assertEqual(status, 0, err)
+    with open(os.path.join(out, "report.md"), encoding="utf-8") as stream:
+      self.assertIn("Setting: the assignment's parameters", stream.read())
 
   def test_sweep_rows_and_plot(self):
     rows = sweep({"prune": (0.5,)}, attack=AttackConfig(iterations=1, jit_compile=False),

@@ -8,7 +8,7 @@ import json
 import sys
 
 from tasks.inversion.attack_config import AttackConfig
-from tff_course.cli.options import add_data_dir, add_out, add_renamed
+from tff_course.cli.options import add_data_dir, add_out, add_renamed, add_setting_flags
 from tff_course.errors import ConfigError
 
 MODES = ("attack", "course", "sweep")
@@ -31,9 +31,10 @@ def add_parser(commands) -> None:
   parser.add_argument("--attack", choices=("dlg", "idlg", "ig"), default="dlg")
   parser.add_argument("--model", default="dlg_lenet",
                       help="a tff_course model name (default dlg_lenet, DLG's sigmoid LeNet)")
-  parser.add_argument("--image-index", type=_indices, default=(0,), metavar="I[,J...]",
+  parser.add_argument("--image-index", type=_indices, metavar="I[,J...]",
                       help="CIFAR-10 training image(s); several form one client batch in "
-                           "attack mode, separate runs in course and sweep modes")
+                           "attack mode, separate runs in course and sweep modes (default "
+                           "0; course: the setting's, 0,1,2)")
   parser.add_argument("--source", choices=("example", "fedsgd"), default="example",
                       help="the shared gradient: of the mean loss on the images, or as the "
                            "runner's FedSGD client work computes it")
@@ -41,9 +42,12 @@ def add_parser(commands) -> None:
                       choices=("none", "gaussian", "laplacian", "prune", "quantize"))
   parser.add_argument("--strength", type=float, default=0.0,
                       help="sigma (noise), fraction pruned, or bits (quantize)")
-  add_renamed(parser, "--seeds", old=("--seed",), type=_indices, default=(0,),
-              metavar="S[,T...]", help="seed(s) of the model, defense and dummy data; "
-                                       "separate runs in course and sweep modes")
+  add_renamed(parser, "--seeds", old=("--seed",), type=_indices, metavar="S[,T...]",
+              help="seed(s) of the model, defense and dummy data (default 0); separate "
+                   "runs in course and sweep modes")
+  add_setting_flags(parser, "course: images 0-9, seeds 0 and 1",
+                    "course: the assignment's parameters (it states no images or seeds: "
+                    "the default's)")
   parser.add_argument("--iterations", type=int, default=300,
                       help="L-BFGS steps (dlg, idlg; up to 20 iterations each) or Adam steps "
                            "(ig); default 300")
@@ -83,7 +87,8 @@ def _attack_config(args):
   from tasks.inversion.lbfgs_config import LbfgsConfig
 
   line_search = None if args.line_search == "none" else args.line_search
-  return AttackConfig(attack=args.attack, iterations=args.iterations, seed=args.seeds[0],
+  return AttackConfig(attack=args.attack, iterations=args.iterations,
+                      seed=args.seeds[0] if args.seeds else 0,
                       learning_rate=args.learning_rate, tv_weight=args.tv_weight,
                       jit_compile=not args.no_jit, restarts=args.restarts,
                       lbfgs=LbfgsConfig(line_search=line_search))
@@ -93,6 +98,8 @@ def _handle(args) -> int:
   from tff_course.output_paths import check_output_dir
 
   check_output_dir(args.out, "--out")
+  if args.mode != "course":
+    args.image_index, args.seeds = args.image_index or (0,), args.seeds or (0,)
   return {"attack": _single, "course": _course, "sweep": _sweep}[args.mode](args)
 
 
@@ -112,15 +119,11 @@ def _single(args) -> int:
 
 
 def _course(args) -> int:
-  from tasks.inversion.report import run_course
-
-  def progress(name, index, seed, metrics):
-    print(f"{name}: image {index}, seed {seed}: MSE {metrics['mean']['mse']:.3g} "
-          f"({metrics['status']}, {metrics['seconds']:.0f} s)", file=sys.stderr, flush=True)
+  from tasks.inversion.report import print_progress, run_course
 
   path = run_course(args.out, attack=_attack_config(args), model=args.model,
                     image_indices=args.image_index, seeds=args.seeds, data_dir=args.data_dir,
-                    progress=progress)
+                    progress=print_progress, setting=args.setting)
   print(f"wrote {path}")
   return 0
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import List, Sequence
+from typing import Dict, List, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from tff_course.errors import ConfigError
@@ -95,3 +96,13 @@ def prune_smallest(gradient, fraction: float):
   keep = tf.tensor_scatter_nd_update(tf.ones_like(flat), order[:count, None],
                                      tf.zeros([count]))
   return tf.reshape(flat * keep, tf.shape(gradient))
+
+
+def gradient_change(gradient: Sequence, defended: Sequence) -> Dict[str, float]:
+  """What a defense did to the gradient: its relative distortion ||g' - g|| / ||g|| and
+  the fraction of the defended gradient's entries that are non-zero."""
+  original = np.concatenate([np.ravel(np.asarray(g, np.float64)) for g in gradient])
+  changed = np.concatenate([np.ravel(np.asarray(g, np.float64)) for g in defended])
+  return {"relative_distortion": float(np.linalg.norm(changed - original) /
+                                       np.linalg.norm(original)),
+          "nonzero_fraction": float(np.mean(changed != 0))}

@@ -14,7 +14,7 @@ import numpy as np
 
 from tasks.inversion.attacks import AttackConfig, AttackResult, Status, run_attack
 from tasks.inversion.checks import check_positive_int
-from tasks.inversion.defenses import check_defense, defense_method
+from tasks.inversion.defenses import check_defense, defense_method, gradient_change
 from tasks.inversion.figures import progress_grid, side_by_side
 from tasks.inversion.metrics import match_order, reconstruction_metrics
 from tff_course.atomic import write_text
@@ -22,6 +22,8 @@ from tff_course.errors import ConfigError, DataError
 
 SOURCES = ("example", "fedsgd")
 DATASET = "cifar10"
+OUTPUT_FILES = ("config.json", "versions.json", "metrics.json", "progress.png",
+                "comparison.png", "recovered.npy")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,21 +118,19 @@ def run_inversion(config: InversionConfig, data_dir: Optional[str] = None, *,
                  evaluations=result.evaluations, seconds=result.seconds,
                  final_objective=result.objective,
                  attempts=[attempt.to_dict() for attempt in result.attempts],
-                 kept_attempt=result.kept)
+                 kept_attempt=result.kept, gradient=gradient_change(gradient, defended))
   return result, metrics, images
 
 
 def write_outputs(out_dir: str, config: InversionConfig, result: AttackResult,
                   metrics: Dict, originals) -> Dict[str, str]:
-  """Writes config.json, versions.json, metrics.json, progress.png, comparison.png and
-  recovered.npy into `out_dir`; returns their paths by name."""
+  """Writes OUTPUT_FILES into `out_dir` in their order, recovered.npy last; returns their
+  paths by name."""
   from tff_course.atomic import atomic_path
   from tff_course.versions import environment_versions
 
   os.makedirs(out_dir, exist_ok=True)
-  paths = {name: os.path.join(out_dir, name) for name in (
-      "config.json", "versions.json", "metrics.json", "progress.png", "comparison.png",
-      "recovered.npy")}
+  paths = {name: os.path.join(out_dir, name) for name in OUTPUT_FILES}
   write_text(paths["config.json"], json.dumps(config.to_dict(), indent=2) + "\n")
   write_text(paths["versions.json"], json.dumps(environment_versions(), indent=2) + "\n")
   write_text(paths["metrics.json"], json.dumps(metrics, indent=2) + "\n")

@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from tff_course.cli.options import add_data_dir, add_out, add_overrides, note_dropped_options
-from tff_course.course.settings import ASSIGNMENT, DEFAULT, FULL
+from tff_course.cli.options import (add_data_dir, add_out, add_overrides, add_setting_flags,
+                                     note_dropped_options)
 
 
 def add_parser(commands) -> None:
@@ -22,19 +22,18 @@ def add_parser(commands) -> None:
                   "questions with the measured numbers. The default setting is sized for "
                   "2 cores; --full runs the full-size setting, --assignment the "
                   "parameters the assignment states. NAME 'all' runs every experiment "
-                  "in turn (resumably) and writes an index report linking them.",
+                  "in turn (resumably), the gradient-inversion experiments of "
+                  "'tff-course invert course' last, and writes an index report linking "
+                  "them.",
       epilog=f"experiments:\n{listing}\n\nexamples:\n  tff-course experiment quantized "
              f"--data-dir ../shared/data\n  tff-course experiment all --assignment "
              f"--data-dir ../shared/data",
       formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("name", metavar="NAME", choices=list(EXPERIMENTS) + ["all", "list"],
                       help="the experiment, 'all' of them, or 'list' to list them")
-  size = parser.add_mutually_exclusive_group()
-  size.add_argument("--full", dest="setting", action="store_const", const=FULL,
-                    default=DEFAULT, help="the full-size setting")
-  size.add_argument("--assignment", dest="setting", action="store_const", const=ASSIGNMENT,
-                    help="exactly the parameters the assignment states, where it states "
-                         "them (the report says where the default differs, and why)")
+  add_setting_flags(parser, "the full-size setting",
+                    "exactly the parameters the assignment states, where it states them "
+                    "(the report says where the default differs, and why)")
   parser.add_argument("--rounds", type=int,
                       help="override every run's number of rounds (e.g. 2, with --out "
                            "elsewhere, for a smoke test)")
@@ -80,6 +79,15 @@ def _experiment(args) -> int:
   return 0
 
 
+def every_entries() -> list:
+  """What `experiment all` runs: the registered course experiments, then the gradient-
+  inversion experiments (`tff-course invert course`), which live in tasks."""
+  from tasks.inversion.report import course_entry
+  from tff_course.course.every_experiment import course_entries
+
+  return course_entries(extra=[course_entry()])
+
+
 def _every_experiment(args) -> int:
   from tff_course.course.every_experiment import run_every_experiment
   from tff_course.errors import ConfigError
@@ -95,7 +103,8 @@ def _every_experiment(args) -> int:
   with removed_if_left_empty(parent):
     index, failed = run_every_experiment(parent, setting=args.setting,
                                          data_dir=args.data_dir, rounds=args.rounds,
-                                         progress=not args.no_progress)
+                                         progress=not args.no_progress,
+                                         entries=every_entries())
   print(f"index: {index}")
   if failed:
     print(f"tff-course: {len(failed)} experiment(s) failed: {', '.join(failed)}; see the "

@@ -4,9 +4,10 @@ renamed options whose old spelling keeps working."""
 import argparse
 import sys
 
+from tff_course.course.settings import ASSIGNMENT, DEFAULT, FULL
 from tff_course.data.locate import add_data_dir
 
-__all__ = ["add_data_dir", "add_out", "add_overrides", "add_renamed"]
+__all__ = ["add_data_dir", "add_out", "add_overrides", "add_renamed", "add_setting_flags"]
 
 
 class _OldSpelling(argparse.Action):
@@ -68,3 +69,13 @@ def note_dropped_options(pairs) -> None:
       notes.append(note)
   for note in notes:
     print(note, file=sys.stderr)
+
+
+def add_setting_flags(parser, full_help: str, assignment_help: str) -> None:
+  """Adds --full and --assignment, exclusive, storing the setting in args.setting
+  (default DEFAULT)."""
+  size = parser.add_mutually_exclusive_group()
+  size.add_argument("--full", dest="setting", action="store_const", const=FULL,
+                    default=DEFAULT, help=full_help)
+  size.add_argument("--assignment", dest="setting", action="store_const", const=ASSIGNMENT,
+                    help=assignment_help)

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from tff_course.atomic import write_text
 from tff_course.course import markdown
@@ -52,16 +52,22 @@ class Outcome:
   invocations: int
 
 
-def course_entries() -> List[Entry]:
-  """The registered course experiments, in the registry's order."""
+def course_entries(extra: Sequence[Entry] = ()) -> List[Entry]:
+  """The registered course experiments, in the registry's order, then `extra`: the
+  experiments of packages above tff_course (tasks.inversion's), which the command line
+  adds since tff_course may not import them."""
   from tff_course.course.registry import EXPERIMENTS
 
   def runner(experiment):
     return lambda directory, **options: run_course_experiment(experiment, directory,
                                                               **options)
 
-  return [Entry(name, experiment.title, runner(experiment))
-          for name, experiment in EXPERIMENTS.items()]
+  entries = [Entry(name, experiment.title, runner(experiment))
+             for name, experiment in EXPERIMENTS.items()] + list(extra)
+  names = [entry.name for entry in entries]
+  if len(set(names)) != len(names):
+    raise ValueError(f"course entries: got the names {names}, expected each once")
+  return entries
 
 
 def index_name(setting: str) -> str:

@@ -97,12 +97,14 @@ def plus_minus(difference: float, standard_error: float) -> str:
   return f"{markdown.points(difference)} +- {100 * standard_error:.2f} pt"
 
 
-def questions_section(answers: Sequence[Answer]) -> str:
+BINOMIAL_ERRORS = ("Standard errors are those of the test set's size (binomial); they leave "
+                   "out seed-to-seed variation, which `tff-course train --seeds` measures.")
+
+
+def questions_section(answers: Sequence[Answer], errors: str = BINOMIAL_ERRORS) -> str:
   """The report's section: every question, the measured answer, the reference's
-  observation and the verdict."""
-  lines = ["## The assignment's questions",
-           "Standard errors are those of the test set's size (binomial); they leave out "
-           "seed-to-seed variation, which `tff-course train --seeds` measures."]
+  observation and the verdict, after `errors`, which says what the standard errors are."""
+  lines = ["## The assignment's questions", errors]
   for number, answer in enumerate(answers, 1):
     lines.append(f"**Q{number}. {answer.question}**\n\n"
                  f"- Measured: {answer.answer}\n"
