@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pruning import frontier  # pylint: disable=wrong-import-position
 from pruning.cli import main as pruning_main  # pylint: disable=wrong-import-position
 from pruning.reference import PARAMETER_COUNT  # pylint: disable=wrong-import-position
-from tff_course.cli.options import add_out  # pylint: disable=wrong-import-position
+from tff_course.arguments import add_out  # pylint: disable=wrong-import-position
 from results_file import append_section  # pylint: disable=wrong-import-position
 
 TARGET_SCORE = 0.80

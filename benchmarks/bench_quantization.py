@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # pylint: disable=wrong-import-position
-from tff_course.cli.options import add_out
+from tff_course.arguments import add_out
 from tff_course.course import markdown, quantized
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment

@@ -16,7 +16,8 @@ import time
 from typing import List, Optional
 
 from tff_course.cli.dispatch import dispatch, run_command_line
-from tff_course.cli.options import add_data_dir, add_out
+from tff_course.arguments import add_out
+from tff_course.data.locate import add_data_dir
 from tff_course.errors import ConfigError
 from tff_course.output_paths import check_output_dir, check_output_file
 

@@ -8,7 +8,8 @@ import json
 import sys
 
 from tasks.inversion.attack_config import AttackConfig
-from tff_course.cli.options import add_data_dir, add_out, add_renamed, add_setting_flags
+from tff_course.arguments import add_out, add_renamed, add_setting_flags
+from tff_course.data.locate import add_data_dir
 from tff_course.errors import ConfigError
 
 MODES = ("attack", "course", "sweep")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from tff_course.cli.options import add_data_dir, add_out
+from tff_course.arguments import add_out
+from tff_course.data.locate import add_data_dir
 
 
 def add_parser(commands) -> None:

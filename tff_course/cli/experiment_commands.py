@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from tff_course.cli.options import (add_data_dir, add_out, add_overrides, add_setting_flags,
-                                     note_dropped_options)
+from tff_course.arguments import add_out, add_setting_flags
+from tff_course.cli.options import add_data_dir, add_overrides, note_dropped_options
 
 
 def add_parser(commands) -> None:

@@ -1,52 +1,11 @@
-"""Command-line options that several commands share (--data-dir is the data layer's), and
-renamed options whose old spelling keeps working."""
+"""Options of the tff-course commands that several of them share; those every command
+line of the project shares are in tff_course.arguments (--data-dir is the data layer's)."""
 
-import argparse
 import sys
 
-from tff_course.course.settings import ASSIGNMENT, DEFAULT, FULL
 from tff_course.data.locate import add_data_dir
 
-__all__ = ["add_data_dir", "add_out", "add_overrides", "add_renamed", "add_setting_flags"]
-
-
-class _OldSpelling(argparse.Action):
-  """An option's former spelling: stores into the new one's attribute and says once, on
-  stderr, how the option is spelled now."""
-
-  def __init__(self, option_strings, dest, new, **kwargs):
-    super().__init__(option_strings, dest, **kwargs)
-    self.new = new
-    self.noted = False
-
-  def __call__(self, parser, namespace, values, option_string=None):
-    if not self.noted:
-      print(f"{parser.prog.split()[0]}: note: {option_string} is now spelled {self.new}; "
-            f"the old spelling keeps working", file=sys.stderr)
-      self.noted = True
-    setattr(namespace, self.dest, values)
-
-
-def add_renamed(parser, name: str, old=(), required: bool = False, **kwargs):
-  """`parser.add_argument(name, **kwargs)`, also accepting each spelling in `old`: hidden
-  from --help, stored in the same attribute, noted on stderr when used. Giving two
-  spellings at once is an error; `required` asks for one of them."""
-  if not old:
-    return parser.add_argument(name, required=required, **kwargs)
-  group = parser.add_mutually_exclusive_group(required=required)
-  action = group.add_argument(name, **kwargs)
-  for spelling in old:
-    group.add_argument(spelling, dest=action.dest, type=action.type, metavar=action.metavar,
-                       default=argparse.SUPPRESS, help=argparse.SUPPRESS,
-                       action=_OldSpelling, new=name)
-  return action
-
-
-def add_out(parser, help_text: str, default=None, old=(), metavar: str = "DIR",
-            required: bool = False):
-  """--out: where the command writes (a directory, or a file), read as `args.out`."""
-  return add_renamed(parser, "--out", old, required=required, default=default,
-                     metavar=metavar, help=help_text)
+__all__ = ["add_data_dir", "add_overrides", "note_dropped_options"]
 
 
 def add_overrides(parser, help_text: str) -> None:
@@ -69,13 +28,3 @@ def note_dropped_options(pairs) -> None:
       notes.append(note)
   for note in notes:
     print(note, file=sys.stderr)
-
-
-def add_setting_flags(parser, full_help: str, assignment_help: str) -> None:
-  """Adds --full and --assignment, exclusive, storing the setting in args.setting
-  (default DEFAULT)."""
-  size = parser.add_mutually_exclusive_group()
-  size.add_argument("--full", dest="setting", action="store_const", const=FULL,
-                    default=DEFAULT, help=full_help)
-  size.add_argument("--assignment", dest="setting", action="store_const", const=ASSIGNMENT,
-                    help=assignment_help)

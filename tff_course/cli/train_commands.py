@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from tff_course.cli.options import add_data_dir, add_out, add_overrides, note_dropped_options
+from tff_course.arguments import add_out
+from tff_course.cli.options import add_data_dir, add_overrides, note_dropped_options
 from tff_course.errors import ConfigError
 
 PRESETS = ("demo", "demo-mnist")
