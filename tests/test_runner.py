@@ -211,3 +211,25 @@ class RunnerInProcessTest(tf.test.TestCase):
 
 if __name__ == "__main__":
   tf.test.main()
+
+
+class TensorBoardPointsTest(tf.test.TestCase):
+
+  def test_reads_scalars_quietly_and_stops_at_a_record_cut_short(self):
+    import logging
+    from tff_course.experiment.releases import tensorboard_points
+
+    directory = self.create_tempdir().full_path
+    writer = tf.summary.create_file_writer(directory)
+    with writer.as_default():
+      for step in (1, 2, 3):
+        tf.summary.scalar("loss", 1.0 / step, step=step)
+    writer.close()
+    (path,) = tf.io.gfile.glob(os.path.join(directory, "events.*"))
+    with self.assertNoLogs("tensorflow", level=logging.WARNING):
+      self.assertEqual(tensorboard_points(directory), {("loss", 1), ("loss", 2), ("loss", 3)})
+    with open(path, "rb") as stream:
+      data = stream.read()
+    with open(path, "wb") as stream:
+      stream.write(data[:-5])
+    self.assertEqual(tensorboard_points(directory), {("loss", 1), ("loss", 2)})

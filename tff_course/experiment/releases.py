@@ -67,12 +67,14 @@ def tensorboard_points(directory: str) -> Set[Tuple[str, int]]:
   """The (tag, step) pairs of the scalars in a TensorBoard directory's event files; a
   record cut short by a kill ends its file."""
   import tensorflow as tf
+  from tensorflow.core.util import event_pb2
 
   points = set()
   for path in tf.io.gfile.glob(os.path.join(directory, "**", "events.*")) + \
       tf.io.gfile.glob(os.path.join(directory, "events.*")):
     try:
-      for event in tf.compat.v1.train.summary_iterator(path):
+      for record in tf.data.TFRecordDataset(path):
+        event = event_pb2.Event.FromString(record.numpy())
         points.update((value.tag, event.step) for value in event.summary.value)
     except tf.errors.DataLossError:
       pass
