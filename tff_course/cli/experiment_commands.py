@@ -57,6 +57,8 @@ def _experiment(args) -> int:
   if args.name == "list":
     for name, experiment in EXPERIMENTS.items():
       print(f"{name:16} {experiment.title} ({experiment.duration})")
+    print(f"{'all':16} every experiment above, then 'tff-course invert course' (gradient "
+          f"inversion), and an index report")
     return 0
   if args.name == "all":
     return _every_experiment(args)
