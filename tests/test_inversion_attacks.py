@@ -176,3 +176,18 @@ class CifarAttackTest(tf.test.TestCase):
     sent = fedsgd_client_gradient(build, start, stored, labels)
     for w0, w1, g in zip(start, after, sent):
       self.assertAllClose(w0 - w1, g, atol=2e-6)
+
+
+class RetracingWarningTest(tf.test.TestCase):
+
+  def test_new_functions_per_attack_do_not_warn_about_retracing(self):
+    import logging
+    from tff_course.tf_log import drop_retracing_warnings
+
+    drop_retracing_warnings()
+    drop_retracing_warnings()
+    with self.assertLogs("tensorflow", level=logging.WARNING) as logs:
+      for width in range(8):
+        tf.function(lambda x: x * 2.0)(tf.zeros([width + 1]))
+      logging.getLogger("tensorflow").warning("a warning that stays")
+    self.assertEqual([r.getMessage() for r in logs.records], ["a warning that stays"])

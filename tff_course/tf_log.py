@@ -8,6 +8,11 @@ matter reach Python as exceptions. `TF_CPP_MIN_LOG_LEVEL=0` shows everything aga
 In Jupyter and IPython, TensorFlow also sets its Python logger to INFO, and every
 checkpoint a run saves printed "INFO:tensorflow:Assets written to ..." twice into the
 notebook; the same choice quiets that logger to warnings.
+
+Code that builds a new `tf.function` for every model it compiles (one per attack of a
+course run) gets TensorFlow's warning that "N out of the last M calls ... triggered
+tf.function retracing" after the fifth, a paragraph of advice that does not apply;
+`drop_retracing_warnings` leaves that one warning out.
 """
 
 import logging
@@ -21,6 +26,21 @@ def quiet_tf_log() -> None:
   """Sets TF_CPP_MIN_LOG_LEVEL to QUIET_LEVEL unless it is set; effective when called
   before TensorFlow is imported, and inherited by the TFF worker process."""
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LEVEL)
+
+
+class _NotRetracing(logging.Filter):
+  """Drops TensorFlow's "triggered tf.function retracing" warning."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
+_RETRACING_FILTER = _NotRetracing()
+
+
+def drop_retracing_warnings() -> None:
+  """Leaves TensorFlow's retracing warning out of its Python log (idempotent)."""
+  logging.getLogger("tensorflow").addFilter(_RETRACING_FILTER)
 
 
 def quiet_tf_python_log() -> None:

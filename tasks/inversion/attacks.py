@@ -34,6 +34,7 @@ from tasks.inversion.objectives import (cosine_distance, model_gradients, square
                                         squared_norm, total_variation)
 from tasks.inversion.outcome import AttackResult, Status
 from tasks.inversion.restarts import failure_reason, relative_distance, run_with_restarts
+from tff_course.tf_log import drop_retracing_warnings
 
 
 def infer_labels(last_kernel_gradient, batch_size: int = 1) -> np.ndarray:
@@ -106,6 +107,7 @@ def idlg_problem(image_shape, labels, num_classes):
 def _lbfgs_attack(model, targets, image_shape, draw, unpack, labels_of,
                   config: AttackConfig) -> AttackResult:
   """L-BFGS on the gradient distance, restarted from fresh dummies while it fails."""
+  drop_retracing_warnings()
   objective = distance_objective(model, targets, unpack)
   step = tf.function(lambda x, state: lbfgs_step(objective, x, state, config.lbfgs),
                      jit_compile=config.jit_compile)
