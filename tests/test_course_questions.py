@@ -199,6 +199,19 @@ class EveryExperimentTest(tf.test.TestCase):
       self.assertEqual(json.load(stream)["invocations"], 2)
     self.assertFalse(os.path.exists(os.path.join(parent, "two-assignment")))
 
+  def test_an_interrupted_experiment_keeps_its_wall_time(self):
+    parent = self.create_tempdir().full_path
+
+    def interrupted(directory, **options):
+      os.makedirs(directory)
+      raise KeyboardInterrupt
+
+    with self.assertRaises(KeyboardInterrupt):
+      run_every_experiment(parent, entries=[Entry("one", "stops", interrupted)],
+                           progress=False)
+    with open(os.path.join(parent, "one", "timing.json")) as stream:
+      self.assertEqual(json.load(stream)["invocations"], 1)
+
   def test_cli_runs_all_and_fails_when_one_fails(self):
     parent = os.path.join(self.create_tempdir().full_path, "course")
     calls = []

@@ -89,19 +89,26 @@ def run_every_experiment(parent: str, *, setting: str = DEFAULT,
     print(f"== experiment {number}/{len(entries)}: {entry.name}", file=sys.stderr,
           flush=True)
     directory = os.path.join(parent, run_dir_name(entry.name, setting))
-    start = time.perf_counter()
-    report, error = None, None
-    try:
-      report = entry.run(directory, setting=setting, data_dir=data_dir, rounds=rounds,
-                         progress=progress)
-    except (ConfigError, DataError) as failure:
-      error = str(failure)
-      print(f"tff-course: {entry.name}: {error}", file=sys.stderr, flush=True)
-    seconds, invocations = add_wall_time(directory, time.perf_counter() - start)
-    outcomes.append(Outcome(entry, directory, report, error, seconds, invocations))
+    outcomes.append(timed_run(entry, directory, setting=setting, data_dir=data_dir,
+                              rounds=rounds, progress=progress))
   path = os.path.join(parent, index_name(setting))
   write_text(path, index_report(parent, setting, rounds, outcomes))
   return path, [outcome.entry.name for outcome in outcomes if outcome.report is None]
+
+
+def timed_run(entry: Entry, directory: str, **options) -> Outcome:
+  """Runs the entry into `directory`; a ConfigError or DataError becomes the outcome's
+  error. Its wall time is recorded however it ends, Ctrl-C included."""
+  start = time.perf_counter()
+  report, error = None, None
+  try:
+    report = entry.run(directory, **options)
+  except (ConfigError, DataError) as failure:
+    error = str(failure)
+    print(f"tff-course: {entry.name}: {error}", file=sys.stderr, flush=True)
+  finally:
+    recorded = add_wall_time(directory, time.perf_counter() - start)
+  return Outcome(entry, directory, report, error, *recorded)
 
 
 def add_wall_time(directory: str, seconds: float):
