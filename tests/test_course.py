@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tests.counted_gradients import counted_gradients
 from tests.fake_cifar import write_fake_cifar10
+from tests.report_checks import assert_every_question_answered
 from tests.test_cli import run_cli
 from tff_course.course import EXPERIMENTS, course_experiment, plan_arms, run_course_experiment
 from tff_course.course import fedsgd_fedavg, group_fairness, markdown, numpy_fedavg
@@ -254,13 +255,7 @@ class NumpyExperimentTest(tf.test.TestCase):
     self.assertEqual(without_seconds(again), without_seconds(os.path.join(run_dir, arm.key)))
 
   def assertAnswered(self, report_text, count):
-    section = report_text.split("## The assignment's questions", 1)[1].split("\n## ", 1)[0]
-    blocks = re.split(r"\n\*\*Q\d+\. ", section)[1:]
-    self.assertLen(blocks, count)
-    for block in blocks:
-      self.assertRegex(block, r"\n- Measured: \S")
-      self.assertRegex(block, r"\n- Verdict: \*\*(reproduced|not reproduced|within noise|"
-                              r"measured)\*\*")
+    self.assertLen(assert_every_question_answered(self, report_text), count)
 
   def test_verdicts_follow_the_numbers(self):
     shown = self.verdicts(sgd_accuracy=.5, hetero_plateaus={1: .4, 5: .9, 20: 1.0})
@@ -312,6 +307,12 @@ class QuantizedExperimentCliTest(tf.test.TestCase):
       text = stream.read()
     self.assertIn("| 4 bits |", text)
     self.assertIn("0.125", text)
+    answers = assert_every_question_answered(self, text)
+    self.assertIn("4-bit within 1 point of 32-bit.",
+                  answers["How much accuracy do 4-bit updates cost?"]["Reference solution"])
+    self.assertIn("## The assignment's settings", text)
+    with open(os.path.join(run_dir, "answers.json")) as stream:
+      self.assertLen(json.load(stream), len(answers))
     for image in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):
       self.assertTrue(os.path.isfile(os.path.join(run_dir, image)), image)
     metrics = os.path.join(run_dir, "bits-16", "metrics.csv")
@@ -372,11 +373,8 @@ class FedSgdFedAvgAssignmentTest(tf.test.TestCase):
       self.assertLen(answers, count, setting)
       for answer in answers:
         self.assertNotIn("nan", answer.answer.lower(), answer.question)
-      section = questions_section(answers)
-      blocks = re.split(r"\n\n(?=\*\*Q\d+\. )", section)[1:]
-      self.assertLen(blocks, count)
-      for block in blocks:
-        self.assertRegex(block, r"\n- Measured: \S.*\n")
+      self.assertLen(assert_every_question_answered(self, questions_section(answers)),
+                     count)
 
   def test_assignment_verdicts_follow_the_numbers(self):
     experiment = course_experiment("fedsgd-fedavg")
