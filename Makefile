@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 TFF_VERSION := 0.87.0
 # Official dataset files: $TFF_COURSE_DATA_DIR, else ../shared/data when it exists.
 DATA_DIR ?= $(or $(TFF_COURSE_DATA_DIR),$(wildcard ../shared/data))
+# Test processes (pytest-xdist; a test file stays in one process): 2 for a 2-core laptop.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test bench clean
 
@@ -32,7 +34,7 @@ endif
 	$(BIN)/tff-course demo --out runs/demo/fedavg
 
 test: $(VENV)/.test-installed
-	TFF_COURSE_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest tests
+	TFF_COURSE_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile tests
 
 bench: install
 	TFF_COURSE_DATA_DIR=$(DATA_DIR) $(BIN)/python benchmarks/bench_partition.py --append
