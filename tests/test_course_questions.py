@@ -110,6 +110,8 @@ class CifarAnswersTest(tf.test.TestCase):
     self.assertEqual(self.verdicts("group-fairness", left)[1], q.REPRODUCED)
     other = {**left, "unfair": {"test_accuracy": .5, **groups(.9, .1, .5)}}
     self.assertEqual(self.verdicts("group-fairness", other)[1], q.NOT_REPRODUCED)
+    tied = {**left, "unfair": {"test_accuracy": .3, **groups(.9, .0, .0)}}
+    self.assertEqual(self.verdicts("group-fairness", tied)[1], q.REPRODUCED)
 
   def test_single_device_gap(self):
     finals = {"single-device": {"test_accuracy": .45}, "centralized": {"test_accuracy": .70}}
