@@ -102,6 +102,9 @@ class CifarAnswersTest(tf.test.TestCase):
     far = {**close, "bits-16": {"test_accuracy": .50}, "bits-4": {"test_accuracy": .40}}
     self.assertEqual(self.verdicts("quantized", far)[:2],
                      [q.NOT_REPRODUCED, q.NOT_REPRODUCED])
+    untrained = {key: {"test_accuracy": .094} for key in close}
+    self.assertEqual(self.verdicts("quantized", untrained)[:2],
+                     [q.WITHIN_NOISE, q.WITHIN_NOISE])
 
   def test_group_fairness_finds_the_group_left_behind(self):
     fair = {"test_accuracy": .6, **groups(.6, .6, .6)}

@@ -9,7 +9,8 @@ from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.results import Results
 from tff_course.course.figures import arm_curves
-from tff_course.course.questions import (MEASURED, Answer, bound_verdict,
+from tff_course.course.questions import (MEASURED, WITHIN_NOISE, Answer,
+                                         accuracy_standard_error, bound_verdict,
                                          difference_standard_error, equal_verdict,
                                          plus_minus)
 from tff_course.course.settings import DEFAULT
@@ -18,6 +19,7 @@ from tff_course.plots import plot_lines
 BITS = (32, 16, 4)
 ASSIGNMENT_ROUNDS = 100
 WITHIN_4_BITS = 0.01
+CHANCE = 0.1
 
 
 def quantized_arms(bits: Sequence[int], rounds: int) -> List[Arm]:
@@ -60,6 +62,11 @@ def bits_table(results: Results) -> str:
                          "final test acc.", f"difference to {results.arms[0].label}"), rows)
 
 
+def above_chance(accuracy: float, test_examples: int) -> bool:
+  """Whether a CIFAR-10 accuracy is more than two standard errors above chance."""
+  return accuracy - CHANCE > 2 * accuracy_standard_error(CHANCE, test_examples)
+
+
 def questions(results: Results) -> List[Answer]:
   reference = results.summary("bits-32")
 
@@ -72,16 +79,20 @@ def questions(results: Results) -> List[Answer]:
 
   half, half_gap, half_error = against_32(16)
   low, low_gap, low_error = against_32(4)
+  learned = above_chance(reference.test_accuracy, results.test_size("bits-32"))
+  caveat = "" if learned else (
+      f" The 32-bit model is still at chance ({markdown.percent(CHANCE)}): there is "
+      f"nothing yet to tell apart, so no verdict either way.")
   return [
       Answer("Can you tell 16-bit updates from 32-bit ones in test accuracy?",
              f"16 bits {markdown.percent(half.test_accuracy)} against 32 bits "
              f"{markdown.percent(reference.test_accuracy)}: {plus_minus(half_gap, half_error)}"
-             f".", equal_verdict(half_gap, half_error),
+             f".{caveat}", equal_verdict(half_gap, half_error) if learned else WITHIN_NOISE,
              "16-bit indistinguishable from 32-bit."),
       Answer("How much accuracy do 4-bit updates cost?",
              f"4 bits {markdown.percent(low.test_accuracy)}: "
-             f"{plus_minus(low_gap, low_error)} against 32 bits.",
-             bound_verdict(low_gap, WITHIN_4_BITS, low_error),
+             f"{plus_minus(low_gap, low_error)} against 32 bits.{caveat}",
+             bound_verdict(low_gap, WITHIN_4_BITS, low_error) if learned else WITHIN_NOISE,
              "4-bit within 1 point of 32-bit."),
       Answer("How much communication does each save?",
              f"uploaded per round: 32 bits {markdown.megabytes(reference.bytes_up / reference.rounds)}"
