@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 
 from tff_course.arguments import add_out, add_setting_flags
 from tff_course.cli.options import add_data_dir, add_overrides, note_dropped_options
@@ -17,14 +18,15 @@ def add_parser(commands) -> None:
                       for name, e in EXPERIMENTS.items())
   parser = commands.add_parser(
       "experiment", help="run one of the course's experiments and write its report",
-      description="Run a course experiment: its runs (each resumable), its plots and a "
+      description=textwrap.fill(
+                  "Run a course experiment: its runs (each resumable), its plots and a "
                   "markdown report (OUT/report.md) that answers the assignment's "
                   "questions with the measured numbers. The default setting is sized for "
                   "2 cores; --full runs the full-size setting, --assignment the "
                   "parameters the assignment states. NAME 'all' runs every experiment "
                   "in turn (resumably), the gradient-inversion experiments of "
                   "'tff-course invert course' last, and writes an index report linking "
-                  "them.",
+                  "them.", width=88),
       epilog=f"experiments:\n{listing}\n\nexamples:\n  tff-course experiment quantized "
              f"--data-dir ../shared/data\n  tff-course experiment all --assignment "
              f"--data-dir ../shared/data",
