@@ -79,7 +79,7 @@ EXPERIMENT = CourseExperiment(
         "server averages their weights, for 100 rounds. The baseline is one device with "
         "10 % of the data trained with the same optimizer for as many epochs as FedAvg "
         "has rounds (times E)."),
-    duration="9.9 min measured (E = 1); --full: E = 5, est. 40 min; --assignment: as "
+    duration="11 min measured (E = 1); --full: E = 5, est. 55 min; --assignment: as "
              "the default",
     arms=arms, report=report, questions=questions,
     assignment=(

@@ -196,5 +196,5 @@ ASSIGNMENT_TEXT = (
     f"{HOMEWORK_ROUNDS} rounds that the grid's tables would differ mostly by noise, and "
     f"B = {BATCH_SIZE} gives FedAvg ten times the local steps of B = {HOMEWORK_BATCH}, "
     f"so the grid shows the differences McMahan et al. report while its 16 runs finish "
-    f"in about 3 minutes on 2 cores. The grid's questions are answered by the default "
+    f"in about 4 minutes on 2 shared cores. The grid's questions are answered by the default "
     f"and --full reports, the homework's by the --assignment report.")

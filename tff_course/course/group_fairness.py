@@ -133,7 +133,7 @@ EXPERIMENT = CourseExperiment(
         "unfair sampling but aggregates with the group-aware mean, which weighs each "
         "group the same whatever its number of devices. FedAvg, small ConvNet, E = 1, "
         "B = 20, lr 0.05; each group is tested on its own classes."),
-    duration="12 min measured (50 rounds); --full and --assignment: 100 rounds, est. 24 min",
+    duration="30 min measured (50 rounds); --full and --assignment: 100 rounds, est. 1 h",
     arms=arms, report=report, questions=questions,
     assignment=(
         f"The assignment trains for {ASSIGNMENT_ROUNDS} rounds, as `--assignment` and "

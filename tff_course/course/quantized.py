@@ -113,9 +113,9 @@ EXPERIMENT = CourseExperiment(
         "rounding and a per-tensor scale (tff_course.aggregators.QuantizedMeanFactory) "
         "before the server averages it. The bytes come from the aggregator's own "
         "accounting of what each client sent."),
-    duration="8.1 min measured (40 rounds); --full and --assignment: 100 rounds, est. 20 min",
+    duration="10 min measured (40 rounds); --full and --assignment: 100 rounds, est. 25 min",
     arms=arms, report=report, questions=questions,
     assignment=(
         f"The assignment quantizes to 32, 16 and 4 bits over {ASSIGNMENT_ROUNDS} rounds, as "
         f"`--assignment` and `--full` do; the default stops at 40 rounds to finish in "
-        f"about 8 minutes on 2 cores."))
+        f"about 10 minutes on 2 shared cores."))

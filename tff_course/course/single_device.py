@@ -80,8 +80,8 @@ EXPERIMENT = CourseExperiment(
         "share of the data (10 %, IID) against a model trained centrally on all of it. "
         "Both use the small CIFAR ConvNet and SGD with momentum 0.9, a cosine learning "
         "rate (peak 0.01, one warm-up epoch) and batches of 32; a round is one epoch."),
-    duration="4.3 min measured (30 and 10 epochs); --full: 50 and 50 epochs, est. 16 min; "
-             "--assignment: 100 and 50 epochs, est. 20 min",
+    duration="26 min measured (30 and 10 epochs); --full: 50 and 50 epochs, est. 1.8 h; "
+             "--assignment: 100 and 50 epochs, est. 2 h (2 shared cores, load 3 to 7)",
     arms=arms, report=report, questions=questions,
     assignment=(
         f"The assignment trains one device holding 10 % of CIFAR-10 for "
