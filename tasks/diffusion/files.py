@@ -1,0 +1,61 @@
+"""Finding a published file: in a local directory under its published name, checked
+against its sha256, or through KerasCV's own download (`keras.utils.get_file`, which
+checks the same hash)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Optional
+
+from tasks.diffusion.published import PublishedFile
+from tff_course.errors import DataError
+
+CHUNK = 1 << 20
+
+
+def sha256_of(path: str) -> str:
+  """The file's sha256, hex."""
+  digest = hashlib.sha256()
+  with open(path, "rb") as stream:
+    for chunk in iter(lambda: stream.read(CHUNK), b""):
+      digest.update(chunk)
+  return digest.hexdigest()
+
+
+def checked_local_file(published: PublishedFile, directory: str) -> str:
+  """directory/NAME, checked by `checked_file`."""
+  return checked_file(os.path.join(directory, published.name), published)
+
+
+def checked_file(path: str, published: PublishedFile) -> str:
+  """`path`, when it holds the published file.
+
+  Raises:
+    DataError: one line naming the file and the sha256 expected, when it is missing or
+      its content differs (a partial download, another version).
+  """
+  if not os.path.isfile(path):
+    raise DataError(f"{path}: missing; expected KerasCV's {published.name} "
+                    f"(sha256 {published.sha256}, from {published.origin})")
+  found = sha256_of(path)
+  if found != published.sha256:
+    raise DataError(f"{path}: sha256 {found}, expected {published.sha256} (a partial "
+                    f"download or another file; fetch it again from {published.origin})")
+  return path
+
+
+def published_file(published: PublishedFile, directory: Optional[str] = None) -> str:
+  """The published file's local path: from `directory` (checked), else downloaded and
+  cached by KerasCV's `keras.utils.get_file` with the same hash."""
+  if directory is not None:
+    return checked_local_file(published, directory)
+  from tensorflow import keras
+
+  try:
+    return keras.utils.get_file(published.name, published.origin,
+                                file_hash=published.sha256)
+  except Exception as error:  # get_file raises several types for one cause: no file.
+    raise DataError(f"{published.name}: could not download it from {published.origin} "
+                    f"({type(error).__name__}: {error}); without a network, put the file "
+                    f"in a directory and pass it (--weights-dir)") from None
