@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tests.counted_gradients import counted_gradients
 from tests.fake_cifar import write_fake_cifar10
+from tests.metrics_files import write_metrics
 from tests.report_checks import assert_every_question_answered
 from tests.test_cli import run_cli
 from tff_course.course import EXPERIMENTS, course_experiment, plan_arms, run_course_experiment
@@ -104,15 +105,6 @@ class ArmsTest(tf.test.TestCase):
       fedsgd_fedavg.experiment(["iid", "iid"])
 
 
-def _write_metrics(run_dir, rows):
-  os.makedirs(run_dir, exist_ok=True)
-  names = list(rows[0])
-  with open(os.path.join(run_dir, "metrics.csv"), "w") as stream:
-    stream.write(",".join(names) + "\n")
-    for row in rows:
-      stream.write(",".join("" if row[n] is None else str(row[n]) for n in names) + "\n")
-
-
 class ExperimentCliTest(tf.test.TestCase):
 
   def test_cli_lists_and_rejects(self):
@@ -137,7 +129,7 @@ class ReportPiecesTest(tf.test.TestCase):
   def test_results_leave_out_rounds_beyond_the_arms_count(self):
     run_dir = self.create_tempdir().full_path
     arms = plan_arms(course_experiment("quantized"), rounds=2)
-    _write_metrics(os.path.join(run_dir, arms[0].key), [
+    write_metrics(os.path.join(run_dir, arms[0].key), [
         {"round": r, "test_accuracy": r / 10, "train_loss": 1.0, "messages_up": 1,
          "messages_down": 1, "bytes_up": 100, "seconds": 1.0} for r in (1, 2, 3, 4)])
     summary = Results(run_dir, tuple(arms)).summary(arms[0].key)
@@ -190,7 +182,7 @@ class ReportPiecesTest(tf.test.TestCase):
     run_dir = self.create_tempdir().full_path
     arms = plan_arms(course_experiment("group-fairness"), rounds=2)
     for arm, finals in zip(arms, ((.5, .6, .7), (.9, .2, .1), (.6, .5, .4))):
-      _write_metrics(os.path.join(run_dir, arm.key), [
+      write_metrics(os.path.join(run_dir, arm.key), [
           {"round": 1, "test_accuracy": .1, **{f"test_group_{g}_accuracy": .1
                                                for g in range(3)}},
           {"round": 2, "test_accuracy": np.mean(finals),
@@ -275,7 +267,7 @@ class NumpyExperimentTest(tf.test.TestCase):
       else:
         accuracy, loss = .8, hetero_plateaus.get(steps, .7)
         losses = [2.0, 1.0, loss, loss]
-      _write_metrics(os.path.join(run_dir, arm.key), [
+      write_metrics(os.path.join(run_dir, arm.key), [
           {"round": r, "train_loss": value, "test_accuracy": accuracy,
            "gradient_steps": r * (1 if steps == "sgd" else 30 * steps)}
           for r, value in enumerate(losses, 1)])
@@ -336,7 +328,7 @@ HOMEWORK_ARMS = (
 def _fake_runs(run_dir, arms, accuracy):
   """metrics.csv for every arm: 10 clients a round, test accuracy `accuracy(key, round)`."""
   for arm in arms:
-    _write_metrics(os.path.join(run_dir, arm.key), [
+    write_metrics(os.path.join(run_dir, arm.key), [
         {"round": r, "clients": 10, "messages_up": 10, "messages_down": 10,
          "test_accuracy": accuracy(arm.key, r), "test_loss": 2 - accuracy(arm.key, r),
          "train_accuracy": .5, "train_loss": 1.0, "bytes_up": 100, "seconds": 1.0}

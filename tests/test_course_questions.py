@@ -8,6 +8,7 @@ from unittest import mock
 import numpy as np
 import tensorflow as tf
 
+from tests.metrics_files import write_metrics
 from tests.report_checks import assert_every_question_answered
 from tests.test_cli import run_cli
 from tff_course.course import course_experiment, plan_arms
@@ -53,15 +54,6 @@ class VerdictTest(tf.test.TestCase):
     self.assertEqual(answers["First?"], {"Measured": "1 %", "Reference solution": "2 %",
                                          "Verdict": "**reproduced**"})
     self.assertEqual(answers["Second?"]["Verdict"], "**measured**")
-
-
-def write_metrics(run_dir, rows):
-  os.makedirs(run_dir, exist_ok=True)
-  names = list(rows[0])
-  with open(os.path.join(run_dir, "metrics.csv"), "w") as stream:
-    stream.write(",".join(names) + "\n")
-    for row in rows:
-      stream.write(",".join(str(row[n]) for n in names) + "\n")
 
 
 def fake_results(test, name, finals, test_size=1000):

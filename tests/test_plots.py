@@ -6,16 +6,16 @@ from unittest import mock
 import tensorflow as tf
 from matplotlib.axes import Axes
 
+from tests.metrics_files import write_metrics
 from tff_course.errors import ConfigError
 from tff_course.plots import plot_runs
 
 
 def write_run(run_dir, steps_per_round):
-  os.makedirs(run_dir)
-  with open(os.path.join(run_dir, "metrics.csv"), "w") as stream:
-    stream.write("round,gradient_steps,test_accuracy,test_loss,train_accuracy,train_loss\n")
-    for r in (1, 2, 3):
-      stream.write(f"{r},{r * steps_per_round},0.{r},1.{r},0.{r},1.{r}\n")
+  write_metrics(run_dir, [
+      {"round": r, "gradient_steps": r * steps_per_round, "test_accuracy": r / 10,
+       "test_loss": 1 + r / 10, "train_accuracy": r / 10, "train_loss": 1 + r / 10}
+      for r in (1, 2, 3)])
   return run_dir
 
 
