@@ -14,6 +14,7 @@ PROG = "tff-course"
 def build_parser() -> argparse.ArgumentParser:
   """The parser of every command; the commands' modules (numpy and more) are imported
   here, inside the entry point's Ctrl-C handling."""
+  from tasks.diffusion import cli as diffusion_cli
   from tasks.inversion import cli as inversion_cli
   from tff_course.cli import data_commands, experiment_commands, train_commands
 
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
   data_commands.add_parser(commands)
   train_commands.add_parsers(commands)
   inversion_cli.add_parser(commands)
+  diffusion_cli.add_parser(commands)
   experiment_commands.add_parser(commands)
   return parser
 

@@ -1,0 +1,106 @@
+"""Training a text-to-image model to predict noise: the loss against a NumPy reference on
+fixed noise and timesteps, a few steps lower it, and a run resumed after a kill ends with
+the weights of an uninterrupted one. A tiny random-initialised small model, seconds each."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tasks.diffusion.dreambooth import DreamBoothConfig, dreambooth_batches
+from tasks.diffusion.schedule import timestep_embedding
+from tasks.diffusion.small_model import SmallModelConfig, build_small_model
+from tasks.diffusion.training import Batch, DenoisingTrainer, denoising_loss, draw_noise
+from tests.shared_data import requires_data, shared_data_dir
+
+TINY = SmallModelConfig(image_shape=(16, 16, 1), channels=32, autoencoder_channels=32,
+                        heads=2, text_width=32, text_layers=1, timestep_dim=32)
+
+
+def tiny_model(seed=0):
+  return build_small_model(TINY, vocabulary=os.path.join(shared_data_dir(), "clip"),
+                           seed=seed)
+
+
+def fixed_batch(model, rows=4, seed=0):
+  rng = np.random.default_rng(seed)
+  latents = rng.standard_normal((rows,) + model.latent_shape).astype(np.float32)
+  noise, timesteps = draw_noise(rng, latents, len(model.alphas_cumprod))
+  tokens = model.tokens(["a photo of sks bag", "a photo of a bag"] * (rows // 2))
+  weights = np.array([0.5, 0.25, 0.5, 0.25][:rows], np.float32)
+  return Batch(latents, tokens, noise, timesteps, weights)
+
+
+@requires_data("clip", "bpe_simple_vocab_16e6.txt.gz")
+class DenoisingLossTest(tf.test.TestCase):
+
+  def test_loss_equals_numpy_reference(self):
+    model = tiny_model()
+    batch = fixed_batch(model)
+    loss = float(denoising_loss(model, batch, training=False))
+    alpha_bar = model.alphas_cumprod[batch.timesteps].reshape(-1, 1, 1, 1)
+    noisy = np.sqrt(alpha_bar) * batch.latents + np.sqrt(1 - alpha_bar) * batch.noise
+    context = model.encode_tokens(batch.tokens)
+    predicted = model.diffusion_model({
+        "latent": noisy.astype(np.float32),
+        "timestep_embedding": timestep_embedding(batch.timesteps, model.timestep_dim),
+        "context": context}).numpy()
+    expected = np.sum(batch.weights * np.mean((predicted - batch.noise) ** 2, axis=(1, 2, 3)))
+    self.assertAllClose(loss, expected, rtol=1e-5)
+
+  def test_dreambooth_weights_are_one_over_batch_and_lambda(self):
+    config = DreamBoothConfig("a photo of sks bag", "a photo of a bag", prior_weight=0.5,
+                              batch_size=3)
+    latents = np.zeros((5, 4, 4, 4), np.float32)
+    batch = dreambooth_batches(latents, latents + 1, np.zeros(77, np.int32),
+                               np.ones(77, np.int32), config, 1000)(7)
+    self.assertAllClose(batch.weights, [1 / 3] * 3 + [0.5 / 3] * 3)
+    self.assertAllEqual(batch.latents[:3], np.zeros((3, 4, 4, 4)))
+    self.assertAllEqual(batch.latents[3:], np.ones((3, 4, 4, 4)))
+    self.assertAllEqual(batch.tokens[:, 0], [0, 0, 0, 1, 1, 1])
+    without = DreamBoothConfig("a photo of sks bag", "a photo of a bag", prior_weight=0.0,
+                               class_images=0, batch_size=3)
+    self.assertLen(dreambooth_batches(latents, latents[:0], np.zeros(77, np.int32),
+                                      np.ones(77, np.int32), without, 1000)(7).weights, 3)
+
+  def test_a_few_steps_lower_the_loss_on_one_batch(self):
+    model = tiny_model()
+    batch = fixed_batch(model)
+    before = float(denoising_loss(model, batch, training=False))
+    trainer = DenoisingTrainer(model, ["diffusion_model"], learning_rate=3e-3)
+    trainer.run(15, lambda step: batch, progress=False)
+    self.assertLess(float(denoising_loss(model, batch, training=False)), 0.8 * before)
+
+
+@requires_data("clip", "bpe_simple_vocab_16e6.txt.gz")
+class ResumeTest(tf.test.TestCase):
+
+  def batches(self, model):
+    def batch_at(step):
+      return fixed_batch(model, seed=step)
+    return batch_at
+
+  def train(self, directory, steps, seed=0, stop_after=None):
+    model = tiny_model(seed)
+    trainer = DenoisingTrainer(model, ["diffusion_model", "text_encoder"],
+                               learning_rate=1e-3, checkpoint_dir=directory)
+    on_step = None
+    if stop_after is not None:
+      def on_step(step, loss):
+        if step == stop_after:
+          raise KeyboardInterrupt
+    try:
+      trainer.run(steps, self.batches(model), checkpoint_every=2, progress=False,
+                  on_step=on_step)
+    except KeyboardInterrupt:
+      pass
+    return model
+
+  def test_resume_after_a_kill_gives_the_uninterrupted_weights(self):
+    root = self.get_temp_dir()
+    whole = self.train(os.path.join(root, "whole"), 6)
+    self.train(os.path.join(root, "killed"), 6, stop_after=3)
+    resumed = self.train(os.path.join(root, "killed"), 6, seed=1)
+    for name in ("diffusion_model", "text_encoder"):
+      for a, b in zip(whole.networks[name].weights, resumed.networks[name].weights):
+        self.assertAllEqual(a, b)
