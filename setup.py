@@ -18,6 +18,7 @@ REQUIRES = [
     "keras-cv==0.6.4",
     "matplotlib>=3.7",
     "numpy>=1.25,<2",
+    "pillow>=9.1",
     "portpicker>=1.6,<2",
     "scipy>=1.9.3,<1.10",
     "tensorflow>=2.14,<2.15",
