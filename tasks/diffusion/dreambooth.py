@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from tasks.diffusion.instance_images import load_instance_images, save_instance_images
+from tasks.diffusion.instance_images import load_instance_images, save_png
 from tasks.diffusion.parts import TextToImage, to_unit_range
 from tasks.diffusion.sampler import check_sampling, generate
 from tasks.diffusion.training import Batch, DenoisingTrainer, draw_noise
@@ -112,12 +112,13 @@ def ensure_class_images(model: TextToImage, config: DreamBoothConfig, folder: st
       images = generate(model, [config.class_prompt] * count, seed=config.seed,
                         first=first, steps=config.sample_steps, guidance=config.guidance,
                         progress=False)
-      save_instance_images(images, folder, start=first)
+      for offset, image in enumerate(images):
+        save_png(image, os.path.join(folder, f"{first + offset:05d}.png"))
       bar.update(count)
-  paths = class_image_paths(folder)[:config.class_images]
-  images, _ = load_instance_images(folder, model.image_shape) if paths else (None, None)
-  return images[:config.class_images] if images is not None else np.zeros(
-      (0,) + tuple(model.image_shape), np.uint8)
+  if config.class_images == 0:
+    return np.zeros((0,) + tuple(model.image_shape), np.uint8)
+  images, _ = load_instance_images(folder, model.image_shape)
+  return images[:config.class_images]
 
 
 def encode(model: TextToImage, images: np.ndarray, batch_size: int = 50) -> np.ndarray:

@@ -107,6 +107,15 @@ def save_instance_images(images: np.ndarray, folder: str) -> List[str]:
   return paths
 
 
+def save_png(image: np.ndarray, path: str) -> str:
+  """Writes one uint8 image (H, W, 1 or 3) as a PNG, whole or not at all."""
+  from tff_course.atomic import atomic_path
+
+  with atomic_path(path) as temp:
+    _pil_image(image).save(temp, format="PNG")
+  return path
+
+
 def _checked_shape(image_shape: Sequence[int]) -> Tuple[int, int, int]:
   shape = tuple(image_shape)
   if len(shape) != 3 or shape[2] not in (1, 3) or min(shape) < 1:

@@ -43,9 +43,9 @@ class PretrainConfig:
   """
 
   dataset: str = "fashion_mnist"
-  autoencoder_steps: int = 1500
+  autoencoder_steps: int = 800
   steps: int = 3000
-  batch_size: int = 64
+  batch_size: int = 32
   learning_rate: float = 1e-3
   caption_dropout: float = 0.1
   limit: Optional[int] = None

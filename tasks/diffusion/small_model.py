@@ -154,7 +154,8 @@ def build_unet(config: SmallModelConfig, name: str = "diffusion_model"):
 
 def build_image_encoder(config: SmallModelConfig, name: str = "image_encoder"):
   """Images in [-1, 1] to unscaled latents, 4 times smaller, with KerasCV's VAE blocks
-  (`PaddedConv2D`, `ResnetBlock`); deterministic (an autoencoder, not a VAE)."""
+  (`PaddedConv2D`, `ResnetBlock`); deterministic (an autoencoder, not a VAE). Narrow at
+  full resolution, where convolutions cost the most."""
   from keras_cv.src.models.stable_diffusion.padded_conv2d import PaddedConv2D
   from keras_cv.src.models.stable_diffusion.resnet_block import ResnetBlock
   from tensorflow import keras
@@ -162,10 +163,10 @@ def build_image_encoder(config: SmallModelConfig, name: str = "image_encoder"):
   width = config.autoencoder_channels
   return keras.Sequential([
       keras.layers.Input(config.image_shape),
-      PaddedConv2D(width // 2, 3, padding=1),
+      PaddedConv2D(32, 3, padding=1),
       keras.layers.Activation("swish"),
       PaddedConv2D(width, 3, strides=2, padding=1),
-      ResnetBlock(width),
+      keras.layers.Activation("swish"),
       PaddedConv2D(width, 3, strides=2, padding=1),
       ResnetBlock(width),
       keras.layers.GroupNormalization(epsilon=1e-5),
@@ -187,10 +188,10 @@ def build_decoder(config: SmallModelConfig, name: str = "decoder"):
       PaddedConv2D(width, 3, padding=1),
       ResnetBlock(width),
       keras.layers.UpSampling2D(2),
-      PaddedConv2D(width, 3, padding=1),
-      ResnetBlock(width),
+      PaddedConv2D(32, 3, padding=1),
+      keras.layers.Activation("swish"),
       keras.layers.UpSampling2D(2),
-      PaddedConv2D(width // 2, 3, padding=1),
+      PaddedConv2D(32, 3, padding=1),
       keras.layers.GroupNormalization(epsilon=1e-5),
       keras.layers.Activation("swish"),
       PaddedConv2D(config.image_shape[-1], 3, padding=1),
