@@ -312,6 +312,15 @@ class EditTest(tf.test.TestCase):
         else:
           np.testing.assert_array_equal(after[3], before[3], err_msg=name)
 
+  def test_functions_traced_inside_the_block_are_dropped_on_the_way_out(self):
+    model, doubled = tiny_model(), Capture()
+    doubled.attention = lambda weights, **unused: 2.0 * weights
+    with hooked(model, doubled):
+      inside = generate(model, [SOURCE, EDITED], **SAMPLING)
+    self.assertNotAllClose(inside, self.unedited)
+    np.testing.assert_array_equal(generate(model, [SOURCE, EDITED], **SAMPLING),
+                                  self.unedited)
+
   def test_bad_edits_are_one_line(self):
     model = tiny_model()
     cases = [

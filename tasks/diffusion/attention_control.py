@@ -196,6 +196,10 @@ class Reweight(AttentionEdit):
   """Re-weighting: each edited row's cross-attention to token j is multiplied by
   `scale[e][j]` (1 for the tokens left alone), after `previous`'s edit if given.
 
+  Without `previous`, the row's own maps are scaled (the authors' code scales the
+  source's, which is the same map at the first step when both prompts are equal); so a
+  factor of 1 leaves the image exactly as it was.
+
   Args:
     scale: (edits, keys) factors.
     previous: a Replace or Refine whose cross-attention edit comes first.

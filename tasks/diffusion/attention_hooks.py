@@ -12,6 +12,12 @@ happens inside.
 Every hooked layer has a name that says where it is: `{down|mid|up}_{h}x{w}_{i}/{self|
 cross}`, from the place of its SpatialTransformer in the UNet and the spatial size of
 that transformer's input (its queries are h * w); `map_size` reads the size back.
+
+Example:
+  store = Store()
+  with hooked(model, store):
+    images = generate(model, ["a photo of a cat"], controller=store)
+  store.average_maps()  # {queries: (prompts, queries, 77)}
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ def attention_sites(model) -> List[AttentionSite]:
   layers and, recursively, the layers its layers hold as attributes."""
   network = _network(model)
   containers = []
-  for top in _children(network) or [network]:
+  for top in [child for _, child in _named_children(network)] or [network]:
     found = list(_attention_layers(top, ""))
     if found:
       containers.append((top, _spatial_size(top), found))
@@ -78,6 +84,10 @@ def attention_sites(model) -> List[AttentionSite]:
 def hooked(model, controller) -> Iterator[List[AttentionSite]]:
   """Routes the attention weights of every CrossAttention layer of `model` through
   `controller.attention` inside the block; yields the hooked sites.
+
+  The controller needs an `attention(weights, *, layer, cross, step)` method returning
+  weights of the same shape, and a `step` attribute (the sampler sets it before every
+  UNet call; see `attention_control.AttentionController`).
 
   On the way out, also after an exception, the layers get their own `call` back, and
   traced functions made inside the block are dropped: Keras's cached `predict_function`
@@ -153,17 +163,22 @@ def _describe(model) -> str:
   return getattr(_network(model), "name", type(model).__name__)
 
 
-def _children(layer) -> list:
+def _named_children(layer) -> List[Tuple[str, object]]:
+  """A layer's sublayers with the attribute names that hold them (a model's layers with
+  their own names), in the order they were made."""
   from tensorflow import keras
 
   if isinstance(layer, keras.Model):
-    return list(layer.layers)
+    return [(child.name, child) for child in layer.layers]
   children = []
   for key, value in vars(layer).items():
     if key.startswith("_"):
       continue
-    values = value if isinstance(value, (list, tuple)) else [value]
-    children.extend(item for item in values if isinstance(item, keras.layers.Layer))
+    if isinstance(value, (list, tuple)):
+      children.extend((f"{key}_{i}", item) for i, item in enumerate(value)
+                      if isinstance(item, keras.layers.Layer))
+    elif isinstance(value, keras.layers.Layer):
+      children.append((key, value))
   return children
 
 
@@ -171,18 +186,10 @@ def _attention_layers(layer, path: str) -> Iterator[Tuple[str, object]]:
   from keras_cv.src.models.stable_diffusion.diffusion_model import CrossAttention
 
   if isinstance(layer, CrossAttention):
-    yield path or "attention", layer
+    yield _KINDS.get(path, path or "attention"), layer
     return
-  from tensorflow import keras
-
-  named = ([(item.name, item) for item in layer.layers] if isinstance(layer, keras.Model)
-           else [(key, value) for key, value in vars(layer).items()
-                 if not key.startswith("_") and isinstance(value, keras.layers.Layer)])
-  for key, child in named:
-    if isinstance(child, CrossAttention):
-      yield _KINDS.get(key, key), child
-    else:
-      yield from _attention_layers(child, key)
+  for key, child in _named_children(layer):
+    yield from _attention_layers(child, key)
 
 
 def _spatial_size(layer) -> Optional[Tuple[int, int]]:

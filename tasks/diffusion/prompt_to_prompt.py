@@ -37,7 +37,8 @@ class EditResult:
     source: the source prompt's image, uint8 (H, W, C).
     edited: the edited prompt's image, uint8 (H, W, C).
     maps: cross-attention maps per number of queries, (2, queries, 77): the source's
-      and the edited prompt's, averaged over heads, layers and steps.
+      and the edited prompt's as the layers computed them (before the edit), averaged
+      over heads, layers and steps.
     tokens: the two prompts' padded token ids, (2, 77).
   """
 
