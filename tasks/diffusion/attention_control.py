@@ -75,12 +75,11 @@ class Store(AttentionController):
     super().__init__()
     self._pending = {}
     self.sums: Dict[str, np.ndarray] = {}
-    self.last: Dict[str, np.ndarray] = {}
     self.steps_seen = 0
 
   def begin(self, num_steps: int) -> None:
     super().begin(num_steps)
-    self._pending, self.sums, self.last, self.steps_seen = {}, {}, {}, 0
+    self._pending, self.sums, self.steps_seen = {}, {}, 0
 
   def attention(self, weights, *, layer: str, cross: bool, step):
     import tensorflow as tf
@@ -94,7 +93,6 @@ class Store(AttentionController):
     return dict(self._pending)
 
   def collect(self, values: Dict[str, np.ndarray], step: int) -> None:
-    self.last = dict(values)
     for name, value in values.items():
       self.sums[name] = self.sums[name] + value if name in self.sums else value.copy()
     self.steps_seen += 1
@@ -160,7 +158,7 @@ class AttentionEdit(Store):
   def end_step(self, latents, step: int):
     if self.blend is None:
       return latents
-    return self.blend(latents, self.last, step, self.num_steps)
+    return self.blend(latents, self.sums, step, self.num_steps)
 
 
 class Replace(AttentionEdit):

@@ -1,6 +1,12 @@
 """Per-token cross-attention maps as images (Hertz et al. 2022, figure 4): for each token
 of a prompt, where in the image it was attended to, averaged over the layers at one
-resolution and over the sampling steps, with the word under it."""
+resolution and over the sampling steps, with the word under it.
+
+Example:
+  result = prompt_to_prompt.edit(model, "a photo of a cat", "a photo of a dog")
+  save_token_maps("dog.png", result.maps, model.tokenizer, result.tokens[1], row=1,
+                  image=result.edited)
+"""
 
 from __future__ import annotations
 

@@ -13,10 +13,13 @@ from tasks.diffusion.attention_maps import map_shape, upsample_nearest
 
 def blend_mask(maps: Dict[str, np.ndarray], positions: Sequence[Sequence[int]],
                size: Tuple[int, int], threshold: float) -> np.ndarray:
-  """Per prompt, where its words attend: (prompts, H, W) booleans.
+  """Per prompt, where its words attend: (prompts, H, W) booleans. Every layer's maps
+  count, each at the latents' size (the authors' code, for Stable Diffusion, uses only
+  the 16x16 layers; the small model has none).
 
   Args:
-    maps: per layer, cross-attention maps (prompts, queries, keys) of one step.
+    maps: per layer, cross-attention maps (prompts, queries, keys), one step's or a sum
+      over steps.
     positions: per prompt, the token positions of its blend words.
     size: (H, W) of the latents.
     threshold: fraction of a prompt's largest value above which a pixel is in.
@@ -37,7 +40,8 @@ def blend_mask(maps: Dict[str, np.ndarray], positions: Sequence[Sequence[int]],
 
 class LocalBlend:
   """Keeps the source's latents outside the blend words' region in every edited row,
-  from step int(start * num_steps) on.
+  from step int(start * num_steps) on; the region comes from the maps summed over the
+  steps so far, as in the authors' code.
 
   Args:
     positions: per prompt (source first), the token positions of its blend words.
