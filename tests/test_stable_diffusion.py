@@ -343,6 +343,9 @@ class LocalWeightsTest(tf.test.TestCase):
       assert_same_weights(self.saved[part], model.networks[part])
     self.assertIs(model.diffusion_model, model.networks["diffusion_model"])
     self.assertEqual(model.latent_shape, (8, 8, 4))
+    x = np.ones((2, 3), np.float32)
+    self.assertAllEqual(model.image_encoder(x), self.saved["image_encoder"](x))
+    self.assertAllEqual(model.decoder(x), self.saved["decoder"](x))
 
   @requires_data("clip", "bpe_simple_vocab_16e6.txt.gz")
   def test_without_a_directory_kerascv_downloads_each_file_with_its_hash(self):

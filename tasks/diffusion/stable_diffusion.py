@@ -104,13 +104,20 @@ def load_stable_diffusion(*, weights_dir: Optional[str] = None,
 def stable_diffusion_parts(networks: Mapping[str, object], tokenizer, height: int,
                            width: int) -> TextToImage:
   """The `TextToImage` over KerasCV's networks. KerasCV's image encoder already scales
-  its latents by 0.18215 and its decoder divides by it, so both are used as they are."""
+  its latents by 0.18215 and its decoder divides by it, so both are used as they are.
+  The encoder gives the VAE posterior's mean (its first 4 of 8 channels); keras-io's
+  DreamBooth example instead samples mean + std * noise from the layer before it."""
   encoder, decoder = networks["image_encoder"], networks["decoder"]
+
+  def encode(images):
+    return encoder(images, training=False)
+
+  def decode(latents):
+    return decoder(latents, training=False)
+
   return TextToImage(
       tokenizer=tokenizer, text_encoder=networks["text_encoder"],
-      diffusion_model=networks["diffusion_model"],
-      image_encoder=lambda images: encoder(images, training=False),
-      decoder=lambda latents: decoder(latents, training=False),
+      diffusion_model=networks["diffusion_model"], image_encoder=encode, decoder=decode,
       latent_shape=(height // LATENT_FACTOR, width // LATENT_FACTOR, LATENT_CHANNELS),
       image_shape=(height, width, 3), timestep_dim=TIMESTEP_DIM,
       alphas_cumprod=STABLE_DIFFUSION.alphas_cumprod(), networks=dict(networks))
