@@ -3,9 +3,10 @@ Stable Diffusion, fine-tune either with DreamBooth, and edit with prompt-to-prom
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
+
+import numpy as np
 
 from tff_course.arguments import add_out
 from tff_course.data.locate import add_data_dir, resolve_data_dir
@@ -30,6 +31,7 @@ def add_parser(commands) -> None:
   _add_pretrain(actions)
   _add_generate(actions)
   _add_dreambooth(actions)
+  _add_edit(actions)
 
 
 def _common(parser, out_help: str, out_default: str) -> None:
@@ -123,6 +125,48 @@ def _add_dreambooth(actions) -> None:
   parser.set_defaults(handler=_dreambooth)
 
 
+def _add_edit(actions) -> None:
+  parser = actions.add_parser(
+      "edit", help="edit an image by its prompt, controlling cross-attention "
+                   "(prompt-to-prompt)",
+      description="Sample the source prompt and its edit together from the same noise, "
+                  "the edit's attention tied to the source's for the first steps (Hertz "
+                  "et al. 2022). Writes OUT/edit.png (source, edit, and the edit "
+                  "regenerated without attention control) and OUT/attention.png (the "
+                  "source's per-token cross-attention maps).")
+  parser.add_argument("--model", required=True, help=MODEL_HELP)
+  parser.add_argument("--source", required=True, help="the source image's prompt")
+  parser.add_argument("--target", required=True, help="the edited prompt")
+  parser.add_argument("--kind", choices=("swap", "refine", "reweight"), default="swap",
+                      help="swap: a word replaced (same token count); refine: words "
+                           "added; reweight: only --weight")
+  parser.add_argument("--tau-cross", type=float, default=0.8,
+                      help="fraction of the steps with cross-attention injected")
+  parser.add_argument("--tau-self", type=float, default=0.4,
+                      help="fraction of the steps with self-attention injected")
+  parser.add_argument("--weight", action="append", default=[], metavar="WORD=FACTOR",
+                      help="scale a word's attention in the edit (repeatable)")
+  parser.add_argument("--blend", action="append", default=[], metavar="WORD",
+                      help="local blending: only the region of these words may change")
+  _sampling_options(parser)
+  _common(parser, "output directory (default: %(default)s)", "runs/edit")
+  parser.set_defaults(handler=_edit)
+
+
+def _weights(pairs):
+  from tff_course.errors import ConfigError
+
+  weights = {}
+  for pair in pairs:
+    word, _, factor = pair.partition("=")
+    try:
+      weights[word.strip()] = float(factor)
+    except ValueError:
+      raise ConfigError(f"--weight: got {pair!r}, expected WORD=FACTOR, e.g. "
+                        f"sneaker=2") from None
+  return weights or None
+
+
 def vocabulary_for(args):
   """--vocabulary, else DATA_DIR/clip when it holds the file, else None (download)."""
   from tasks.diffusion.published import VOCABULARY
@@ -213,4 +257,35 @@ def _dreambooth(args) -> int:
   write_text(os.path.join(args.out, "metrics.json"), json.dumps(metrics, indent=2))
   print(f"denoising loss {metrics['final_loss']:.4f} after {metrics['steps']} steps")
   print(f"wrote {os.path.join(args.out, 'weights')}, {os.path.join(args.out, 'samples.png')}")
+  return 0
+
+
+def _edit(args) -> int:
+  from tasks.diffusion.attention_maps import save_token_maps
+  from tasks.diffusion.grids import save_labeled_grid
+  from tasks.diffusion.prompt_to_prompt import edit, edit_controller
+  from tasks.diffusion.sampler import check_sampling, generate
+  from tff_course.output_paths import check_output_dir
+
+  check_output_dir(args.out, "--out")
+  model, stable = load_model(args)
+  guidance = _guidance(args, stable)
+  check_sampling(args.steps, guidance)
+  options = dict(kind=args.kind, tau_cross=args.tau_cross, tau_self=args.tau_self,
+                 weights=_weights(args.weight), blend_words=args.blend or None)
+  edit_controller(model, args.source, args.target, **options)
+  result = edit(model, args.source, args.target, seed=args.seed, steps=args.steps,
+                guidance=guidance, **options)
+  plain = generate(model, [args.source, args.target], seed=args.seed, steps=args.steps,
+                   guidance=guidance, description="without attention control")[1]
+  os.makedirs(args.out, exist_ok=True)
+  grid = os.path.join(args.out, "edit.png")
+  save_labeled_grid(grid, np.stack([result.source, result.edited, plain]),
+                    row_labels=[f"seed {args.seed}"],
+                    col_labels=[args.source, f"{args.target} (edited)",
+                                f"{args.target} (regenerated)"])
+  maps = os.path.join(args.out, "attention.png")
+  save_token_maps(maps, result.maps, model.tokenizer, result.tokens[0], row=0,
+                  image=result.source, title=args.source)
+  print(f"wrote {grid}, {maps}")
   return 0
