@@ -32,6 +32,7 @@ def add_parser(commands) -> None:
   _add_generate(actions)
   _add_dreambooth(actions)
   _add_edit(actions)
+  _add_course(actions)
 
 
 def _common(parser, out_help: str, out_default: str) -> None:
@@ -153,6 +154,27 @@ def _add_edit(actions) -> None:
   parser.set_defaults(handler=_edit)
 
 
+def _add_course(actions) -> None:
+  from tasks.diffusion.course import CourseConfig
+
+  defaults = CourseConfig()
+  parser = actions.add_parser(
+      "course", help="the course's experiments on the small model, with a report",
+      description="On the pretrained small model: the class accuracy of its samples, "
+                  "DreamBooth with and without prior preservation, and prompt-to-prompt "
+                  "word swaps, judged by a classifier trained on the same dataset "
+                  "(cached in OUT/judge). Writes OUT/report.md, results.json and figures.")
+  parser.add_argument("--model", required=True,
+                      help="the small model ('diffusion pretrain' run directory)")
+  parser.add_argument("--dreambooth-steps", type=int, default=defaults.dreambooth_steps)
+  parser.add_argument("--samples-per-class", type=int, default=defaults.samples_per_class)
+  parser.add_argument("--edit-seeds", type=int, default=defaults.edit_seeds)
+  parser.add_argument("--steps", type=int, default=defaults.steps, help="DDIM steps")
+  parser.add_argument("--seed", type=int, default=defaults.seed)
+  _common(parser, "run directory (default: %(default)s)", "runs/diffusion-course")
+  parser.set_defaults(handler=_course)
+
+
 def _weights(pairs):
   from tff_course.errors import ConfigError
 
@@ -178,20 +200,26 @@ def vocabulary_for(args):
   return folder if folder and os.path.isfile(os.path.join(folder, VOCABULARY.name)) else None
 
 
+def small_model_dir(path: str) -> str:
+  """A pretrain run directory's model/ folder, or `path` itself."""
+  from tasks.diffusion.pretrain import MODEL_DIR
+  from tasks.diffusion.small_model import CONFIG_FILE
+
+  inner = os.path.join(path, MODEL_DIR)
+  return inner if os.path.isfile(os.path.join(inner, CONFIG_FILE)) else path
+
+
 def load_model(args):
   """The model --model names, and whether it is Stable Diffusion."""
-  from tasks.diffusion.pretrain import MODEL_DIR
-  from tasks.diffusion.small_model import CONFIG_FILE, load_small_model
+  from tasks.diffusion.small_model import load_small_model
 
   if args.model == STABLE_DIFFUSION:
     from tasks.diffusion.stable_diffusion import load_stable_diffusion
 
     return load_stable_diffusion(weights_dir=args.weights_dir, image_size=args.image_size,
                                  vocabulary=vocabulary_for(args)), True
-  directory = args.model
-  if os.path.isfile(os.path.join(directory, MODEL_DIR, CONFIG_FILE)):
-    directory = os.path.join(directory, MODEL_DIR)
-  return load_small_model(directory, vocabulary=vocabulary_for(args))[0], False
+  return load_small_model(small_model_dir(args.model),
+                          vocabulary=vocabulary_for(args))[0], False
 
 
 def _guidance(args, stable: bool) -> float:
@@ -288,4 +316,20 @@ def _edit(args) -> int:
   save_token_maps(maps, result.maps, model.tokenizer, result.tokens[0], row=0,
                   image=result.source, title=args.source)
   print(f"wrote {grid}, {maps}")
+  return 0
+
+
+def _course(args) -> int:
+  import dataclasses
+
+  from tasks.diffusion.course import CourseConfig, run_course
+  from tff_course.output_paths import check_output_dir
+
+  check_output_dir(args.out, "--out")
+  config = dataclasses.replace(CourseConfig(), dreambooth_steps=args.dreambooth_steps,
+                               samples_per_class=args.samples_per_class,
+                               edit_seeds=args.edit_seeds, steps=args.steps, seed=args.seed)
+  path = run_course(args.out, small_model_dir(args.model), config, data_dir=args.data_dir,
+                    vocabulary=vocabulary_for(args))
+  print(f"wrote {path}")
   return 0

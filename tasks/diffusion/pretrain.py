@@ -14,7 +14,8 @@ from typing import Dict, Optional
 import numpy as np
 
 from tasks.diffusion.autoencoder import AutoencoderTrainer, encode_images, latent_scale
-from tasks.diffusion.captions import caption, class_words, diffusion_images
+from tasks.diffusion.captions import (CAPTION_TEMPLATE, class_words, diffusion_split,
+                                      load_diffusion_dataset)
 from tasks.diffusion.small_model import (SmallModelConfig, build_small_model,
                                          save_small_model)
 from tasks.diffusion.training import Batch, DenoisingTrainer, draw_noise
@@ -89,8 +90,9 @@ def pretrain(out: str, config: PretrainConfig = PretrainConfig(), *,
   """Trains the small model into OUT/model (resuming from OUT/checkpoints) and writes
   config.json, versions.json and metrics.json; returns the metrics."""
   started = time.time()
-  images, labels = diffusion_images(config.dataset, data_dir, "train", config.limit)
-  words = class_words(config.dataset)
+  dataset = load_diffusion_dataset(config.dataset, data_dir, limit=config.limit)
+  images, labels = diffusion_split(dataset, "train")
+  words = class_words(dataset)
   model_config = SmallModelConfig(image_shape=images.shape[1:], channels=config.channels)
   model = build_small_model(model_config, vocabulary=vocabulary, seed=config.seed)
   os.makedirs(out, exist_ok=True)
@@ -110,7 +112,7 @@ def pretrain(out: str, config: PretrainConfig = PretrainConfig(), *,
   model = dataclasses.replace(
       model, image_encoder=lambda x: encoder(x, training=False) * scale,
       decoder=lambda z: decoder(z / scale, training=False))
-  tokens = model.tokens([caption(word) for word in words] + [""])
+  tokens = model.tokens([CAPTION_TEMPLATE.format(word) for word in words] + [""])
   trainer = DenoisingTrainer(model, ["diffusion_model", "text_encoder"],
                              learning_rate=config.learning_rate,
                              checkpoint_dir=os.path.join(out, "checkpoints", "unet"))
