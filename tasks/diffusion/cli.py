@@ -249,9 +249,9 @@ def _generate(args) -> int:
   from tasks.diffusion.grids import save_labeled_grid
   from tasks.diffusion.sampler import check_sampling
 
-  model, stable = load_model(args)
-  guidance = _guidance(args, stable)
+  guidance = _guidance(args, args.model == STABLE_DIFFUSION)
   check_sampling(args.steps, guidance)
+  model, _ = load_model(args)
   grid = sample_grid(model, args.prompt, args.images, seed=args.seed, steps=args.steps,
                      guidance=guidance)
   save_labeled_grid(args.out, grid.reshape((-1,) + grid.shape[2:]), row_labels=args.prompt)
@@ -266,7 +266,7 @@ def _dreambooth(args) -> int:
   from tff_course.output_paths import check_output_dir
 
   check_output_dir(args.out, "--out")
-  model, stable = load_model(args)
+  stable = args.model == STABLE_DIFFUSION
   config = DreamBoothConfig(
       instance_prompt=args.instance_prompt, class_prompt=args.class_prompt,
       identifier=args.identifier, class_images=args.class_images,
@@ -274,6 +274,7 @@ def _dreambooth(args) -> int:
       learning_rate=args.learning_rate or (5e-6 if stable else 1e-4),
       train_text_encoder=args.train_text_encoder, checkpoint_every=args.checkpoint_every,
       seed=args.seed, sample_steps=args.steps, guidance=_guidance(args, stable))
+  model, _ = load_model(args)
   metrics = fine_tune(model, args.instance_dir, config, args.out)
   for note in metrics["notes"]:
     print(f"note: {note}")
@@ -296,9 +297,9 @@ def _edit(args) -> int:
   from tff_course.output_paths import check_output_dir
 
   check_output_dir(args.out, "--out")
-  model, stable = load_model(args)
-  guidance = _guidance(args, stable)
+  guidance = _guidance(args, args.model == STABLE_DIFFUSION)
   check_sampling(args.steps, guidance)
+  model, _ = load_model(args)
   options = dict(kind=args.kind, tau_cross=args.tau_cross, tau_self=args.tau_self,
                  weights=_weights(args.weight), blend_words=args.blend or None)
   edit_controller(model, args.source, args.target, **options)
