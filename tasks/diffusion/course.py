@@ -15,7 +15,7 @@ import numpy as np
 from tasks.diffusion.captions import (CAPTION_TEMPLATE, class_words, diffusion_split,
                                       load_diffusion_dataset)
 from tasks.diffusion.dreambooth import DreamBoothConfig, fine_tune, sample_grid
-from tasks.diffusion.grids import image_grid, save_labeled_grid, save_side_by_side
+from tasks.diffusion.grids import save_labeled_grid
 from tasks.diffusion.image_metrics import (class_accuracy, diversity, mean_feature_distance,
                                            pixel_distance, ssim)
 from tasks.diffusion.instance_images import save_instance_images

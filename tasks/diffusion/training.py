@@ -5,7 +5,6 @@ term is the same code), one traced optimisation step, and checkpoints to resume 
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
