@@ -64,36 +64,30 @@ class DenoisingLossTest(tf.test.TestCase):
     self.assertLen(dreambooth_batches(latents, latents[:0], np.zeros(77, np.int32),
                                       np.ones(77, np.int32), without, 1000)(7).weights, 3)
 
-  def test_a_few_steps_lower_the_loss_on_one_batch(self):
-    model = tiny_model()
-    batch = fixed_batch(model)
-    before = float(denoising_loss(model, batch, training=False))
-    trainer = DenoisingTrainer(model, ["diffusion_model"], learning_rate=3e-3)
-    trainer.run(15, lambda step: batch, progress=False)
-    self.assertLess(float(denoising_loss(model, batch, training=False)), 0.8 * before)
-
 
 @requires_data("clip", "bpe_simple_vocab_16e6.txt.gz")
 class ResumeTest(tf.test.TestCase):
-  """Weights agree to float rounding: TF's multithreaded CPU kernels do not promise the
-  same bits across two models' runs."""
+  """One run trained on one batch, checkpointed half-way and continued in memory; a fresh
+  model restored from the half-way checkpoint must end with its weights (to float
+  rounding: TF's multithreaded CPU kernels do not promise the same bits across two
+  models), and the steps must lower the batch's loss."""
 
-  def test_resume_from_a_checkpoint_gives_the_uninterrupted_weights(self):
+  def test_steps_lower_the_loss_and_a_resumed_run_ends_with_the_same_weights(self):
     root = self.get_temp_dir()
     whole = tiny_model(seed=0)
-
-    def batch_at(step):
-      return fixed_batch(whole, seed=step)
-
-    trainer = DenoisingTrainer(whole, ["diffusion_model", "text_encoder"],
-                               learning_rate=1e-3, checkpoint_dir=os.path.join(root, "a"))
-    trainer.run(3, batch_at, progress=False)
+    batch = fixed_batch(whole)
+    before = float(denoising_loss(whole, batch, training=False))
+    networks = ["diffusion_model", "text_encoder"]
+    trainer = DenoisingTrainer(whole, networks, learning_rate=3e-3,
+                               checkpoint_dir=os.path.join(root, "a"))
+    trainer.run(5, lambda step: batch, progress=False)
     shutil.copytree(os.path.join(root, "a"), os.path.join(root, "killed"))
-    trainer.run(6, batch_at, progress=False)
+    trainer.run(10, lambda step: batch, progress=False)
+    self.assertLess(float(denoising_loss(whole, batch, training=False)), 0.8 * before)
     resumed = tiny_model(seed=1)
-    DenoisingTrainer(resumed, ["diffusion_model", "text_encoder"], learning_rate=1e-3,
-                     checkpoint_dir=os.path.join(root, "killed")).run(6, batch_at,
-                                                                      progress=False)
-    for name in ("diffusion_model", "text_encoder"):
+    DenoisingTrainer(resumed, networks, learning_rate=3e-3,
+                     checkpoint_dir=os.path.join(root, "killed")).run(
+                         10, lambda step: batch, progress=False)
+    for name in networks:
       for a, b in zip(whole.networks[name].weights, resumed.networks[name].weights):
-        self.assertAllClose(a, b, rtol=1e-5, atol=1e-6)
+        self.assertAllClose(a, b, rtol=1e-4, atol=1e-5)

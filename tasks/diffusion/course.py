@@ -20,7 +20,7 @@ from tasks.diffusion.image_metrics import (class_accuracy, diversity, mean_featu
                                            pixel_distance, ssim)
 from tasks.diffusion.instance_images import save_instance_images
 from tasks.diffusion.judge import Judge, train_judge
-from tasks.diffusion.prompt_to_prompt import edit
+from tasks.diffusion.prompt_to_prompt import edit, edit_controller
 from tasks.diffusion.sampler import generate
 from tasks.diffusion.small_model import load_small_model
 from tff_course.atomic import write_text
@@ -59,7 +59,7 @@ class CourseConfig:
   dreambooth_learning_rate: float = 1e-4
   evaluation_samples: int = 32
   swaps: Sequence[Sequence[str]] = (("sneaker", "sandal"), ("pullover", "coat"),
-                                    ("trouser", "dress"))
+                                    ("shirt", "dress"))
   edit_seeds: int = 8
   steps: int = 50
   guidance: float = 3.0
@@ -214,23 +214,31 @@ def run_course(out: str, model_dir: str, config: CourseConfig = CourseConfig(), 
   dataset_name = "cifar10" if model_config.image_shape[-1] == 3 else "fashion_mnist"
   dataset = load_diffusion_dataset(dataset_name, data_dir)
   words = class_words(dataset)
+  for source_word, target_word in config.swaps:
+    edit_controller(model, CAPTION_TEMPLATE.format(source_word),
+                    CAPTION_TEMPLATE.format(target_word), kind="swap")
   judge = judge_for(out, dataset_name, data_dir, config)
-  accuracy = class_prompt_accuracy(model, judge, words, config, out)
+  results = {"judge_test_accuracy": judge.test_accuracy}
+  results["class_accuracy"] = class_prompt_accuracy(model, judge, words, config, out)
+  _write_results(out, results)
   test_images, test_labels = diffusion_split(dataset, "test")
   subject = test_images[np.flatnonzero(test_labels == judge.label_index(
       config.subject_class))[config.subject_index]]
-  dreambooth = dreambooth_experiment(
+  results["dreambooth"] = dreambooth_experiment(
       model_dir, judge, subject_views(subject, config.instance_images),
       config.subject_class, config, os.path.join(out, "dreambooth"),
       vocabulary=vocabulary, progress=progress)
-  edits = prompt_to_prompt_experiment(model, judge, config, os.path.join(out, "p2p"),
-                                      progress=progress)
-  results = {"judge_test_accuracy": judge.test_accuracy, "class_accuracy": accuracy,
-             "dreambooth": dreambooth, "prompt_to_prompt": edits}
-  write_text(os.path.join(out, "results.json"), json.dumps(results, indent=2))
+  _write_results(out, results)
+  results["prompt_to_prompt"] = prompt_to_prompt_experiment(
+      model, judge, config, os.path.join(out, "p2p"), progress=progress)
+  _write_results(out, results)
   path = os.path.join(out, "report.md")
   write_text(path, course_report(results, config))
   return path
+
+
+def _write_results(out: str, results: Dict[str, object]) -> None:
+  write_text(os.path.join(out, "results.json"), json.dumps(results, indent=2))
 
 
 def course_report(results: Dict[str, object], config: CourseConfig) -> str:
