@@ -239,7 +239,8 @@ def _pretrain(args) -> int:
   metrics = pretrain(args.out, config, data_dir=args.data_dir,
                      vocabulary=vocabulary_for(args))
   print(f"autoencoder mse {metrics['autoencoder']['final_mse']:.4f}, denoising loss "
-        f"{metrics['unet']['final_loss']:.4f}, {metrics['seconds']:.0f} s")
+        f"{metrics['unet']['final_loss']:.4f}, {metrics['seconds_this_invocation']:.0f} s "
+        f"this invocation")
   print(f"wrote {os.path.join(args.out, 'model')}")
   return 0
 
@@ -284,7 +285,10 @@ def _dreambooth(args) -> int:
   save_labeled_grid(os.path.join(args.out, "samples.png"),
                     grid.reshape((-1,) + grid.shape[2:]), row_labels=prompts)
   write_text(os.path.join(args.out, "metrics.json"), json.dumps(metrics, indent=2))
-  print(f"denoising loss {metrics['final_loss']:.4f} after {metrics['steps']} steps")
+  if metrics["resumed_at"] >= metrics["steps"]:
+    print(f"already fine-tuned for {metrics['steps']} steps (checkpoint in {args.out})")
+  else:
+    print(f"denoising loss {metrics['final_loss']:.4f} after {metrics['steps']} steps")
   print(f"wrote {os.path.join(args.out, 'weights')}, {os.path.join(args.out, 'samples.png')}")
   return 0
 

@@ -123,6 +123,6 @@ def pretrain(out: str, config: PretrainConfig = PretrainConfig(), *,
   save_small_model(model, model_config, os.path.join(out, MODEL_DIR))
   metrics = {"autoencoder": autoencoder_metrics, "unet": unet_metrics,
              "latent_scale": scale, "classes": list(words),
-             "seconds": round(time.time() - started, 1)}
+             "seconds_this_invocation": round(time.time() - started, 1)}
   write_text(os.path.join(out, "metrics.json"), json.dumps(metrics, indent=2))
   return metrics
