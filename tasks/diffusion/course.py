@@ -103,13 +103,14 @@ def class_prompt_accuracy(model, judge, words: Sequence[str], config: CourseConf
   return {word: class_accuracy(judge, grid[row], row) for row, word in enumerate(words)}
 
 
-def dreambooth_experiment(model_dir: str, judge, instance: np.ndarray, word: str,
+def dreambooth_experiment(model_dir: str, before, judge, instance: np.ndarray, word: str,
                           config: CourseConfig, out: str, *, vocabulary=None,
                           progress: bool = True) -> Dict[str, object]:
   """DreamBooth with prior preservation (lambda = 1) and without (lambda = 0), each from
   the pretrained model: for "a photo of sks {word}" and "a photo of a {word}", the mean
   feature distance of samples to the instance images, the class prompt's diversity and
-  class accuracy, before and after. Writes OUT/dreambooth.png."""
+  class accuracy, before (`before`: the pretrained model, left unchanged) and after.
+  Writes OUT/dreambooth.png."""
   instance_dir = os.path.join(out, "instance")
   save_instance_images(instance, instance_dir)
   instance_prompt = f"a photo of sks {word}"
@@ -117,7 +118,6 @@ def dreambooth_experiment(model_dir: str, judge, instance: np.ndarray, word: str
   label = judge.label_index(word)
   prompts = [instance_prompt, class_prompt]
   rows, measured = {}, {}
-  before, _ = load_small_model(model_dir, vocabulary=vocabulary)
   for name, prior in (("before fine-tuning", None), ("prior preservation (lambda 1)", 1.0),
                       ("no prior preservation (lambda 0)", 0.0)):
     model = before if prior is None else load_small_model(model_dir, vocabulary=vocabulary)[0]
@@ -225,7 +225,7 @@ def run_course(out: str, model_dir: str, config: CourseConfig = CourseConfig(), 
   subject = test_images[np.flatnonzero(test_labels == judge.label_index(
       config.subject_class))[config.subject_index]]
   results["dreambooth"] = dreambooth_experiment(
-      model_dir, judge, subject_views(subject, config.instance_images),
+      model_dir, model, judge, subject_views(subject, config.instance_images),
       config.subject_class, config, os.path.join(out, "dreambooth"),
       vocabulary=vocabulary, progress=progress)
   _write_results(out, results)

@@ -19,6 +19,7 @@ from tasks.diffusion.sampler import check_sampling, generate
 from tasks.diffusion.training import Batch, DenoisingTrainer, draw_noise
 from tff_course.atomic import atomic_path
 from tff_course.errors import ConfigError
+from tff_course.partition.partition import require_positive
 
 CLASS_IMAGES_DIR = "class_images"
 CHECKPOINTS_DIR = "checkpoints"
@@ -68,8 +69,7 @@ class DreamBoothConfig:
       raise ConfigError(f"class prompt: {self.class_prompt!r} contains the identifier "
                         f"{self.identifier!r}; expected the class alone, e.g. 'a photo of dog'")
     for name in ("steps", "batch_size", "checkpoint_every"):
-      if getattr(self, name) < 1:
-        raise ConfigError(f"{name}: got {getattr(self, name)}, expected a positive integer")
+      require_positive(name, getattr(self, name))
     if self.class_images < 0:
       raise ConfigError(f"class_images: got {self.class_images}, expected 0 or more")
     if self.prior_weight < 0:

@@ -17,10 +17,11 @@ from tasks.diffusion.autoencoder import AutoencoderTrainer, encode_images, laten
 from tasks.diffusion.captions import (CAPTION_TEMPLATE, class_words, diffusion_split,
                                       load_diffusion_dataset)
 from tasks.diffusion.small_model import (SmallModelConfig, build_small_model,
-                                         save_small_model)
+                                         save_small_model, scaled_autoencoder)
 from tasks.diffusion.training import Batch, DenoisingTrainer, draw_noise
 from tff_course.atomic import write_text
 from tff_course.errors import ConfigError
+from tff_course.partition.partition import require_positive
 from tff_course.versions import environment_versions
 
 MODEL_DIR = "model"
@@ -56,8 +57,7 @@ class PretrainConfig:
 
   def __post_init__(self):
     for name in ("autoencoder_steps", "steps", "batch_size", "checkpoint_every"):
-      if getattr(self, name) < 1:
-        raise ConfigError(f"{name}: got {getattr(self, name)}, expected a positive integer")
+      require_positive(name, getattr(self, name))
     if not 0.0 <= self.caption_dropout < 1.0:
       raise ConfigError(f"caption_dropout: got {self.caption_dropout}, expected a "
                         f"fraction in [0, 1)")
@@ -109,9 +109,8 @@ def pretrain(out: str, config: PretrainConfig = PretrainConfig(), *,
   latents = encode_images(encoder, images)
   scale = latent_scale(latents)
   model_config = dataclasses.replace(model_config, latent_scale=scale)
-  model = dataclasses.replace(
-      model, image_encoder=lambda x: encoder(x, training=False) * scale,
-      decoder=lambda z: decoder(z / scale, training=False))
+  encode, decode = scaled_autoencoder(encoder, decoder, scale)
+  model = dataclasses.replace(model, image_encoder=encode, decoder=decode)
   tokens = model.tokens([CAPTION_TEMPLATE.format(word) for word in words] + [""])
   trainer = DenoisingTrainer(model, ["diffusion_model", "text_encoder"],
                              learning_rate=config.learning_rate,

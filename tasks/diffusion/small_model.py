@@ -198,6 +198,20 @@ def build_decoder(config: SmallModelConfig, name: str = "decoder"):
   ], name=name)
 
 
+def scaled_autoencoder(encoder, decoder, scale: float):
+  """The image encoder and decoder callables of a model whose latents are the
+  autoencoder's times `scale`."""
+  scale = float(scale)
+
+  def encode(images):
+    return encoder(images, training=False) * scale
+
+  def decode(latents):
+    return decoder(latents / scale, training=False)
+
+  return encode, decode
+
+
 def build_small_model(config: SmallModelConfig = SmallModelConfig(), *,
                       vocabulary=None, seed: int = 0) -> TextToImage:
   """A freshly initialised small model (weights from `seed`)."""
@@ -206,12 +220,10 @@ def build_small_model(config: SmallModelConfig = SmallModelConfig(), *,
   tf.keras.utils.set_random_seed(seed)
   encoder, decoder = build_image_encoder(config), build_decoder(config)
   text_encoder, unet = build_text_encoder(config), build_unet(config)
-  scale = float(config.latent_scale)
+  encode, decode = scaled_autoencoder(encoder, decoder, config.latent_scale)
   return TextToImage(
       tokenizer=clip_tokenizer(vocabulary), text_encoder=text_encoder,
-      diffusion_model=unet,
-      image_encoder=lambda images: encoder(images, training=False) * scale,
-      decoder=lambda latents: decoder(latents / scale, training=False),
+      diffusion_model=unet, image_encoder=encode, decoder=decode,
       latent_shape=config.latent_shape, image_shape=tuple(config.image_shape),
       timestep_dim=config.timestep_dim, alphas_cumprod=config.schedule.alphas_cumprod(),
       networks={"text_encoder": text_encoder, "diffusion_model": unet,
