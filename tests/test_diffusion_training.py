@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tasks.diffusion.dreambooth import DreamBoothConfig, dreambooth_batches
+from tasks.diffusion.resumable import Checkpoints, run_steps
 from tasks.diffusion.schedule import timestep_embedding
 from tasks.diffusion.small_model import SmallModelConfig, build_small_model
 from tasks.diffusion.training import Batch, DenoisingTrainer, denoising_loss, draw_noise
@@ -65,29 +66,68 @@ class DenoisingLossTest(tf.test.TestCase):
                                       np.ones(77, np.int32), without, 1000)(7).weights, 3)
 
 
+class Killed(Exception):
+  pass
+
+
+class RunStepsTest(tf.test.TestCase):
+  """The loop both trainers use, on a variable that sums the step indices."""
+
+  def run_to(self, directory, total, kill_at=None):
+    total_so_far = tf.Variable(0.0)
+    checkpoints = Checkpoints(directory, "step", total=total_so_far)
+
+    def step(index):
+      if index == kill_at:
+        raise Killed()
+      total_so_far.assign_add(index)
+      checkpoints.step.assign_add(1)
+      return float(index)
+
+    return run_steps(step, checkpoints, total, checkpoint_every=3, progress=False), \
+        float(total_so_far.numpy())
+
+  def test_a_run_killed_after_its_last_checkpoint_resumes_from_it(self):
+    directory = self.create_tempdir().full_path
+    with self.assertRaises(Killed):
+      self.run_to(directory, 8, kill_at=5)
+    (done, losses), total = self.run_to(directory, 8)
+    self.assertEqual((done, losses, total), (3, [3.0, 4.0, 5.0, 6.0, 7.0], 28.0))
+    (done, losses), total = self.run_to(directory, 8)
+    self.assertEqual((done, losses, total), (8, [], 28.0))
+
+  def test_without_a_directory_nothing_is_written_or_resumed(self):
+    (done, losses), total = self.run_to(None, 4)
+    self.assertEqual((done, losses, total), (0, [0.0, 1.0, 2.0, 3.0], 6.0))
+
+
 @requires_data("clip", "bpe_simple_vocab_16e6.txt.gz")
 class ResumeTest(tf.test.TestCase):
-  """One run trained on one batch, checkpointed half-way and continued in memory; a fresh
-  model restored from the half-way checkpoint must end with its weights (to float
-  rounding: TF's multithreaded CPU kernels do not promise the same bits across two
-  models), and the steps must lower the batch's loss."""
+  """A run of 10 steps on one batch, checkpointed at step 5; the checkpoint directory is
+  then put back as a kill at step 5 would have left it, and the same trainer, run again,
+  must restore everything a run needs (weights, optimizer moments, step count) from it:
+  any state the checkpoint missed would keep its step-10 value and change the ending.
+  One traced step serves both runs (tracing dominates this test's time)."""
 
   def test_steps_lower_the_loss_and_a_resumed_run_ends_with_the_same_weights(self):
     root = self.get_temp_dir()
-    whole = tiny_model(seed=0)
-    batch = fixed_batch(whole)
-    before = float(denoising_loss(whole, batch, training=False))
+    model = tiny_model(seed=0)
+    batch = fixed_batch(model)
+    before = float(denoising_loss(model, batch, training=False))
     networks = ["diffusion_model", "text_encoder"]
-    trainer = DenoisingTrainer(whole, networks, learning_rate=3e-3,
-                               checkpoint_dir=os.path.join(root, "a"))
+    checkpoints = os.path.join(root, "run")
+    trainer = DenoisingTrainer(model, networks, learning_rate=3e-3,
+                               checkpoint_dir=checkpoints)
     trainer.run(5, lambda step: batch, progress=False)
-    shutil.copytree(os.path.join(root, "a"), os.path.join(root, "killed"))
+    shutil.copytree(checkpoints, os.path.join(root, "killed"))
     trainer.run(10, lambda step: batch, progress=False)
-    self.assertLess(float(denoising_loss(whole, batch, training=False)), 0.8 * before)
-    resumed = tiny_model(seed=1)
-    DenoisingTrainer(resumed, networks, learning_rate=3e-3,
-                     checkpoint_dir=os.path.join(root, "killed")).run(
-                         10, lambda step: batch, progress=False)
+    self.assertLess(float(denoising_loss(model, batch, training=False)), 0.8 * before)
+    uninterrupted = {name: [w.numpy() for w in model.networks[name].weights]
+                     for name in networks}
+    shutil.rmtree(checkpoints)
+    shutil.copytree(os.path.join(root, "killed"), checkpoints)
+    metrics = trainer.run(10, lambda step: batch, progress=False)
+    self.assertEqual(metrics["resumed_at"], 5)
     for name in networks:
-      for a, b in zip(whole.networks[name].weights, resumed.networks[name].weights):
+      for a, b in zip(uninterrupted[name], model.networks[name].weights, strict=True):
         self.assertAllClose(a, b, rtol=1e-4, atol=1e-5)

@@ -4,12 +4,14 @@ its latents unit variance (Stable Diffusion's 0.18215 was found the same way).""
 
 from __future__ import annotations
 
-import sys
 from typing import Dict, Optional
 
 import numpy as np
 
 from tasks.diffusion.parts import to_unit_range
+from tasks.diffusion.resumable import Checkpoints, recent_mean, run_steps
+
+CHECKPOINT_PREFIX = "ckpt"
 
 
 class AutoencoderTrainer:
@@ -28,12 +30,9 @@ class AutoencoderTrainer:
     self.encoder, self.decoder = encoder, decoder
     self.variables = encoder.trainable_variables + decoder.trainable_variables
     self.optimizer = tf.keras.optimizers.Adam(learning_rate)
-    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    checkpoint = tf.train.Checkpoint(step=self.step, optimizer=self.optimizer,
-                                     encoder=encoder, decoder=decoder)
-    self._manager = (tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=1)
-                     if checkpoint_dir else None)
-    self._checkpoint = checkpoint
+    self.checkpoints = Checkpoints(checkpoint_dir, CHECKPOINT_PREFIX,
+                                   optimizer=self.optimizer, encoder=encoder, decoder=decoder)
+    self.step = self.checkpoints.step
     self._train_step = tf.function(self._apply)
 
   def _apply(self, images):
@@ -50,25 +49,14 @@ class AutoencoderTrainer:
           checkpoint_every: int = 0, progress: bool = True) -> Dict[str, float]:
     """Trains to `total_steps` on uint8 `images`, resuming from the latest checkpoint;
     batch k is drawn from (seed, k), so a resumed run sees the same batches."""
-    from tqdm.auto import tqdm
+    def step(index: int) -> float:
+      rows = np.random.default_rng([seed, index]).integers(0, len(images), batch_size)
+      return float(self._train_step(to_unit_range(images[rows])))
 
-    if self._manager is not None and self._manager.latest_checkpoint:
-      self._checkpoint.restore(self._manager.latest_checkpoint)
-    done = int(self.step.numpy())
-    losses = []
-    with tqdm(total=total_steps, initial=done, desc="autoencoder", unit="step",
-              disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
-      for step in range(done, total_steps):
-        rows = np.random.default_rng([seed, step]).integers(0, len(images), batch_size)
-        losses.append(float(self._train_step(to_unit_range(images[rows]))))
-        if checkpoint_every and (step + 1) % checkpoint_every == 0 and self._manager:
-          self._manager.save(checkpoint_number=step + 1)
-        bar.set_postfix(mse=f"{np.mean(losses[-50:]):.4f}", refresh=False)
-        bar.update(1)
-    if self._manager is not None and done < total_steps:
-      self._manager.save(checkpoint_number=total_steps)
-    return {"steps": total_steps, "final_mse": float(np.mean(losses[-50:])) if losses
-            else float("nan")}
+    done, losses = run_steps(step, self.checkpoints, total_steps,
+                             checkpoint_every=checkpoint_every, progress=progress,
+                             description="autoencoder", metric="mse")
+    return {"steps": total_steps, "resumed_at": done, "final_mse": recent_mean(losses)}
 
 
 def encode_images(encoder, images: np.ndarray, batch_size: int = 500) -> np.ndarray:

@@ -10,6 +10,7 @@ from typing import Callable, Dict, Optional, Sequence
 import numpy as np
 
 from tasks.diffusion.parts import TextToImage
+from tasks.diffusion.resumable import Checkpoints, recent_mean, run_steps
 from tasks.diffusion.schedule import add_noise
 
 CHECKPOINT_PREFIX = "step"
@@ -77,27 +78,10 @@ class DenoisingTrainer:
     self.optimizer = tf.keras.optimizers.AdamW(learning_rate=learning_rate,
                                                weight_decay=weight_decay,
                                                global_clipnorm=clip_norm)
-    self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    self.checkpoint_dir = checkpoint_dir
-    self._checkpoint = tf.train.Checkpoint(
-        step=self.step, optimizer=self.optimizer,
-        **{name: model.networks[name] for name in model.networks})
-    self._manager = (tf.train.CheckpointManager(self._checkpoint, checkpoint_dir,
-                                                max_to_keep=1,
-                                                checkpoint_name=CHECKPOINT_PREFIX)
-                     if checkpoint_dir else None)
+    self.checkpoints = Checkpoints(checkpoint_dir, CHECKPOINT_PREFIX,
+                                   optimizer=self.optimizer, **model.networks)
+    self.step = self.checkpoints.step
     self._train_step = tf.function(self._apply, reduce_retracing=True)
-
-  def restore(self) -> int:
-    """Loads the latest checkpoint, if any; returns the number of steps done."""
-    if self._manager is not None and self._manager.latest_checkpoint:
-      self._checkpoint.restore(self._manager.latest_checkpoint).expect_partial()
-    return int(self.step.numpy())
-
-  def save(self) -> None:
-    """Writes a checkpoint of the weights, the optimizer and the step count."""
-    if self._manager is not None:
-      self._manager.save(checkpoint_number=int(self.step.numpy()))
 
   def _apply(self, latents, tokens, noise, timesteps, weights):
     import tensorflow as tf
@@ -118,27 +102,10 @@ class DenoisingTrainer:
   def run(self, total_steps: int, batch_at: Callable[[int], Batch], *,
           checkpoint_every: int = 0, progress: bool = True, description: str = "training",
           on_step: Optional[Callable[[int, float], None]] = None) -> Dict[str, float]:
-    """Trains from the restored step to `total_steps`; batch k is `batch_at(k)`, so a
-    resumed run sees the batches an uninterrupted one would. Checkpoints every
+    """Trains from the checkpointed step to `total_steps`; batch k is `batch_at(k)`, so
+    a resumed run sees the batches an uninterrupted one would. Checkpoints every
     `checkpoint_every` steps (0: only at the end)."""
-    import sys
-
-    from tqdm.auto import tqdm
-
-    done = self.restore()
-    losses = []
-    with tqdm(total=total_steps, initial=done, desc=description, unit="step",
-              disable=not progress, file=sys.stderr, dynamic_ncols=True) as bar:
-      for step in range(done, total_steps):
-        loss = self.train_step(batch_at(step))
-        losses.append(loss)
-        if on_step is not None:
-          on_step(step + 1, loss)
-        if checkpoint_every and (step + 1) % checkpoint_every == 0:
-          self.save()
-        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
-        bar.update(1)
-    if done < total_steps:
-      self.save()
-    return {"steps": total_steps, "resumed_at": done,
-            "final_loss": float(np.mean(losses[-50:])) if losses else float("nan")}
+    done, losses = run_steps(lambda step: self.train_step(batch_at(step)), self.checkpoints,
+                             total_steps, checkpoint_every=checkpoint_every,
+                             progress=progress, description=description, on_step=on_step)
+    return {"steps": total_steps, "resumed_at": done, "final_loss": recent_mean(losses)}
