@@ -3,6 +3,7 @@ Stable Diffusion, fine-tune either with DreamBooth, and edit with prompt-to-prom
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
@@ -155,18 +156,28 @@ def _add_edit(actions) -> None:
 
 
 def _add_course(actions) -> None:
-  from tasks.diffusion.course import CourseConfig
+  from tasks.diffusion.course import EXPERIMENTS, CourseConfig
 
   defaults = CourseConfig()
   parser = actions.add_parser(
       "course", help="the course's experiments on the small model, with a report",
       description="On the pretrained small model: the class accuracy of its samples, "
                   "DreamBooth with and without prior preservation, and prompt-to-prompt "
-                  "word swaps, judged by a classifier trained on the same dataset "
-                  "(cached in OUT/judge). Writes OUT/report.md, results.json and figures.")
+                  "word swaps swept over tau_self, judged by a classifier trained on the "
+                  "same dataset (cached in OUT/judge). Writes OUT/report.md (the claims, "
+                  "with standard errors and verdicts), results.json and figures. Run the "
+                  "experiments one command each with --only; the report gathers them.")
   parser.add_argument("--model", required=True,
                       help="the small model ('diffusion pretrain' run directory)")
+  parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=list(EXPERIMENTS),
+                      metavar="EXPERIMENT",
+                      help=f"run only these of {', '.join(EXPERIMENTS)} (default: all)")
   parser.add_argument("--dreambooth-steps", type=int, default=defaults.dreambooth_steps)
+  parser.add_argument("--dreambooth-learning-rate", type=float,
+                      default=defaults.dreambooth_learning_rate)
+  parser.add_argument("--train-text-encoder", action=argparse.BooleanOptionalAction,
+                      default=defaults.train_text_encoder,
+                      help="DreamBooth fine-tunes the text encoder too")
   parser.add_argument("--samples-per-class", type=int, default=defaults.samples_per_class)
   parser.add_argument("--edit-seeds", type=int, default=defaults.edit_seeds)
   parser.add_argument("--steps", type=int, default=defaults.steps, help="DDIM steps")
@@ -331,10 +342,12 @@ def _course(args) -> int:
   from tff_course.output_paths import check_output_dir
 
   check_output_dir(args.out, "--out")
-  config = dataclasses.replace(CourseConfig(), dreambooth_steps=args.dreambooth_steps,
-                               samples_per_class=args.samples_per_class,
-                               edit_seeds=args.edit_seeds, steps=args.steps, seed=args.seed)
-  path = run_course(args.out, small_model_dir(args.model), config, data_dir=args.data_dir,
-                    vocabulary=vocabulary_for(args))
+  config = dataclasses.replace(
+      CourseConfig(), dreambooth_steps=args.dreambooth_steps,
+      dreambooth_learning_rate=args.dreambooth_learning_rate,
+      train_text_encoder=args.train_text_encoder, samples_per_class=args.samples_per_class,
+      edit_seeds=args.edit_seeds, steps=args.steps, seed=args.seed)
+  path = run_course(args.out, small_model_dir(args.model), config, experiments=args.only,
+                    data_dir=args.data_dir, vocabulary=vocabulary_for(args))
   print(f"wrote {path}")
   return 0

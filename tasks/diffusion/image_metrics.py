@@ -40,6 +40,18 @@ def pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
   return np.sqrt(np.maximum(squared, 0.0))
 
 
+def sample_distances(judge, samples, references) -> np.ndarray:
+  """Each sample's mean Euclidean distance to the references in the judge's feature
+  space, float64 (len(samples),).
+
+  Raises:
+    ConfigError: no samples or no references, or images the judge cannot take.
+  """
+  sample_features = judge.features(_nonempty(samples, "samples"))
+  reference_features = judge.features(_nonempty(references, "references"))
+  return pairwise_distances(sample_features, reference_features).mean(axis=1)
+
+
 def mean_feature_distance(judge, samples, references) -> float:
   """The mean Euclidean distance between the judge's features of a sample and of a
   reference, over every (sample, reference) pair (see the module docstring for why
@@ -48,9 +60,7 @@ def mean_feature_distance(judge, samples, references) -> float:
   Raises:
     ConfigError: no samples or no references, or images the judge cannot take.
   """
-  sample_features = judge.features(_nonempty(samples, "samples"))
-  reference_features = judge.features(_nonempty(references, "references"))
-  return float(np.mean(pairwise_distances(sample_features, reference_features)))
+  return float(np.mean(sample_distances(judge, samples, references)))
 
 
 def diversity(judge, images) -> float:
