@@ -99,10 +99,11 @@ SMOKE = {
     "04_fedsgd_vs_fedavg": {"SMALL": True},
     "05_pruning_competition": {"SMALL": True},
     "06_numpy_fedavg": {"SMALL": True},
+    "07_diffusion": {"SMALL": True},
 }
 NEEDS_DATA = {"01_iid_and_group_noniid_fairness": "cifar10", "02_quantized_fl": "cifar10",
               "03_gradient_inversion_defenses": "cifar10", "04_fedsgd_vs_fedavg": "mnist",
-              "05_pruning_competition": "cifar10"}
+              "05_pruning_competition": "cifar10", "07_diffusion": "fashion-mnist"}
 
 
 class NotebookFilesTest(tf.test.TestCase):
@@ -222,3 +223,13 @@ class NotebookRunTest(tf.test.TestCase):
     self.assertIn("round   3: test accuracy", stream(notebook, "stdout"))
     self.assertIn("Synthetic(1, 1): FedAvg J=20", self.markdown(notebook))
     self.assertImages(notebook, 2)
+
+  def test_07_diffusion(self):
+    notebook = self.run_notebook("07_diffusion")
+    text = self.markdown(notebook)
+    for section in ("## Samples of 'a photo of a {class}'", "## DreamBooth",
+                    "## Prompt-to-prompt", "## The assignment's questions"):
+      self.assertIn(section, text)
+    self.assertEqual(text.count("- Verdict: **"), 4)
+    self.assertImages(notebook, 8)
+    self.assertNotEmpty(rich(notebook, WIDGET), "no tqdm notebook progress bar")
