@@ -67,12 +67,19 @@ class PublishedFilesTest(tf.test.TestCase):
     with mock.patch("tensorflow.keras.utils.get_file",
                     side_effect=Exception("URL fetch failure: no network")):
       with self.assertRaisesRegex(DataError, "kcv_encoder.h5: could not download it .*"
-                                             "pass it \\(--weights-dir\\)$"):
+                                             "pass it \\(--weights-dir DIR\\)$"):
         published_file(published)
 
 
 @requires_data("clip", "bpe_simple_vocab_16e6.txt.gz")
 class TokenizerTest(tf.test.TestCase):
+
+  def test_offline_without_the_file_the_error_names_the_options_that_give_it(self):
+    with mock.patch("tensorflow.keras.utils.get_file", side_effect=Exception("no network")):
+      with self.assertRaisesRegex(DataError, r"^bpe_simple_vocab_16e6.txt.gz: could not "
+                                             r"download .*\(--vocabulary PATH, or --data-dir "
+                                             r"DIR holding clip/\)$"):
+        clip_tokenizer(None)
 
   def test_round_trip_with_the_real_vocabulary(self):
     tokenizer = clip_tokenizer(vocabulary_dir())

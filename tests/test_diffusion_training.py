@@ -4,6 +4,7 @@ the weights of an uninterrupted one. A tiny random-initialised small model, seco
 
 import os
 import shutil
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -11,7 +12,8 @@ import tensorflow as tf
 from tasks.diffusion.dreambooth import DreamBoothConfig, dreambooth_batches
 from tasks.diffusion.resumable import Checkpoints, run_steps
 from tasks.diffusion.schedule import timestep_embedding
-from tasks.diffusion.small_model import SmallModelConfig, build_small_model
+from tasks.diffusion.small_model import (SmallModelConfig, build_small_model,
+                                         load_small_model, save_small_model)
 from tasks.diffusion.training import Batch, DenoisingTrainer, denoising_loss, draw_noise
 from tests.shared_data import requires_data, shared_data_dir
 
@@ -49,6 +51,19 @@ class DenoisingLossTest(tf.test.TestCase):
         "context": context}).numpy()
     expected = np.sum(batch.weights * np.mean((predicted - batch.noise) ** 2, axis=(1, 2, 3)))
     self.assertAllClose(loss, expected, rtol=1e-5)
+
+  def test_a_saved_model_loads_offline_with_its_own_vocabulary(self):
+    model = tiny_model(seed=3)
+    directory = os.path.join(self.create_tempdir().full_path, "model")
+    save_small_model(model, TINY, directory, vocabulary=os.path.join(shared_data_dir(), "clip"))
+    with mock.patch("tensorflow.keras.utils.get_file", side_effect=AssertionError("download")):
+      loaded, config = load_small_model(directory)
+    self.assertEqual(config, TINY)
+    for name, network in model.networks.items():
+      for a, b in zip(network.get_weights(), loaded.networks[name].get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    self.assertEqual(loaded.tokens(["a photo of sks bag"]).tolist(),
+                     model.tokens(["a photo of sks bag"]).tolist())
 
   def test_dreambooth_weights_are_one_over_batch_and_lambda(self):
     config = DreamBoothConfig("a photo of sks bag", "a photo of a bag", prior_weight=0.5,

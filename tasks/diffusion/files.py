@@ -45,9 +45,11 @@ def checked_file(path: str, published: PublishedFile) -> str:
   return path
 
 
-def published_file(published: PublishedFile, directory: Optional[str] = None) -> str:
+def published_file(published: PublishedFile, directory: Optional[str] = None, *,
+                   flag: str = "--weights-dir DIR") -> str:
   """The published file's local path: from `directory` (checked), else downloaded and
-  cached by KerasCV's `keras.utils.get_file` with the same hash."""
+  cached by KerasCV's `keras.utils.get_file` with the same hash; offline, the error names
+  `flag`, the option that gives the file instead."""
   if directory is not None:
     return checked_local_file(published, directory)
   from tensorflow import keras
@@ -58,4 +60,4 @@ def published_file(published: PublishedFile, directory: Optional[str] = None) ->
   except Exception as error:  # get_file raises several types for one cause: no file.
     raise DataError(f"{published.name}: could not download it from {published.origin} "
                     f"({type(error).__name__}: {error}); without a network, put the file "
-                    f"in a directory and pass it (--weights-dir)") from None
+                    f"in a directory and pass it ({flag})") from None

@@ -119,7 +119,7 @@ def pretrain(out: str, config: PretrainConfig = PretrainConfig(), *,
       config.steps, captioned_batches(latents * scale, labels, tokens, config,
                                       len(model.alphas_cumprod)),
       checkpoint_every=config.checkpoint_every, progress=progress, description="unet")
-  save_small_model(model, model_config, os.path.join(out, MODEL_DIR))
+  save_small_model(model, model_config, os.path.join(out, MODEL_DIR), vocabulary=vocabulary)
   metrics = {"autoencoder": autoencoder_metrics, "unet": unet_metrics,
              "latent_scale": scale, "classes": list(words),
              "seconds_this_invocation": round(time.time() - started, 1)}

@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 from typing import Tuple
 
 from tasks.diffusion.parts import TextToImage
 from tasks.diffusion.schedule import STABLE_DIFFUSION, NoiseSchedule
-from tasks.diffusion.tokenizer import CONTEXT_LENGTH, clip_tokenizer
+from tasks.diffusion.published import VOCABULARY
+from tasks.diffusion.tokenizer import CONTEXT_LENGTH, clip_tokenizer, vocabulary_path
 from tff_course.atomic import atomic_path, write_text
 from tff_course.errors import ConfigError, DataError
 
@@ -230,18 +232,24 @@ def build_small_model(config: SmallModelConfig = SmallModelConfig(), *,
                 "image_encoder": encoder, "decoder": decoder})
 
 
-def save_small_model(model: TextToImage, config: SmallModelConfig, directory: str) -> None:
-  """Writes model.json and the two parts' Keras .h5 weights into `directory`, each file
-  whole or not at all."""
+def save_small_model(model: TextToImage, config: SmallModelConfig, directory: str, *,
+                     vocabulary=None) -> None:
+  """Writes model.json, the four networks' Keras .h5 weights and the tokenizer's
+  vocabulary file (`vocabulary` as `clip_tokenizer` takes it) into `directory`, each
+  file whole or not at all: the folder then loads without a network."""
   os.makedirs(directory, exist_ok=True)
   for part, filename in WEIGHT_FILES.items():
     with atomic_path(os.path.join(directory, filename)) as temp:
       model.networks[part].save_weights(temp)
+  with atomic_path(os.path.join(directory, VOCABULARY.name)) as temp:
+    shutil.copyfile(vocabulary_path(vocabulary), temp)
   write_text(os.path.join(directory, CONFIG_FILE), json.dumps(config.to_json(), indent=2))
 
 
 def load_small_model(directory: str, *, vocabulary=None) -> Tuple[TextToImage, SmallModelConfig]:
-  """The model `save_small_model` wrote into `directory`.
+  """The model `save_small_model` wrote into `directory`, its tokenizer on `vocabulary`,
+  else on the vocabulary file in `directory` (folders written before it was saved there
+  need `vocabulary`, or KerasCV's download).
 
   Raises:
     DataError: a file is missing; the message says which and how to make it.
@@ -252,6 +260,8 @@ def load_small_model(directory: str, *, vocabulary=None) -> Tuple[TextToImage, S
                     f"'tff-course diffusion pretrain --out DIR'")
   with open(config_path, encoding="utf-8") as stream:
     config = SmallModelConfig.from_json(json.load(stream))
+  if vocabulary is None and os.path.isfile(os.path.join(directory, VOCABULARY.name)):
+    vocabulary = directory
   model = build_small_model(config, vocabulary=vocabulary)
   for part, filename in WEIGHT_FILES.items():
     path = os.path.join(directory, filename)

@@ -17,7 +17,8 @@ def vocabulary_path(vocabulary: Optional[str] = None) -> str:
   """The vocabulary file: `vocabulary` (the file, or a directory holding it under its
   published name) checked against the published sha256, else KerasCV's download."""
   if vocabulary is None:
-    return published_file(VOCABULARY)
+    return published_file(VOCABULARY, flag="--vocabulary PATH, or --data-dir DIR holding "
+                                            "clip/")
   path = (os.path.join(vocabulary, VOCABULARY.name) if os.path.isdir(vocabulary)
           else vocabulary)
   return checked_file(path, VOCABULARY)
