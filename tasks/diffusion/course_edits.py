@@ -17,6 +17,7 @@ from tasks.diffusion.grids import save_labeled_grid
 from tasks.diffusion.image_metrics import pixel_distance, ssim
 from tasks.diffusion.prompt_to_prompt import edit
 from tff_course.atomic import atomic_path
+from tff_course.course.questions import accuracy_standard_error
 
 REGENERATED = "regenerated"
 
@@ -84,7 +85,7 @@ def setting_summary(rows: Sequence[Dict[str, object]]) -> Dict[str, Dict[str, fl
     rate = float(hits.mean())
     summary[str(setting)] = {
         "n": len(chosen), "target_rate": rate,
-        "target_rate_se": float(np.sqrt(max(rate * (1 - rate), 1e-12) / len(chosen))),
+        "target_rate_se": accuracy_standard_error(rate, len(chosen)),
         "ssim": float(np.mean([row["ssim"] for row in chosen])),
         "ssim_gain": float(gains.mean()), "ssim_gain_se": _standard_error(gains)}
   return summary

@@ -12,7 +12,8 @@ from tasks.diffusion.course_dreambooth import BEFORE, WITH_PRIOR, WITHOUT_PRIOR
 from tasks.diffusion.course_edits import REGENERATED
 from tff_course.course import markdown
 from tff_course.course.questions import (NOT_REPRODUCED, REPRODUCED, WITHIN_NOISE, Answer,
-                                         questions_section, sign_verdict)
+                                         accuracy_standard_error, questions_section,
+                                         sign_verdict)
 
 ACCURACY_TARGET = 0.8
 ERRORS = ("Standard errors: binomial for fractions judged as a class; for distances and "
@@ -28,13 +29,9 @@ def paired(first: Sequence[float], second: Sequence[float]):
   return float(difference.mean()), float(difference.std(ddof=1) / math.sqrt(len(difference)))
 
 
-def binomial_se(rate: float, count: int) -> float:
-  return math.sqrt(max(rate * (1 - rate), 1e-12) / count)
-
-
 def accuracy_answer(accuracy: Dict[str, float], per_class: int) -> Answer:
   rate = float(np.mean(list(accuracy.values())))
-  error = binomial_se(rate, per_class * len(accuracy))
+  error = accuracy_standard_error(rate, per_class * len(accuracy))
   worst = min(accuracy, key=accuracy.get)
   if rate >= ACCURACY_TARGET:
     verdict = REPRODUCED
