@@ -9,11 +9,12 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tasks.diffusion.course import CourseConfig, run_course
+from tasks.diffusion.course import JUDGE_DIR, CourseConfig, judge_for, run_course
 from tasks.diffusion.course_dreambooth import BEFORE, WITH_PRIOR, WITHOUT_PRIOR
 from tasks.diffusion.course_edits import REGENERATED, save_sweep_plot, setting_summary
 from tasks.diffusion.course_report import (course_report, edit_verdict, fidelity_answer,
                                            paired)
+from tasks.diffusion.judge import Judge, build_classifier
 from tff_course.course.questions import NOT_REPRODUCED, REPRODUCED, WITHIN_NOISE
 from tff_course.errors import ConfigError
 
@@ -106,6 +107,17 @@ class CourseSettingsTest(tf.test.TestCase):
       CourseConfig(tau_cross=1.5)
     with self.assertRaisesRegex(ConfigError, r"^edit_seeds: got 0"):
       CourseConfig(edit_seeds=0)
+
+  def test_a_cached_judge_of_other_settings_is_refused(self):
+    out = self.create_tempdir().full_path
+    Judge(build_classifier((32, 32, 1), 10), dataset="fashion_mnist",
+          label_names=[str(i) for i in range(10)], test_accuracy=0.5, seed=0,
+          epochs=2).save(os.path.join(out, JUDGE_DIR))
+    with self.assertRaisesRegex(ConfigError, r"judge: a judge trained with seed 0 for 2 "
+                                             r"epochs, expected seed 0 and 3 epochs; remove"):
+      judge_for(out, "fashion_mnist", None, CourseConfig())
+    self.assertEqual(judge_for(out, "fashion_mnist", None,
+                               CourseConfig(judge_epochs=2)).epochs, 2)
 
   def test_unknown_experiments_and_another_runs_folder_are_refused_before_work(self):
     out = self.create_tempdir().full_path

@@ -108,10 +108,19 @@ def subject_views(image: np.ndarray, count: int) -> np.ndarray:
 
 
 def judge_for(out: str, dataset: str, data_dir: Optional[str], config: CourseConfig):
-  """The judge cached in OUT/judge, trained there first when missing."""
+  """The judge cached in OUT/judge, trained there first when missing.
+
+  Raises:
+    ConfigError: the cached judge was trained with another seed or epoch count.
+  """
   folder = os.path.join(out, JUDGE_DIR)
   if os.path.isdir(folder):
-    return Judge.load(folder)
+    judge = Judge.load(folder)
+    if (judge.seed, judge.epochs) != (config.seed, config.judge_epochs):
+      raise ConfigError(f"{folder}: a judge trained with seed {judge.seed} for "
+                        f"{judge.epochs} epochs, expected seed {config.seed} and "
+                        f"{config.judge_epochs} epochs; remove the folder to train it again")
+    return judge
   judge = train_judge(dataset, data_dir, seed=config.seed, epochs=config.judge_epochs,
                       limit=config.judge_limit)
   judge.save(folder)
