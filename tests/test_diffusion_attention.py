@@ -147,6 +147,16 @@ class HooksTest(tf.test.TestCase):
       with hooked(model.text_encoder, AttentionController()):
         pass
 
+  def test_sampling_with_a_controller_outside_its_hooks_is_one_line(self):
+    model, controller = tiny_model(), Store()
+    message = "^controller: Store is not hooked into this model's attention layers"
+    with self.assertRaisesRegex(ConfigError, message):
+      generate(model, [SOURCE], controller=controller, **SAMPLING)
+    with hooked(model, controller):
+      pass
+    with self.assertRaisesRegex(ConfigError, message):
+      generate(model, [SOURCE], controller=controller, **SAMPLING)
+
 
 class ControllersTest(tf.test.TestCase):
   """Edits on hand-made weights: two prompts, so rows are [uncond x2, source, edited]."""

@@ -89,6 +89,7 @@ def hooked(model, controller) -> Iterator[List[AttentionSite]]:
   weights of the same shape, and a `step` attribute (the sampler sets it before every
   UNet call; see `attention_control.AttentionController`).
 
+  Inside the block `controller.hooked_to` is the hooked network (the sampler checks it).
   On the way out, also after an exception, the layers get their own `call` back, and
   traced functions made inside the block are dropped: Keras's cached `predict_function`
   and friends, and the traced predictions a TextToImage caches. The model computes
@@ -116,8 +117,11 @@ def hooked(model, controller) -> Iterator[List[AttentionSite]]:
     for site in sites:
       site.layer.call = _hooked_call(site.layer, site.name, controller)
       installed.append(site.layer)
+    controller.hooked_to = network
     yield sites
   finally:
+    if installed:
+      controller.hooked_to = None
     for layer in installed:
       del layer.call
     for key, value in functions.items():

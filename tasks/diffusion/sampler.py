@@ -40,16 +40,26 @@ def denoise(model: TextToImage, latents, prompts: Sequence[str], *, steps: int =
   latents.
 
   The unconditional and conditional passes of a step run as one batch, unconditional
-  rows first, in one traced TF function. A `controller` (prompt-to-prompt) is told the
-  step count (`begin(steps)`); the attention hooks it installed call it while that
-  function is traced, with the step index as a tensor; what it records there
-  (`recorded()`, a dict of tensors) comes back from every step as NumPy
-  (`collect(values, step)`), and `end_step(latents, step)` may change the latents.
+  rows first, in one traced TF function. A `controller` (prompt-to-prompt) must be
+  hooked into the model (`attention_hooks.hooked`); it is told the step count
+  (`begin(steps)`), the hooks call it while that function is traced, with the step
+  index as a tensor; what it records there (`recorded()`, a dict of tensors) comes back
+  from every step as NumPy (`collect(values, step)`), and `end_step(latents, step)` may
+  change the latents.
+
+  Raises:
+    ConfigError: steps or guidance out of range, or a controller not hooked into
+      `model`.
   """
   import tensorflow as tf
   from tqdm.auto import tqdm
 
   check_sampling(steps, guidance)
+  hooked_to = getattr(controller, "hooked_to", None)
+  if controller is not None and hooked_to is not model.diffusion_model:
+    raise ConfigError(f"controller: {type(controller).__name__} is not hooked into this "
+                      f"model's attention layers, so it would edit nothing; sample inside "
+                      f"`with hooked(model, controller):` (prompt_to_prompt.edit does)")
   count = len(prompts)
   context = tf.concat([model.encode_prompts([negative_prompt] * count),
                        model.encode_prompts(list(prompts))], axis=0)
