@@ -83,7 +83,7 @@ def dreambooth_seconds(model_dir: str, judge, dataset, work: str, vocabulary: st
 
   from tasks.diffusion.course import CourseConfig, subject_views
   from tasks.diffusion.captions import diffusion_split
-  from tasks.diffusion.dreambooth import DreamBoothConfig, ensure_class_images, fine_tune
+  from tasks.diffusion.dreambooth import ensure_class_images, fine_tune
   from tasks.diffusion.instance_images import save_instance_images
   from tasks.diffusion.small_model import load_small_model
 
@@ -93,12 +93,8 @@ def dreambooth_seconds(model_dir: str, judge, dataset, work: str, vocabulary: st
   instance_dir = os.path.join(work, "instance")
   save_instance_images(subject_views(subject, course.instance_images), instance_dir)
   model = load_small_model(model_dir, vocabulary=vocabulary)[0]
-  config = DreamBoothConfig(f"a photo of sks {course.subject_class}",
-                            f"a photo of a {course.subject_class}",
-                            class_images=course.class_images, steps=course.dreambooth_steps,
-                            learning_rate=course.dreambooth_learning_rate,
-                            train_text_encoder=course.train_text_encoder,
-                            sample_steps=SAMPLING_STEPS, guidance=GUIDANCE)
+  config = course.dreambooth(f"a photo of sks {course.subject_class}",
+                             f"a photo of a {course.subject_class}")
   run_dir = os.path.join(work, "dreambooth")
   class_seconds, _ = timed(lambda: ensure_class_images(
       model, config, os.path.join(run_dir, "class_images"), progress=False))

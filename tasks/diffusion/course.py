@@ -18,7 +18,7 @@ from tasks.diffusion.captions import (CAPTION_TEMPLATE, class_words, diffusion_s
 from tasks.diffusion.course_dreambooth import dreambooth_experiment
 from tasks.diffusion.course_edits import save_sweep_plot, setting_summary, swap_sweep
 from tasks.diffusion.course_report import course_report
-from tasks.diffusion.dreambooth import sample_grid
+from tasks.diffusion.dreambooth import DreamBoothConfig, sample_grid
 from tasks.diffusion.grids import save_labeled_grid
 from tasks.diffusion.image_metrics import class_accuracy
 from tasks.diffusion.judge import Judge, train_judge
@@ -91,6 +91,17 @@ class CourseConfig:
     if not any(math.isclose(self.tau_self, tau) for tau in self.tau_self_sweep):
       raise ConfigError(f"tau_self: got {self.tau_self}, expected one of tau_self_sweep "
                         f"{list(self.tau_self_sweep)}")
+
+  def dreambooth(self, instance_prompt: str, class_prompt: str,
+                 prior_weight: float = 1.0) -> DreamBoothConfig:
+    """The course's DreamBooth run: its steps, learning rate and text-encoder setting,
+    its class images (none without prior preservation), seed and sampling."""
+    return DreamBoothConfig(
+        instance_prompt, class_prompt, class_images=self.class_images if prior_weight else 0,
+        prior_weight=prior_weight, steps=self.dreambooth_steps,
+        learning_rate=self.dreambooth_learning_rate,
+        train_text_encoder=self.train_text_encoder, seed=self.seed,
+        sample_steps=self.steps, guidance=self.guidance)
 
 
 def subject_views(image: np.ndarray, count: int) -> np.ndarray:

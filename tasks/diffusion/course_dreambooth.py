@@ -11,7 +11,7 @@ from typing import Dict
 import numpy as np
 
 from tasks.diffusion.captions import CAPTION_TEMPLATE
-from tasks.diffusion.dreambooth import DreamBoothConfig, fine_tune, sample_grid
+from tasks.diffusion.dreambooth import fine_tune, sample_grid
 from tasks.diffusion.grids import save_labeled_grid
 from tasks.diffusion.image_metrics import class_accuracy, diversity, sample_distances
 from tasks.diffusion.instance_images import save_instance_images
@@ -20,7 +20,6 @@ from tasks.diffusion.small_model import load_small_model
 BEFORE = "before fine-tuning"
 WITH_PRIOR = "prior preservation (lambda 1)"
 WITHOUT_PRIOR = "no prior preservation (lambda 0)"
-IDENTIFIER = "sks"
 
 
 def dreambooth_measures(judge, with_identifier: np.ndarray, without: np.ndarray,
@@ -44,7 +43,7 @@ def dreambooth_experiment(model_dir: str, before, judge, instance: np.ndarray, w
   OUT/dreambooth.png (8 samples of each prompt per run) and OUT/instance.png."""
   instance_dir = os.path.join(out, "instance")
   save_instance_images(instance, instance_dir)
-  instance_prompt = f"a photo of {IDENTIFIER} {word}"
+  instance_prompt = f"a photo of sks {word}"
   class_prompt = CAPTION_TEMPLATE.format(word)
   label = judge.label_index(word)
   rows, measured = {}, {}
@@ -53,12 +52,7 @@ def dreambooth_experiment(model_dir: str, before, judge, instance: np.ndarray, w
     if prior is not None:
       model = load_small_model(model_dir, vocabulary=vocabulary)[0]
       run_dir = os.path.join(out, f"lambda-{prior:g}")
-      settings = DreamBoothConfig(
-          instance_prompt, class_prompt, identifier=IDENTIFIER,
-          class_images=config.class_images if prior else 0, prior_weight=prior,
-          steps=config.dreambooth_steps, learning_rate=config.dreambooth_learning_rate,
-          train_text_encoder=config.train_text_encoder, seed=config.seed,
-          sample_steps=config.steps, guidance=config.guidance)
+      settings = config.dreambooth(instance_prompt, class_prompt, prior)
       if prior:
         _share_class_images(out, run_dir)
       fine_tune(model, instance_dir, settings, run_dir, progress=progress)
@@ -67,7 +61,7 @@ def dreambooth_experiment(model_dir: str, before, judge, instance: np.ndarray, w
         seed=config.seed + 1, steps=config.steps, guidance=config.guidance,
         progress=progress)
     measured[name] = dreambooth_measures(judge, with_identifier, without, instance, label)
-    rows[f"{name}: {IDENTIFIER}"] = with_identifier[:8]
+    rows[f"{name}: sks"] = with_identifier[:8]
     rows[f"{name}: class"] = without[:8]
   save_labeled_grid(os.path.join(out, "dreambooth.png"), np.concatenate(list(rows.values())),
                     row_labels=list(rows))
