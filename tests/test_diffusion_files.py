@@ -9,11 +9,12 @@ from unittest import mock
 import keras_cv
 import tensorflow as tf
 
-from tasks.diffusion.files import checked_file, checked_local_file, published_file
-from tasks.diffusion.published import VOCABULARY, WEIGHTS, PublishedFile
+from tasks.diffusion.published import VOCABULARY, WEIGHTS
 from tasks.diffusion.tokenizer import CONTEXT_LENGTH, clip_tokenizer, encode_prompt
 from tests.shared_data import requires_data, shared_data_dir
 from tff_course.errors import ConfigError, DataError
+from tff_course.published_files import (PublishedFile, checked_file, checked_local_file,
+                                        published_file)
 
 KERAS_CV_SD = os.path.join(os.path.dirname(keras_cv.__file__), "src", "models",
                            "stable_diffusion")

@@ -8,12 +8,12 @@ from __future__ import annotations
 import numbers
 from typing import Dict, Mapping, Optional, Tuple, Union
 
-from tasks.diffusion.files import published_file
 from tasks.diffusion.parts import TextToImage
-from tasks.diffusion.published import WEIGHTS, PublishedFile
+from tasks.diffusion.published import WEIGHTS
 from tasks.diffusion.schedule import STABLE_DIFFUSION
 from tasks.diffusion.tokenizer import CONTEXT_LENGTH, clip_tokenizer
 from tff_course.errors import ConfigError
+from tff_course.published_files import PublishedFile, published_file
 
 IMAGE_MULTIPLE = 64
 LATENT_FACTOR = 8

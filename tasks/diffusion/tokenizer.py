@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from tasks.diffusion.files import checked_file, published_file
 from tasks.diffusion.published import VOCABULARY
 from tff_course.errors import ConfigError
+from tff_course.published_files import checked_file, published_file
 
 CONTEXT_LENGTH = 77
 

@@ -10,6 +10,7 @@
 | dlg_lenet | 15,826 on 32x32x3, 10 classes (Zhu et al. 2019's sigmoid LeNet) |
 | cifar_convnet | 122,570 on 32x32x3 |
 | resnet20_groupnorm | 272,474 on 32x32x3 |
+| resnet20_cifar | 269,722 trainable on 32x32x3 (akamaster's PyTorch layout, batch norm) |
 | shakespeare_lstm | 818,137 for 81 characters (265 V + 796,672) |
 | shakespeare_lstm_paper | 866,578 (peephole cells, 258 symbols, as in the paper) |
 """
@@ -24,6 +25,7 @@ from tff_course.models.dlg import dlg_lenet
 from tff_course.models.lstm import shakespeare_lstm, shakespeare_lstm_paper
 from tff_course.models.mcmahan import mnist_2nn, mnist_cnn
 from tff_course.models.resnet import resnet20_groupnorm
+from tff_course.models.resnet_cifar import resnet20_cifar
 from tff_course.models.small import cifar_convnet, lenet5
 
 MODEL_BUILDERS: Dict[str, Callable] = {
@@ -35,6 +37,7 @@ MODEL_BUILDERS: Dict[str, Callable] = {
     "dlg_lenet": dlg_lenet,
     "cifar_convnet": cifar_convnet,
     "resnet20_groupnorm": resnet20_groupnorm,
+    "resnet20_cifar": resnet20_cifar,
     "shakespeare_lstm": shakespeare_lstm,
     "shakespeare_lstm_paper": shakespeare_lstm_paper,
 }
@@ -52,5 +55,5 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, **optio
 
 
 __all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "dlg_lenet", "lenet5", "logistic",
-           "mlp", "mnist_2nn", "mnist_cnn", "resnet20_groupnorm", "shakespeare_lstm",
+           "mlp", "mnist_2nn", "mnist_cnn", "resnet20_cifar", "resnet20_groupnorm", "shakespeare_lstm",
            "shakespeare_lstm_paper"]

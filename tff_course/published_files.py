@@ -1,17 +1,31 @@
-"""Finding a published file: in a local directory under its published name, checked
-against its sha256, or through KerasCV's own download (`keras.utils.get_file`, which
-checks the same hash)."""
+"""Published files (weights, vocabularies): found in a local directory under their
+published name and checked against their sha256, or downloaded and cached by
+`keras.utils.get_file`, which checks the same hash."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from typing import Optional
 
-from tasks.diffusion.published import PublishedFile
 from tff_course.errors import DataError
 
 CHUNK = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishedFile:
+  """One published file: its name, where it is downloaded from, its sha256, its publisher."""
+
+  name: str
+  origin: str
+  sha256: str
+  publisher: str = ""
+
+  def described(self) -> str:
+    """"KerasCV's kcv_decoder.h5", or the bare name when the publisher is not given."""
+    return f"{self.publisher}'s {self.name}" if self.publisher else self.name
 
 
 def sha256_of(path: str) -> str:
@@ -36,7 +50,7 @@ def checked_file(path: str, published: PublishedFile) -> str:
       its content differs (a partial download, another version).
   """
   if not os.path.isfile(path):
-    raise DataError(f"{path}: missing; expected KerasCV's {published.name} "
+    raise DataError(f"{path}: missing; expected {published.described()} "
                     f"(sha256 {published.sha256}, from {published.origin})")
   found = sha256_of(path)
   if found != published.sha256:
@@ -48,7 +62,7 @@ def checked_file(path: str, published: PublishedFile) -> str:
 def published_file(published: PublishedFile, directory: Optional[str] = None, *,
                    flag: str = "--weights-dir DIR") -> str:
   """The published file's local path: from `directory` (checked), else downloaded and
-  cached by KerasCV's `keras.utils.get_file` with the same hash; offline, the error names
+  cached by `keras.utils.get_file` with the same hash; offline, the error names
   `flag`, the option that gives the file instead."""
   if directory is not None:
     return checked_local_file(published, directory)

@@ -1,0 +1,1 @@
+"""Published PyTorch and safetensors checkpoints, read without PyTorch, as Keras models."""
