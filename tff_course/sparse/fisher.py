@@ -105,3 +105,18 @@ def _batch_squares(model, variables, objective: str):
     return [tf.reduce_sum(tf.square(jacobian), axis=0) for jacobian in jacobians]
 
   return squares
+
+
+def fisher_sensitivity(images: np.ndarray, labels: Optional[np.ndarray],
+                       eligible: Sequence[str], **options):
+  """model -> Fisher diagonal of its `eligible` variables on these calibration examples
+  (`options` as `fisher_diagonal`'s): the central sensitivity of `calibrate_masks`."""
+  from tff_course.sparse.mask_set import variable_key
+
+  wanted = set(eligible)
+
+  def sensitivity(model) -> Dict[str, np.ndarray]:
+    variables = [v for v in model.trainable_variables if variable_key(v) in wanted]
+    return fisher_diagonal(model, images, labels, variables=variables, **options)
+
+  return sensitivity
