@@ -64,8 +64,8 @@ class TaskVectorTest(tf.test.TestCase):
     for alpha in (float("nan"), float("inf"), "0.5", None):
       with self.assertRaisesRegex(ConfigError, r"^alpha: got .*, expected a finite number$"):
         merge(self.pre, [vector], alpha)
-    with self.assertRaisesRegex(ConfigError, r"task vector 0: b has shape \(5,\), expected "
-                                             r"\(4,\)"):
+    with self.assertRaisesRegex(ConfigError, r"task vector 0: b \(5,\) \(expected \(4,\)\), "
+                                             r"the pre-trained weight's$"):
       merge(self.pre, [dict(vector, b=np.zeros(5))], 0.5)
     with self.assertRaisesRegex(ConfigError, r"fine-tuned weights: keys differ .*missing b; "
                                              r"unexpected c"):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Sequence, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 import numpy as np
 
 from tff_course.checkpoints.safetensors_file import read_safetensors
 from tff_course.checkpoints.torch_file import read_torch_checkpoint
 from tff_course.errors import DataError
+from tff_course.layout_check import layout_differences, listed
 
 _NESTED = ("state_dict", "model", "teacher", "student", "module")
 _WRAPPER_PREFIXES = ("module.", "backbone.")
-_SHOWN = 4
 
 
 def read_state_dict(path: str) -> Dict[str, np.ndarray]:
@@ -36,26 +36,18 @@ def check_state_dict(path: str, architecture: str, found: Mapping[str, np.ndarra
     found: name -> array, as `read_state_dict` returns.
     expected: name -> shape the architecture needs.
   """
-  missing = [name for name in expected if name not in found]
-  unexpected = [name for name in found if name not in expected]
+  missing, unexpected, wrong = layout_differences(found, expected)
   if missing or unexpected:
     parts = []
     if missing:
-      parts.append(f"missing {len(missing)} keys ({_listed(missing)})")
+      parts.append(f"missing {len(missing)} keys ({listed(missing)})")
     if unexpected:
-      parts.append(f"unexpected {len(unexpected)} keys ({_listed(unexpected)})")
+      parts.append(f"unexpected {len(unexpected)} keys ({listed(unexpected)})")
     raise DataError(f"checkpoint {path}: not a {architecture} checkpoint: "
                     f"{'; '.join(parts)}")
-  wrong = [f"{name} {tuple(found[name].shape)} (expected {tuple(shape)})"
-           for name, shape in expected.items() if tuple(found[name].shape) != tuple(shape)]
   if wrong:
     raise DataError(f"checkpoint {path}: not a {architecture} checkpoint of this size: "
-                    f"{len(wrong)} shapes differ: {_listed(wrong)}")
-
-
-def _listed(names: Sequence[str]) -> str:
-  shown = ", ".join(names[:_SHOWN])
-  return shown + (f", ... {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
+                    f"{len(wrong)} shapes differ: {listed(wrong)}")
 
 
 def _find_tensors(path: str, checkpoint: Any) -> Dict[str, np.ndarray]:
@@ -76,7 +68,7 @@ def _find_tensors(path: str, checkpoint: Any) -> Dict[str, np.ndarray]:
 
 def _describe(checkpoint: Any) -> str:
   if isinstance(checkpoint, Mapping):
-    return "keys " + _listed([str(key) for key in checkpoint])
+    return "keys " + listed([str(key) for key in checkpoint])
   return type(checkpoint).__name__
 
 

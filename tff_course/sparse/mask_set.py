@@ -14,9 +14,9 @@ import numpy as np
 
 from tff_course.atomic import atomic_path
 from tff_course.errors import ConfigError, DataError
+from tff_course.layout_check import layout_differences, listed
 
 Masks = Dict[str, np.ndarray]
-_SHOWN = 3
 
 
 def variable_key(variable) -> str:
@@ -32,29 +32,19 @@ def model_shapes(model) -> Dict[str, Tuple[int, ...]]:
 def check_masks_cover(masks: Mapping[str, np.ndarray],
                       shapes: Mapping[str, Tuple[int, ...]]) -> None:
   """Raises ConfigError, one line, unless `masks` has one 0/1 mask of each shape in `shapes`."""
-  missing = [key for key in shapes if key not in masks]
-  unexpected = [key for key in masks if key not in shapes]
+  missing, unexpected, wrong = layout_differences(masks, shapes)
   if missing or unexpected:
-    raise ConfigError(f"masks: {_count('missing', missing)}{'; ' if missing and unexpected else ''}"
-                      f"{_count('not in the model', unexpected)}; expected one mask per "
-                      f"trainable variable ({len(shapes)})")
-  for key, shape in shapes.items():
-    found = tuple(np.shape(masks[key]))
-    if found != tuple(shape):
-      raise ConfigError(f"masks: {key} has shape {found}, expected {tuple(shape)} (the "
-                        f"model's variable)")
+    parts = [f"{len(missing)} missing ({listed(missing)})" if missing else "",
+             f"{len(unexpected)} not in the model ({listed(unexpected)})" if unexpected else ""]
+    raise ConfigError(f"masks: {'; '.join(part for part in parts if part)}; expected one "
+                      f"mask per trainable variable ({len(shapes)})")
+  if wrong:
+    raise ConfigError(f"masks: {wrong[0]}, the model's variable")
+  for key in shapes:
     values = np.asarray(masks[key])
     if not np.all((values == 0) | (values == 1)):
       raise ConfigError(f"masks: {key} holds values other than 0 and 1, expected a 0/1 "
                         f"mask")
-
-
-def _count(label: str, keys) -> str:
-  if not keys:
-    return ""
-  shown = ", ".join(keys[:_SHOWN]) + (f", ... {len(keys) - _SHOWN} more"
-                                      if len(keys) > _SHOWN else "")
-  return f"{len(keys)} {label} ({shown})"
 
 
 def density(masks: Mapping[str, np.ndarray]) -> float:

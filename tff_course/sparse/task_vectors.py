@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Mapping, Sequence, Tuple
 import numpy as np
 
 from tff_course.errors import ConfigError
+from tff_course.layout_check import layout_differences, listed
 
 Weights = Dict[str, np.ndarray]
 ALPHA_GRID = tuple(np.linspace(0.0, 1.0, 21).round(6))
@@ -110,13 +111,10 @@ def normalized_accuracy(merged: Mapping[str, float], finetuned: Mapping[str, flo
 
 def _check_same_layout(name: str, found: Mapping[str, np.ndarray],
                        expected: Mapping[str, np.ndarray]) -> None:
-  missing = [key for key in expected if key not in found]
-  unexpected = [key for key in found if key not in expected]
+  shapes = {key: np.shape(value) for key, value in expected.items()}
+  missing, unexpected, wrong = layout_differences(found, shapes)
   if missing or unexpected:
     raise ConfigError(f"{name}: keys differ from the pre-trained weights' (missing "
-                      f"{', '.join(missing[:3]) or 'none'}; unexpected "
-                      f"{', '.join(unexpected[:3]) or 'none'})")
-  for key in expected:
-    if np.shape(found[key]) != np.shape(expected[key]):
-      raise ConfigError(f"{name}: {key} has shape {np.shape(found[key])}, expected "
-                        f"{np.shape(expected[key])} (the pre-trained weight's)")
+                      f"{listed(missing) or 'none'}; unexpected {listed(unexpected) or 'none'})")
+  if wrong:
+    raise ConfigError(f"{name}: {wrong[0]}, the pre-trained weight's")
