@@ -8,7 +8,7 @@ wraps a step into a `tff.learning.templates.ClientWorkProcess`.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -29,7 +29,8 @@ def model_types(model_fn: Callable):
 def build_client_work(model_fn: Callable, client_step: Callable,
                       learning_rate_fn: Optional[Callable] = None,
                       num_groups: Optional[int] = None,
-                      client_batches: Optional[Callable] = None, packed: bool = False):
+                      client_batches: Optional[Callable] = None, packed: bool = False,
+                      broadcast: Optional[Sequence[np.ndarray]] = None):
   """A ClientWorkProcess running `client_step(model, initial_weights, batches, rate)`.
 
   `client_step` runs inside a tf.function on a fresh model and returns
@@ -48,14 +49,18 @@ def build_client_work(model_fn: Callable, client_step: Callable,
   dataset after the client's dataset, or the input row's third entry) and its update
   weight becomes weight x one_hot(group), a float32 vector a group-aware aggregator
   can use.
+
+  With `broadcast` (arrays, such as the masks of sparse fine-tuning), the process state
+  also holds them; the server broadcasts them every round and `client_step` receives
+  them as a fifth argument, a tuple of tensors.
   """
   from tff_course.algorithms.dropped import kept_metrics
   from tff_course.algorithms.packed import packed_step, stack_rows
   from tff_course.runtime.tff_module import tff
 
-  if packed and (client_batches is None or num_groups):
-    raise ValueError("packed: needs client_batches, and cannot weigh groups (a slot sends "
-                     "one weight for all its clients)")
+  if packed and (client_batches is None or num_groups or broadcast is not None):
+    raise ValueError("packed: needs client_batches, and cannot weigh groups or take a "
+                     "broadcast (a slot sends one weight for all its clients)")
   weights_type, data_type, metrics_aggregation = model_types(model_fn)
   if client_batches is not None:
     data_type = tff.SequenceType(tff.TensorType(np.int64, [None]))
@@ -63,7 +68,12 @@ def build_client_work(model_fn: Callable, client_step: Callable,
     data_type = tff.StructType([data_type, tff.SequenceType(tff.TensorType(np.int32))])
   scheduled = learning_rate_fn is not None
 
-  def train(model, initial_weights, data, rate):
+  def step(model, initial_weights, batches, rate, constants):
+    if constants is None:
+      return client_step(model, initial_weights, batches, rate)
+    return client_step(model, initial_weights, batches, rate, constants)
+
+  def train(model, initial_weights, data, rate, constants=None):
     if packed:
       return packed_step(client_step, client_batches)(model, initial_weights,
                                                       stack_rows(data), rate)
@@ -72,11 +82,11 @@ def build_client_work(model_fn: Callable, client_step: Callable,
       tf.debugging.assert_equal(tf.shape(rows)[0], 1,
                                 message="client data: one input row per client unless packed")
       row = rows[0]
-      result, outputs = client_step(model, initial_weights, client_batches(row), rate)
+      result, outputs = step(model, initial_weights, client_batches(row), rate, constants)
       group = tf.cast(row[2], tf.int32) if num_groups else None
     else:
-      result, outputs = client_step(model, initial_weights,
-                                    data[0] if num_groups else data, rate)
+      result, outputs = step(model, initial_weights, data[0] if num_groups else data, rate,
+                             constants)
       group = data[1].reduce(np.int32(0), lambda _, g: g) if num_groups else None
     outputs = kept_metrics(outputs, result.update, result.update_weight)
     if num_groups:
@@ -85,24 +95,36 @@ def build_client_work(model_fn: Callable, client_step: Callable,
           update_weight=result.update_weight * tf.one_hot(group, num_groups))
     return result, outputs
 
+  round_zero = np.int32(0) if scheduled else ()
+  constants = None if broadcast is None else tuple(np.asarray(a) for a in broadcast)
+
   @tff.federated_computation
   def init_fn():
-    return tff.federated_value(np.int32(0) if scheduled else (), tff.SERVER)
+    initial = round_zero if constants is None else (round_zero, constants)
+    return tff.federated_value(initial, tff.SERVER)
 
   state_type = init_fn.type_signature.result.member
-  rate_type = tff.TensorType(np.float32) if scheduled else state_type
+  round_type = state_type if constants is None else state_type[0]
+  rate_type = tff.TensorType(np.float32) if scheduled else round_type
 
-  @tff.tensorflow.computation(weights_type, data_type, rate_type)
-  def client_update(initial_weights, data, rate):
-    model = model_fn()
-    return tf.function(lambda weights, data, r: train(model, weights, data, r))(
-        initial_weights, data, rate if scheduled else None)
+  if constants is None:
+    @tff.tensorflow.computation(weights_type, data_type, rate_type)
+    def client_update(initial_weights, data, rate):
+      model = model_fn()
+      return tf.function(lambda weights, data, r: train(model, weights, data, r))(
+          initial_weights, data, rate if scheduled else None)
+  else:
+    @tff.tensorflow.computation(weights_type, data_type, rate_type, state_type[1])
+    def client_update(initial_weights, data, rate, values):
+      model = model_fn()
+      return tf.function(lambda weights, data, r, c: train(model, weights, data, r, tuple(c)))(
+          initial_weights, data, rate if scheduled else None, values)
 
-  @tff.tensorflow.computation(state_type)
+  @tff.tensorflow.computation(round_type)
   def rate_of(round_index):
     return tf.cast(learning_rate_fn(round_index), tf.float32) if scheduled else ()
 
-  @tff.tensorflow.computation(state_type)
+  @tff.tensorflow.computation(round_type)
   def advance(round_index):
     return round_index + 1 if scheduled else ()
 
@@ -110,14 +132,20 @@ def build_client_work(model_fn: Callable, client_step: Callable,
                              tff.FederatedType(weights_type, tff.CLIENTS),
                              tff.FederatedType(data_type, tff.CLIENTS))
   def next_fn(state, weights, data):
-    rate = tff.federated_broadcast(tff.federated_map(rate_of, state))
-    outputs = tff.federated_map(client_update, (weights, data, rate))
+    round_state = state if constants is None else state[0]
+    rate = tff.federated_broadcast(tff.federated_map(rate_of, round_state))
+    if constants is None:
+      outputs = tff.federated_map(client_update, (weights, data, rate))
+    else:
+      outputs = tff.federated_map(client_update,
+                                  (weights, data, rate, tff.federated_broadcast(state[1])))
     result, measurements = outputs[0], {"train": metrics_aggregation(outputs[1])}
     if packed:
       measurements["clients_dropped"] = tff.federated_sum(outputs[2])
     measurements = tff.federated_zip(measurements)
-    return tff.templates.MeasuredProcessOutput(tff.federated_map(advance, state), result,
-                                               measurements)
+    new_round = tff.federated_map(advance, round_state)
+    new_state = new_round if constants is None else tff.federated_zip((new_round, state[1]))
+    return tff.templates.MeasuredProcessOutput(new_state, result, measurements)
 
   return tff.learning.templates.ClientWorkProcess(init_fn, next_fn)
 
