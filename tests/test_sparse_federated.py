@@ -7,7 +7,11 @@ from tests.test_sparse_sgdm import torch_sgd
 from tff_course.algorithms import build_optimizer
 from tff_course.algorithms.model_fn import keras_model_fn
 from tff_course.errors import ConfigError
+from tff_course.runtime.keras_classes import usable_eagerly
+from tff_course.sparse.calibration import CalibrationSettings, calibrate_masks, eligible_keys
 from tff_course.sparse.federated import build_sparse_fedavg, masks_in_order
+from tff_course.sparse.federated_fisher import federated_sensitivity
+from tff_course.sparse.fisher import fisher_sensitivity
 from tff_course.sparse.mask_set import model_shapes
 from tff_course.sparse.sgdm_step import SGDMSettings
 
@@ -17,6 +21,14 @@ FEATURES, CLASSES, BATCH = 4, 3, 5
 def softmax_regression():
   return tf.keras.Sequential([tf.keras.Input((FEATURES,)),
                               tf.keras.layers.Dense(CLASSES, name="head")])
+
+
+def hidden_model():
+  tf.keras.utils.set_random_seed(5)
+  inputs = tf.keras.Input((FEATURES,))
+  x = tf.keras.layers.Dense(6, activation="tanh", name="hidden")(inputs)
+  x = tf.keras.layers.LayerNormalization(name="norm")(x)
+  return tf.keras.Model(inputs, tf.keras.layers.Dense(CLASSES, name="head")(x))
 
 
 def numpy_gradients(kernel, bias, x, y):
@@ -59,6 +71,8 @@ class SparseFedAvgTest(tf.test.TestCase):
     return [tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH) for x, y in self.clients]
 
   def test_a_round_matches_numpy_and_masked_entries_never_move(self):
+    """Also: a Keras model built before the process fails when called (Keras swapped its
+    classes to v1 while TFF built the process's models) until `usable_eagerly`."""
     data = self.datasets()
     model = softmax_regression()
     ordered = masks_in_order(model, self.masks)
@@ -70,6 +84,9 @@ class SparseFedAvgTest(tf.test.TestCase):
     start = process.get_model_weights(state).trainable
     kernel, bias = (np.asarray(w) for w in start)
     output = process.next(state, data)
+    with self.assertRaisesRegex(ValueError, "invalid state"):
+      model(self.clients[0][0])
+    self.assertEqual(usable_eagerly(model)(self.clients[0][0]).shape, (15, CLASSES))
     updates, weights = [], []
     for x, y in self.clients:
       batches = [(x[i:i + BATCH], y[i:i + BATCH]) for i in range(0, len(y), BATCH)]
@@ -112,3 +129,32 @@ class SparseFedAvgTest(tf.test.TestCase):
                                              r"\(4, 3\)\), the model's variable$"):
       masks_in_order(model, {"head/kernel": np.ones((3, 4)), "head/bias": np.ones(3)})
     self.assertEqual(shapes, {"head/kernel": (4, 3), "head/bias": (3,)})
+
+
+class FederatedFisherTest(tf.test.TestCase):
+
+  def test_clients_scores_summed_at_the_server_equal_the_central_fisher(self):
+    rng = np.random.default_rng(2)
+    clients = [(rng.normal(size=(n, FEATURES)).astype(np.float32),
+                rng.integers(0, CLASSES, n)) for n in (7, 12, 5)]
+    data = [tf.data.Dataset.from_tensor_slices(c).batch(4) for c in clients]
+    model = hidden_model()
+    eligible = eligible_keys(model, head=True)
+    model_fn = keras_model_fn(hidden_model, data[0].element_spec)
+    federated = federated_sensitivity(model_fn, model, eligible, data, targets="empirical")
+    images = np.concatenate([x for x, _ in clients])
+    labels = np.concatenate([y for _, y in clients])
+    central = fisher_sensitivity(images, labels, eligible, targets="empirical")
+    scores, expected = federated(model), central(model)
+    self.assertEqual(sorted(scores), sorted(eligible))
+    for key in eligible:
+      np.testing.assert_allclose(scores[key], expected[key], rtol=1e-4, atol=1e-8)
+    settings = CalibrationSettings(0.3, rounds=2)
+    masks = calibrate_masks(model, settings, eligible, federated)
+    central_masks = calibrate_masks(model, settings, eligible, central)
+    agreement = np.mean(np.concatenate([(masks[k] == central_masks[k]).ravel()
+                                        for k in eligible]))
+    self.assertGreater(agreement, 0.98)
+    sampled = federated_sensitivity(model_fn, model, eligible, data, targets="sampled",
+                                    seed=1)(model)
+    self.assertFalse(np.allclose(sampled["hidden/kernel"], expected["hidden/kernel"]))

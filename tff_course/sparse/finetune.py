@@ -108,6 +108,9 @@ def finetune(model, masks: Mapping[str, np.ndarray], images: np.ndarray, labels:
   import tensorflow as tf
   from tqdm.auto import tqdm
 
+  from tff_course.runtime.keras_classes import usable_eagerly
+
+  usable_eagerly(model)
   optimizer = optimizer or sparse_optimizer(model, masks, settings)
   loss_function = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
   variables = model.trainable_variables
@@ -135,5 +138,7 @@ def finetune(model, masks: Mapping[str, np.ndarray], images: np.ndarray, labels:
 
 def accuracy(model, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 500) -> float:
   """The fraction of `images` whose highest logit is their label."""
-  logits = model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
+  from tff_course.runtime.keras_classes import usable_eagerly
+
+  logits = usable_eagerly(model).predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
   return float(np.mean(np.argmax(logits, axis=1) == np.asarray(labels)))

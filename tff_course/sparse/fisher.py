@@ -67,8 +67,10 @@ def fisher_diagonal(model, images: np.ndarray, labels: Optional[np.ndarray] = No
   import tensorflow as tf
   from tqdm.auto import tqdm
 
+  from tff_course.runtime.keras_classes import usable_eagerly
   from tff_course.sparse.mask_set import variable_key
 
+  usable_eagerly(model)
   if objective not in OBJECTIVES:
     raise ConfigError(f"objective: got {objective!r}, expected one of {', '.join(OBJECTIVES)}")
   if len(images) == 0:

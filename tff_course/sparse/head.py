@@ -44,7 +44,9 @@ def features(model, images: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
   """The inputs of `model`'s head for `images`, in inference mode."""
   import tensorflow as tf
 
-  backbone = tf.keras.Model(model.input, head_layer(model).input)
+  from tff_course.runtime.keras_classes import usable_eagerly
+
+  backbone = usable_eagerly(tf.keras.Model(usable_eagerly(model).input, head_layer(model).input))
   return backbone.predict(images, batch_size=batch_size, verbose=0).astype(np.float64)
 
 
