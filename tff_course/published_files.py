@@ -1,6 +1,7 @@
 """Published files (weights, vocabularies): found in a local directory under their
 published name and checked against their sha256, or downloaded and cached by
-`keras.utils.get_file`, which checks the same hash."""
+`keras.utils.get_file`, which checks the same hash. A file whose publisher gives no hash
+has sha256 "" and is not checked."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ CHUNK = 1 << 20
 
 @dataclasses.dataclass(frozen=True)
 class PublishedFile:
-  """One published file: its name, where it is downloaded from, its sha256, its publisher."""
+  """One published file: its name, where it is downloaded from, its sha256 ("": none
+  published, not checked), its publisher."""
 
   name: str
   origin: str
@@ -43,15 +45,18 @@ def checked_local_file(published: PublishedFile, directory: str) -> str:
 
 
 def checked_file(path: str, published: PublishedFile) -> str:
-  """`path`, when it holds the published file.
+  """`path`, when it holds the published file (when no sha256 is published: when it exists).
 
   Raises:
     DataError: one line naming the file and the sha256 expected, when it is missing or
       its content differs (a partial download, another version).
   """
   if not os.path.isfile(path):
+    checksum = f"sha256 {published.sha256}" if published.sha256 else "no sha256 published"
     raise DataError(f"{path}: missing; expected {published.described()} "
-                    f"(sha256 {published.sha256}, from {published.origin})")
+                    f"({checksum}, from {published.origin})")
+  if not published.sha256:
+    return path
   found = sha256_of(path)
   if found != published.sha256:
     raise DataError(f"{path}: sha256 {found}, expected {published.sha256} (a partial "
@@ -62,15 +67,15 @@ def checked_file(path: str, published: PublishedFile) -> str:
 def published_file(published: PublishedFile, directory: Optional[str] = None, *,
                    flag: str = "--weights-dir DIR") -> str:
   """The published file's local path: from `directory` (checked), else downloaded and
-  cached by `keras.utils.get_file` with the same hash; offline, the error names
-  `flag`, the option that gives the file instead."""
+  cached by `keras.utils.get_file` with the same hash (none when none is published);
+  offline, the error names `flag`, the option that gives the file instead."""
   if directory is not None:
     return checked_local_file(published, directory)
   from tensorflow import keras
 
   try:
     return keras.utils.get_file(published.name, published.origin,
-                                file_hash=published.sha256)
+                                file_hash=published.sha256 or None)
   except Exception as error:  # get_file raises several types for one cause: no file.
     raise DataError(f"{published.name}: could not download it from {published.origin} "
                     f"({type(error).__name__}: {error}); without a network, put the file "

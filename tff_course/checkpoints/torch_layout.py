@@ -2,7 +2,9 @@
 
 PyTorch keeps a convolution's kernel as (out, in, height, width) and a linear layer's as
 (out, in); Keras as (height, width, in, out) and (in, out). Keras layers here are named
-as the PyTorch modules ("layer1.0.conv1"), so a layer's weights are found by key.
+as the PyTorch modules ("layer1.0.conv1"), so a layer's weights are found by key. A layer
+with a `torch_weights()` method (key -> variable) names its own weights, which keep
+PyTorch's shapes (a ViT's "cls_token" and "pos_embed").
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ IGNORED_SUFFIXES = ("num_batches_tracked",)
 
 
 def torch_keys(model) -> Dict[str, Tuple[int, ...]]:
-  """PyTorch key -> PyTorch shape of every weight of `model`'s Conv2D, Dense and norm layers."""
+  """PyTorch key -> PyTorch shape of every weight of `model`'s Conv2D, Dense and norm
+  layers, and of layers that name their own (`torch_weights`)."""
   return {key: shape for key, (_, _, shape) in _plan(model).items()}
 
 
@@ -39,6 +42,10 @@ def _plan(model) -> Dict[str, tuple]:
   layers = tf.keras.layers
   plan = {}
   for layer in model.layers:
+    if hasattr(layer, "torch_weights"):
+      plan.update({key: (variable, np.asarray, tuple(variable.shape))
+                   for key, variable in layer.torch_weights().items()})
+      continue
     if isinstance(layer, layers.Conv2D):
       plan[f"{layer.name}.weight"] = (layer.kernel, _conv,
                                       tuple(np.array(layer.kernel.shape)[[3, 2, 0, 1]]))

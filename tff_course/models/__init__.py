@@ -13,6 +13,7 @@
 | resnet20_cifar | 269,722 trainable on 32x32x3 (akamaster's PyTorch layout, batch norm) |
 | shakespeare_lstm | 818,137 for 81 characters (265 V + 796,672) |
 | shakespeare_lstm_paper | 866,578 (peephole cells, 258 symbols, as in the paper) |
+| vit_small | 21,665,664 on 224x224x3, + 385 per class (DINO ViT-S/16; 0 classes: features) |
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tff_course.models.mcmahan import mnist_2nn, mnist_cnn
 from tff_course.models.resnet import resnet20_groupnorm
 from tff_course.models.resnet_cifar import resnet20_cifar
 from tff_course.models.small import cifar_convnet, lenet5
+from tff_course.models.vit import vit_small_for_shape
 
 MODEL_BUILDERS: Dict[str, Callable] = {
     "logistic": logistic,
@@ -40,6 +42,7 @@ MODEL_BUILDERS: Dict[str, Callable] = {
     "resnet20_cifar": resnet20_cifar,
     "shakespeare_lstm": shakespeare_lstm,
     "shakespeare_lstm_paper": shakespeare_lstm_paper,
+    "vit_small": vit_small_for_shape,
 }
 
 
@@ -56,4 +59,4 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, **optio
 
 __all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "dlg_lenet", "lenet5", "logistic",
            "mlp", "mnist_2nn", "mnist_cnn", "resnet20_cifar", "resnet20_groupnorm", "shakespeare_lstm",
-           "shakespeare_lstm_paper"]
+           "shakespeare_lstm_paper", "vit_small_for_shape"]

@@ -15,12 +15,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-
 STAGES = (16, 32, 64)
 BLOCKS_PER_STAGE = 3
-PIXEL_MEAN = np.array([0.485, 0.456, 0.406]) * 255.0
-PIXEL_STD = np.array([0.229, 0.224, 0.225]) * 255.0
 BATCH_NORM_EPSILON = 1e-5
 
 
@@ -28,9 +24,11 @@ def resnet20_cifar(input_shape: Sequence[int] = (32, 32, 3), num_classes: int = 
   """ResNet-20 (269,722 parameters for 10 classes) in the published PyTorch layout."""
   import tensorflow as tf
 
+  from tff_course.models.pixels import imagenet_normalization
+
   layers = tf.keras.layers
   inputs = tf.keras.Input(shape=tuple(input_shape))
-  x = layers.Normalization(mean=PIXEL_MEAN, variance=PIXEL_STD ** 2, name="normalize")(inputs)
+  x = imagenet_normalization()(inputs)
   x = _conv_batch_norm(x, STAGES[0], 1, "conv1", "bn1")
   x = layers.ReLU()(x)
   for stage, channels in enumerate(STAGES):
