@@ -197,10 +197,20 @@ class RegistryArgumentsTest(tf.test.TestCase):
     self.assertEqual(dataset_options("shakespeare"), ("sequence_length", "stride"))
     self.assertEqual(dataset_options("toy_hetero"), ("num_clients", "samples_per_client"))
 
+  @requires_data("mnist")
+  def test_rgb32_datasets_are_the_grey_images_padded_in_colour(self):
+    grey = load_dataset("mnist", data_dir=shared_data_dir(), limit=20)
+    colour = load_dataset("mnist_rgb32", data_dir=shared_data_dir(), limit=20)
+    self.assertEqual(colour.name, "mnist_rgb32")
+    self.assertEqual(colour.train.x.shape, (20, 32, 32, 3))
+    np.testing.assert_array_equal(colour.train.x[:, 2:30, 2:30, 2], grey.train.x[..., 0])
+    np.testing.assert_array_equal(colour.test.y, grey.test.y)
+
   def test_dataset_infos(self):
     names = [info.name for info in dataset_infos()]
-    self.assertEqual(names, ["mnist", "fashion_mnist", "cifar10", "cifar100", "shakespeare",
-                             "synthetic", "synthetic_iid", "toy_iid", "toy_hetero"])
+    self.assertEqual(names, ["mnist", "fashion_mnist", "cifar10", "cifar100", "mnist_rgb32",
+                             "fashion_mnist_rgb32", "shakespeare", "synthetic",
+                             "synthetic_iid", "toy_iid", "toy_hetero"])
     self.assertEqual(dataset_info("fmnist").name, "fashion_mnist")
     self.assertEqual(dataset_info("tiny_shakespeare").folders, ("tinyshakespeare", "shakespeare"))
     self.assertFalse(dataset_info("cifar-10").synthetic)

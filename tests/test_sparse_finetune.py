@@ -8,7 +8,8 @@ from tff_course.errors import ConfigError
 from tff_course.sparse.finetune import (FinetuneSettings, accuracy, batch_indices, finetune,
                                         learning_rate, sparse_optimizer)
 from tff_course.sparse.mask_set import model_shapes
-from tff_course.sparse.task_data import as_colour_32, load_task
+from tff_course.data.colour import as_colour_32
+from tff_course.sparse.task_data import load_task
 
 
 def blobs(seed=0, count=200):

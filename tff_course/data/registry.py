@@ -7,7 +7,7 @@ import inspect
 import os
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from tff_course.data import cifar, mnist, shakespeare, synthetic, tfds_source, toy
+from tff_course.data import cifar, colour, mnist, shakespeare, synthetic, tfds_source, toy
 from tff_course.data.dataset import Dataset
 from tff_course.data.locate import find_folder, resolve_data_dir
 from tff_course.errors import ConfigError
@@ -49,6 +49,12 @@ def _fashion_mnist(folder, tfds_dir, limit):
     return mnist.load_idx_dataset(folder, "fashion_mnist", labels, limit=limit)
   return tfds_source.load_tfds_images("fashion_mnist", "fashion_mnist", labels,
                                       limit=limit, tfds_dir=tfds_dir)
+
+
+def _colour(loader: Callable, name: str) -> Callable:
+  def load(folder, tfds_dir, limit):
+    return colour.colour_dataset(loader(folder, tfds_dir, limit), name)
+  return load
 
 
 def _cifar10(folder, tfds_dir, limit):
@@ -108,6 +114,12 @@ _REGISTRY: Dict[str, Tuple[DatasetInfo, Callable]] = {
         (DatasetInfo("cifar100", "CIFAR-100 objects, 32x32x3, 100 classes (or 20 coarse)",
                      ("cifar100/cifar-100-python", "cifar-100-python"),
                      (50000, 10000)), _cifar100),
+        (DatasetInfo("mnist_rgb32", "MNIST padded to 32x32x3 (for CIFAR backbones), 10 "
+                     "classes", ("mnist", "MNIST"), (60000, 10000)),
+         _colour(_mnist, "mnist_rgb32")),
+        (DatasetInfo("fashion_mnist_rgb32", "Fashion-MNIST padded to 32x32x3 (for CIFAR "
+                     "backbones), 10 classes", ("fashion-mnist", "fashion_mnist"),
+                     (60000, 10000)), _colour(_fashion_mnist, "fashion_mnist_rgb32")),
         (DatasetInfo("shakespeare", "Shakespeare next character, one client per role",
                      ("tinyshakespeare", "shakespeare")), _shakespeare),
         (DatasetInfo("synthetic", "FedProx Synthetic(alpha, beta): 60 features, 10 "
