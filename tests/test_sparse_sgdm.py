@@ -7,8 +7,8 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from tff_course.errors import ConfigError
-from tff_course.sparse.mask_set import (check_masks_cover, density, load_masks, model_shapes,
-                                        save_masks)
+from tff_course.sparse.mask_set import (check_masks_cover, density, load_masks,
+                                        matched_masks, model_shapes, save_masks)
 from tff_course.sparse.sgdm import SparseSGDM
 from tff_course.sparse.sgdm_step import SGDMSettings
 
@@ -132,6 +132,18 @@ class SparseSGDMTest(tf.test.TestCase, parameterized.TestCase):
       optimizer.set_masks(fewer)
     with self.assertRaisesRegex(ConfigError, "head/bias holds values other than 0 and 1"):
       check_masks_cover(dict(masks, **{"head/bias": np.full(3, 0.5)}), model_shapes(model))
+
+  def test_masks_of_automatically_named_layers_match_by_position(self):
+    shapes = {"dense_4/kernel": (5, 4), "dense_4/bias": (4,)}
+    other_names = {"dense/kernel": np.ones((5, 4)), "dense/bias": np.zeros(4)}
+    matched = matched_masks(other_names, shapes)
+    self.assertEqual(list(matched), ["dense_4/kernel", "dense_4/bias"])
+    np.testing.assert_array_equal(matched["dense_4/bias"], np.zeros(4))
+    swapped = {"dense/bias": np.zeros(4), "dense/kernel": np.ones((5, 4))}
+    with self.assertRaisesRegex(ConfigError, r"masks: 2 missing \(dense_4/kernel, "):
+      matched_masks(swapped, shapes)
+    with self.assertRaisesRegex(ConfigError, r"masks: 1 missing \(dense_4/bias\)"):
+      matched_masks({"dense_4/kernel": np.ones((5, 4)), "dense/bias": np.zeros(4)}, shapes)
 
   def test_masks_are_saved_and_loaded_with_the_run(self):
     masks = {"a/kernel": np.array([[1, 0], [0, 1]], np.float32), "b/bias": np.zeros(3)}

@@ -40,6 +40,33 @@ def cosine_with_warmup(peak: float, total_steps: int, warmup_steps: int):
   return CosineWithWarmup()
 
 
+def fine_tuning_optimizer(model, train, rate):
+  """SparseSGDM (PyTorch's SGD) under train.masks (all ones without), from
+  train.init_weights: centralized fine-tuning of a pre-trained model."""
+  from tff_course.experiment.federation import load_keras_weights
+  from tff_course.sparse.mask_set import load_masks, model_shapes
+  from tff_course.sparse.sgdm import SparseSGDM
+
+  if train.init_weights:
+    load_keras_weights(model, train.init_weights)
+  masks = (load_masks(train.masks) if train.masks else
+           {key: np.ones(shape, np.float32) for key, shape in model_shapes(model).items()})
+  optimizer = SparseSGDM(rate, momentum=train.client_momentum or 0.0,
+                         weight_decay=train.client_weight_decay)
+  optimizer.build(model.trainable_variables)
+  optimizer.set_masks(masks)
+  return optimizer
+
+
+def inference_mode(model):
+  """A model sharing `model`'s layers that always calls it with training=False (batch
+  norm keeps its statistics while its scale and offset train), for `fit`."""
+  import tensorflow as tf
+
+  inputs = tf.keras.Input(model.input_shape[1:])
+  return tf.keras.Model(inputs, model(inputs, training=False), name=f"{model.name}_frozen_bn")
+
+
 def run_centralized(federation: Federation, run_dir: str, releases, *,
                     progress: bool = True, on_round_end=None) -> Dict[str, float]:
   """Trains the baseline for `train.rounds` epochs (resuming); returns the last metrics."""
@@ -60,9 +87,15 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
   rate = (cosine_with_warmup(train.client_lr, steps_per_epoch * train.rounds,
                              steps_per_epoch * train.warmup_rounds)
           if train.lr_schedule == "cosine" else train.client_lr)
-  optimizer = tf.keras.optimizers.SGD(rate, momentum=train.client_momentum or 0.0)
-  model.compile(optimizer, tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+  fine_tuning = bool(train.init_weights or train.masks)
+  if fine_tuning:
+    optimizer = fine_tuning_optimizer(model, train, rate)
+    fitted = inference_mode(model)
+  else:
+    optimizer = tf.keras.optimizers.SGD(rate, momentum=train.client_momentum or 0.0)
+    fitted = model
+  fitted.compile(optimizer, tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                 metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
   optimizer.build(model.trainable_variables)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
   manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, CHECKPOINTS_DIR), 3)
@@ -80,7 +113,7 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
       start = time.perf_counter()
       data = make_tf_dataset(x, y, federation.dataset.modality, batch_size=batch,
                              shuffle_seed=round_seed(train.seed, epoch))
-      history = model.fit(data, epochs=1, verbose=0)
+      history = fitted.fit(data, epochs=1, verbose=0)
       metrics = {"train_loss": float(history.history["loss"][-1]),
                  "train_accuracy": float(history.history["accuracy"][-1]),
                  "clients": len(federation.devices), "examples": len(indices)}

@@ -18,7 +18,7 @@ from tff_course.field_types import typed
 from tff_course.key_value import parse_key_value
 
 FORMAT_VERSION = 1
-ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized")
+ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized", "sparse_fedavg")
 LR_SCHEDULES = ("constant", "cosine")
 AGGREGATORS = ("mean", "quantized", "group_mean", "median", "trimmed_mean", "krum")
 ROUNDINGS = ("stochastic", "deterministic")
@@ -53,10 +53,11 @@ class TrainConfig:
 
   Attributes:
     model: a name from tff_course.models, e.g. "mlp" (one hidden layer of 64 ReLU).
-    algorithm: fedavg, fedprox (with mu), fedsgd (with fedsgd_form), or centralized:
-      the baseline that trains one Keras model on the union of the partition's
-      clients, one epoch per round (all the data, or, with a one-client partition,
-      a single device's share).
+    algorithm: fedavg, fedprox (with mu), fedsgd (with fedsgd_form), centralized: the
+      baseline that trains one Keras model on the union of the partition's clients,
+      one epoch per round (all the data, or, with a one-client partition, a single
+      device's share), or sparse_fedavg: FedAvg whose clients fine-tune with SparseSGDM
+      under `masks` (tff_course.sparse), the model in inference mode.
     client_lr: local SGD learning rate (FedSGD: the server step; centralized: the
       peak learning rate).
     client_momentum: SGD momentum of local steps (centralized: of the optimizer).
@@ -80,6 +81,14 @@ class TrainConfig:
     eval_every: evaluate on the test split every k rounds (and at the last).
     checkpoint_every: save the state every k rounds (and at the last).
     seed: the run's seed.
+    init_weights: a Keras weights file (.weights.h5) of `model` to start from, such as a
+      pre-trained backbone with a fitted head; null draws the start from the seed.
+    masks: sparse_fedavg's masks file (.npz of 0/1 arrays by variable, 1: may be
+      updated; see tff_course.sparse.mask_set). With centralized, masks or init_weights
+      make it fine-tuning: SparseSGDM under the masks, the model in inference mode.
+    client_weight_decay: sparse_fedavg: the clients' L2 weight decay (PyTorch's SGD).
+    sparse_upload: sparse_fedavg: clients send only the entries the masks open (false:
+      whole tensors); the bytes_up column counts what they send.
     client_slots: with aggregator "mean", the sampled clients train in this many TFF
       client calls, each running its share one after another and sending their
       weighted mean update (the same mean up to rounding; see
@@ -114,6 +123,10 @@ class TrainConfig:
   eval_every: int = 1
   checkpoint_every: int = 5
   seed: int = 0
+  init_weights: Optional[str] = None
+  masks: Optional[str] = None
+  client_weight_decay: float = 0.0
+  sparse_upload: bool = True
   client_slots: int = 2
 
 
@@ -252,6 +265,7 @@ def validate(config: ExperimentConfig) -> None:
                       f">= 0")
   if train.algorithm == "fedprox" and not train.mu > 0:
     raise ConfigError(f"train.mu: got {train.mu}, FedProx needs mu > 0")
+  _check_sparse(train)
   _check_local_work(train)
   _check_devices_per_group(config.data, train)
   _check_dataset(config.data)
@@ -267,6 +281,23 @@ def check_byzantine(train: TrainConfig, per_round: int, source: str) -> None:
           "expected 3 clients per round or more, even with f = 0")
   raise ConfigError(f"train.byzantine: got {train.byzantine}, but Krum needs at least 2f + 3 "
                     f"= {needed} clients per round and {source}; {fits}")
+
+
+def _check_sparse(train: TrainConfig) -> None:
+  sparse = train.algorithm == "sparse_fedavg"
+  if sparse and not train.masks:
+    raise ConfigError("train.masks: got null, expected a masks file (.npz) for "
+                      "sparse_fedavg; `tff-course sparse prepare` writes one")
+  if train.masks and train.algorithm not in ("sparse_fedavg", "centralized"):
+    raise ConfigError(f"train.masks: got {train.masks!r}, but masks are for sparse_fedavg "
+                      f"and centralized fine-tuning; expected null with train.algorithm "
+                      f"{train.algorithm!r}")
+  if sparse and train.aggregator != "mean":
+    raise ConfigError(f"train.aggregator: got {train.aggregator!r}, expected 'mean' for "
+                      f"sparse_fedavg (it averages the masked entries itself)")
+  if not train.client_weight_decay >= 0:
+    raise ConfigError(f"train.client_weight_decay: got {train.client_weight_decay}, "
+                      f"expected a number >= 0")
 
 
 def _check_local_work(train: TrainConfig) -> None:

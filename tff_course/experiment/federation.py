@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
@@ -12,7 +13,7 @@ from tff_course.algorithms.local_work import LocalWork
 from tff_course.algorithms.packed import pack_inputs
 from tff_course.data import Dataset, load_dataset
 from tff_course.data.client_records import ClientRecords
-from tff_course.errors import ConfigError
+from tff_course.errors import ConfigError, DataError
 from tff_course.experiment.config import ExperimentConfig, check_byzantine
 from tff_course.partition import Partition, cifar_noniid_group_test, make_partition
 from tff_course.sampling import (Device, get_devices_for_round,
@@ -78,7 +79,8 @@ class Federation:
   def client_slots(self) -> int:
     """How many TFF client calls share a round's clients (0: one call per client)."""
     train = self.config.train
-    return train.client_slots if train.aggregator == "mean" else 0
+    return (train.client_slots if train.aggregator == "mean" and
+            train.algorithm != "sparse_fedavg" else 0)
 
   def client_data(self, chosen: List[Device], round_num: int) -> List[List[np.ndarray]]:
     """What the process's `next` takes for the round's devices: per client call, the
@@ -207,18 +209,25 @@ def build_process(federation: Federation):
 
   model_fn = keras_model_fn(federation.build_keras_model, federation.element_spec())
   groups = federation.group_index
-  return _algorithm_process(federation.config.train, model_fn,
+  return _algorithm_process(federation.config.train, model_fn, federation.build_keras_model,
                             len(groups) if groups is not None else None,
                             federation.batches_fn(),
                             packed=bool(federation.client_slots))
 
 
-def _algorithm_process(train, model_fn, num_groups: Optional[int], client_batches,
-                       packed: bool):
+def _algorithm_process(train, model_fn, build_keras_model, num_groups: Optional[int],
+                       client_batches, packed: bool):
   from tff_course.aggregators.by_name import make_aggregator
   from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer, round_schedule
 
   aggregator = make_aggregator(train)
+  client_rate = (None if train.lr_schedule == "constant" else round_schedule(
+      train.lr_schedule, train.client_lr, train.rounds, train.warmup_rounds))
+  server_optimizer = build_optimizer(train.server_optimizer, train.server_lr,
+                                     momentum=train.server_momentum)
+  if train.algorithm == "sparse_fedavg":
+    return _sparse_process(train, model_fn, build_keras_model, client_batches, client_rate,
+                           server_optimizer)
   if train.algorithm == "fedsgd":
     return build_fedsgd(model_fn, learning_rate=train.client_lr, form=train.fedsgd_form,
                         model_aggregator=aggregator, num_groups=num_groups,
@@ -227,21 +236,54 @@ def _algorithm_process(train, model_fn, num_groups: Optional[int], client_batche
       model_fn, client_optimizer=build_optimizer(
           "sgdm" if train.client_momentum else "sgd", train.client_lr,
           momentum=train.client_momentum),
-      server_optimizer=build_optimizer(train.server_optimizer, train.server_lr,
-                                       momentum=train.server_momentum),
+      server_optimizer=server_optimizer,
       proximal_mu=train.mu if train.algorithm == "fedprox" else 0.0,
-      model_aggregator=aggregator, num_groups=num_groups,
-      client_learning_rate=(None if train.lr_schedule == "constant" else round_schedule(
-          train.lr_schedule, train.client_lr, train.rounds, train.warmup_rounds)),
+      model_aggregator=aggregator, num_groups=num_groups, client_learning_rate=client_rate,
       client_batches=client_batches, packed=packed)
+
+
+def _sparse_process(train, model_fn, build_keras_model, client_batches, client_rate,
+                    server_optimizer):
+  from tff_course.sparse.federated import build_sparse_fedavg, masks_in_order
+  from tff_course.sparse.mask_set import load_masks
+  from tff_course.sparse.sgdm_step import SGDMSettings
+
+  masks = masks_in_order(build_keras_model(), load_masks(train.masks))
+  return build_sparse_fedavg(
+      model_fn, masks, client_learning_rate=train.client_lr,
+      server_optimizer=server_optimizer,
+      sgdm=SGDMSettings(momentum=train.client_momentum or 0.0,
+                        weight_decay=train.client_weight_decay),
+      sparse_upload=train.sparse_upload, client_learning_rate_fn=client_rate,
+      client_batches=client_batches)
 
 
 def initial_weights(federation: Federation):
   """Model weights drawn from the run's seed (the same seed, the same start)."""
   import tensorflow as tf
 
-  tf.keras.utils.set_random_seed(federation.config.train.seed)
-  return keras_model_weights(federation.build_keras_model())
+  train = federation.config.train
+  tf.keras.utils.set_random_seed(train.seed)
+  model = federation.build_keras_model()
+  if train.init_weights:
+    load_keras_weights(model, train.init_weights)
+  return keras_model_weights(model)
+
+
+def load_keras_weights(model, path: str) -> None:
+  """Loads `path` (a Keras weights file of `model`'s architecture) into `model`.
+
+  Raises:
+    DataError: the file is missing or holds another architecture's weights.
+  """
+  if not os.path.isfile(path):
+    raise DataError(f"train.init_weights: {path!r} is not a file, expected a Keras weights "
+                    f"file (.weights.h5) of train.model")
+  try:
+    model.load_weights(path)
+  except (ValueError, OSError) as error:
+    raise DataError(f"train.init_weights: {path} does not fit train.model {model.name!r} "
+                    f"({str(error).splitlines()[0]})") from None
 
 
 def keras_model_weights(model):

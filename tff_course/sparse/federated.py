@@ -17,10 +17,11 @@ from tff_course.sparse.sgdm_step import SGDMSettings
 
 
 def masks_in_order(model, masks: Mapping[str, np.ndarray]) -> list:
-  """`masks` as a list in the order of `model`'s trainable variables (checked first)."""
-  from tff_course.sparse.mask_set import check_masks_cover, model_shapes, variable_key
+  """`masks` as a list in the order of `model`'s trainable variables (matched and checked by
+  `mask_set.matched_masks`)."""
+  from tff_course.sparse.mask_set import matched_masks, model_shapes, variable_key
 
-  check_masks_cover(masks, model_shapes(model))
+  masks = matched_masks(masks, model_shapes(model))
   return [np.asarray(masks[variable_key(v)], np.float32) for v in model.trainable_variables]
 
 
@@ -69,7 +70,7 @@ def build_sparse_fedavg(model_fn: Callable, masks: list, *, client_learning_rate
                         server_optimizer, sgdm: SGDMSettings = SGDMSettings(),
                         weighted: bool = True, sparse_upload: bool = True,
                         client_learning_rate_fn: Optional[Callable] = None,
-                        training: bool = False):
+                        client_batches: Optional[Callable] = None, training: bool = False):
   """A FedAvg learning process whose clients train with SparseSGDM under `masks`.
 
   Args:
@@ -81,6 +82,7 @@ def build_sparse_fedavg(model_fn: Callable, masks: list, *, client_learning_rate
     weighted: weigh clients by their examples (else equally).
     sparse_upload: clients send only the entries the masks open (else whole tensors).
     client_learning_rate_fn: round index -> client rate (TensorFlow), overriding the rate.
+    client_batches: clients hold input rows, read into batches (see build_client_work).
     training: run the model in training mode (batch-norm statistics from the batch).
   """
   from tff_course.aggregators.quantized import MeanWithBitsFactory
@@ -92,6 +94,7 @@ def build_sparse_fedavg(model_fn: Callable, masks: list, *, client_learning_rate
   server_optimizer = check_tff_optimizer("server_optimizer", server_optimizer)
   step = sparse_client_step(client_learning_rate, sgdm, weighted=weighted, training=training)
   client_work = build_client_work(model_fn, step, client_learning_rate_fn,
+                                  client_batches=client_batches,
                                   broadcast=[np.asarray(m, np.float32) for m in masks])
   aggregator = SparseMeanFactory(masks) if sparse_upload else MeanWithBitsFactory()
   return compose(model_fn, client_work, apply_optimizer(server_optimizer), aggregator)

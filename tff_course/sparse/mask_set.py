@@ -3,7 +3,10 @@
 A mask entry 1 means the weight entry may be updated; 0 keeps it at its pre-trained
 value. A mask set covers every trainable variable of the model (a variable that is not
 fine-tuned, such as a frozen head, has an all-zero mask). Keys are variable names without
-Keras' ":0" ("layer1.0.conv1/kernel").
+Keras' ":0" ("layer1.0.conv1/kernel"), in the model's order. Keras numbers the layers it
+names itself (dense, dense_1, ...) differently in every model it builds, so masks whose
+names all differ from a model's are matched to its variables by position when every
+shape agrees (`matched_masks`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,18 @@ def variable_key(variable) -> str:
 def model_shapes(model) -> Dict[str, Tuple[int, ...]]:
   """Variable key -> shape of every trainable variable of `model`."""
   return {variable_key(v): tuple(v.shape) for v in model.trainable_variables}
+
+
+def matched_masks(masks: Mapping[str, np.ndarray],
+                  shapes: Mapping[str, Tuple[int, ...]]) -> Masks:
+  """`masks` keyed by the model's variable keys (`shapes`' keys): by name, or by position
+  when no name matches and the shapes agree in order; checked by `check_masks_cover`."""
+  named = any(key in shapes for key in masks)
+  in_order = [tuple(np.shape(mask)) for mask in masks.values()] == list(shapes.values())
+  if not named and in_order:
+    masks = dict(zip(shapes, masks.values()))
+  check_masks_cover(masks, shapes)
+  return dict(masks)
 
 
 def check_masks_cover(masks: Mapping[str, np.ndarray],

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tff_course.errors import ConfigError
-from tff_course.sparse.mask_set import check_masks_cover, variable_key
+from tff_course.sparse.mask_set import matched_masks, variable_key
 from tff_course.sparse.sgdm_step import SGDMSettings, sparse_sgdm_step
 
 
@@ -55,13 +55,13 @@ class SparseSGDM(tf.keras.optimizers.Optimizer):
 
     Raises:
       ConfigError: the optimizer is not built, or `masks` does not hold exactly one mask of
-        the right shape for each of its variables.
+        the right shape for each of its variables (see `mask_set.matched_masks`).
     """
     if not getattr(self, "_built", False):
       raise ConfigError("SparseSGDM.set_masks: the optimizer is not built; call "
                         "optimizer.build(model.trainable_variables) first")
     shapes = {key: tuple(mask.shape) for key, mask in zip(self._mask_keys, self.masks)}
-    check_masks_cover(masks, shapes)
+    masks = matched_masks(masks, shapes)
     for key, variable in zip(self._mask_keys, self.masks):
       variable.assign(np.asarray(masks[key], variable.dtype.as_numpy_dtype))
 
