@@ -137,7 +137,7 @@ class ResNet20Test(tf.test.TestCase):
     model = load_pretrained("resnet20_cifar10", data_dir=data_dir)
     test = load_cifar10(os.path.join(data_dir, "cifar10", "cifar-10-batches-py"),
                         splits=("test",)).test
-    logits = model.predict(test.x.astype(np.float32), batch_size=500, verbose=0)
+    logits = model.predict(test.x.astype(np.float32) / 255, batch_size=500, verbose=0)
     accuracy = float(np.mean(np.argmax(logits, 1) == test.y))
     self.assertGreater(accuracy, 0.89, f"{len(test.y)} test images")
 

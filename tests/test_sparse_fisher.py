@@ -111,7 +111,7 @@ class HeadTest(tf.test.TestCase):
     backbone_before = model.get_layer("body").get_weights()
     for method in ("ridge", "train"):
       new = with_new_head(model, 3, seed=0)
-      self.assertEqual(new.layers[-1].name, "head")
+      self.assertEqual(new.layers[-1].name, "linear")
       fit_head(new, images, labels, method=method, epochs=50)
       accuracy = np.mean(np.argmax(new.predict(images, verbose=0), 1) == labels)
       self.assertGreater(accuracy, 0.9, method)

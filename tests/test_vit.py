@@ -75,7 +75,7 @@ def layer_norm(x, weight, bias):
 def numpy_dino(state, images):
   """DINO's VisionTransformer.forward in float64 NumPy: the final-normed class token."""
   s = {key: value.astype(np.float64) for key, value in state.items()}
-  x = (images / 255.0 - MEAN) / STD
+  x = (images - MEAN) / STD
   batch, size = x.shape[0], x.shape[1]
   grid = size // PATCH
   patches = x.reshape(batch, grid, PATCH, grid, PATCH, 3).transpose(0, 1, 3, 5, 2, 4)
@@ -104,7 +104,7 @@ def numpy_dino(state, images):
 
 
 def images(size, seed=1):
-  return np.random.default_rng(seed).uniform(0, 255, (2, size, size, 3)).astype(np.float32)
+  return np.random.default_rng(seed).uniform(0, 1, (2, size, size, 3)).astype(np.float32)
 
 
 class ViTLayoutTest(tf.test.TestCase):

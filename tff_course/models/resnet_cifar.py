@@ -6,9 +6,9 @@ folder): 3x3 convolutions without bias, each followed by batch normalization (ep
 1e-5); shortcuts that change shape subsample by 2 and zero-pad the new channels
 ("option A", no parameters). Layers are named as the checkpoint's keys ("layer2.0.conv1"),
 so converting is a lookup. Convolutions pad one pixel explicitly, as PyTorch does, because
-Keras' "same" pads a stride-2 convolution on one side only. The model takes pixel
-values in [0, 255] and normalizes them as the checkpoint was trained (ImageNet's mean and
-standard deviation); it outputs logits.
+Keras' "same" pads a stride-2 convolution on one side only. The model takes pixel values
+in [0, 1] (as every image model of the toolkit) and normalizes them as the checkpoint was
+trained (ImageNet's mean and standard deviation); it outputs logits.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ token's 384 features out, or logits of a linear head on them. Layers are named a
 checkpoint's keys ("blocks.0.attn.qkv"), so converting is a lookup (the class token and
 position embedding by `ClassTokenPositions.torch_weights`).
 
-The model takes pixel values in [0, 255] and normalizes them with ImageNet's mean and
-standard deviation, as DINO's training and timm's "vit_small_patch16_224.dino" do. It has
-no dropout or stochastic depth (DINO's training script defaults to stochastic depth 0.1),
-so fine-tuning it is not DINO's training.
+The model takes pixel values in [0, 1] (as every image model of the toolkit) and
+normalizes them with ImageNet's mean and standard deviation, as DINO's training and timm's
+"vit_small_patch16_224.dino" do. It has no dropout or stochastic depth (DINO's training
+script defaults to stochastic depth 0.1), so fine-tuning it is not DINO's training.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ the weighted mean with its optimizer, as FedAvg does.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Optional
+import contextlib
+import warnings
+from typing import Callable, Iterator, Mapping, Optional
 
 import numpy as np
 
@@ -93,8 +95,18 @@ def build_sparse_fedavg(model_fn: Callable, masks: list, *, client_learning_rate
 
   server_optimizer = check_tff_optimizer("server_optimizer", server_optimizer)
   step = sparse_client_step(client_learning_rate, sgdm, weighted=weighted, training=training)
-  client_work = build_client_work(model_fn, step, client_learning_rate_fn,
-                                  client_batches=client_batches,
-                                  broadcast=[np.asarray(m, np.float32) for m in masks])
-  aggregator = SparseMeanFactory(masks) if sparse_upload else MeanWithBitsFactory()
-  return compose(model_fn, client_work, apply_optimizer(server_optimizer), aggregator)
+  with frozen_statistics_intended():
+    client_work = build_client_work(model_fn, step, client_learning_rate_fn,
+                                    client_batches=client_batches,
+                                    broadcast=[np.asarray(m, np.float32) for m in masks])
+    aggregator = SparseMeanFactory(masks) if sparse_upload else MeanWithBitsFactory()
+    return compose(model_fn, client_work, apply_optimizer(server_optimizer), aggregator)
+
+
+@contextlib.contextmanager
+def frozen_statistics_intended() -> Iterator[None]:
+  """Silences TFF's warning that batch-norm statistics will not be updated: fine-tuning
+  keeps them on purpose (the model runs in inference mode)."""
+  with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Batch Normalization contains non-trainable")
+    yield

@@ -35,12 +35,14 @@ def build_federated_fisher(model_fn: Callable, positions: Sequence[int], *,
 
   from tff_course.algorithms.client_work import load_weights, model_types
   from tff_course.runtime.tff_module import tff
+  from tff_course.sparse.federated import frozen_statistics_intended
 
   if targets not in TARGETS:
     raise ConfigError(f"targets: got {targets!r}, expected one of {', '.join(TARGETS)}")
   if objective not in OBJECTIVES:
     raise ConfigError(f"objective: got {objective!r}, expected one of {', '.join(OBJECTIVES)}")
-  weights_type, data_type, _ = model_types(model_fn)
+  with frozen_statistics_intended():
+    weights_type, data_type, _ = model_types(model_fn)
   positions = list(positions)
 
   def batch_squares(model, variables, batch, batch_index):
@@ -60,7 +62,8 @@ def build_federated_fisher(model_fn: Callable, positions: Sequence[int], *,
 
   @tff.tensorflow.computation(weights_type, data_type)
   def client_fisher(initial_weights, data):
-    model = model_fn()
+    with frozen_statistics_intended():
+      model = model_fn()
 
     @tf.function
     def run(weights, dataset):

@@ -100,6 +100,8 @@ def finetune(model, masks: Mapping[str, np.ndarray], images: np.ndarray, labels:
   """Fine-tunes `model` in place under `masks`; returns the loss of every step run.
 
   Args:
+    images, labels: model inputs (images as `tff_course.data.pipeline.model_inputs`
+      makes them, pixels in [0, 1]) and integer labels.
     masks: one 0/1 mask per trainable variable (1: may be updated).
     optimizer: a SparseSGDM to continue with (resuming); by default a new one.
     first_step: the step to start from (resuming: the batches are the same as unbroken).
@@ -137,7 +139,7 @@ def finetune(model, masks: Mapping[str, np.ndarray], images: np.ndarray, labels:
 
 
 def accuracy(model, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 500) -> float:
-  """The fraction of `images` whose highest logit is their label."""
+  """The fraction of `images` (model inputs) whose highest logit is their label."""
   from tff_course.runtime.keras_classes import usable_eagerly
 
   logits = usable_eagerly(model).predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)

@@ -29,11 +29,17 @@ def head_layer(model):
   return layer
 
 
-def with_new_head(model, num_classes: int, *, seed: int = 0, name: str = "head"):
-  """A model of `model`'s backbone (shared layers) and a new Dense head of `num_classes`."""
+def with_new_head(model, num_classes: int, *, seed: int = 0):
+  """A model of `model`'s backbone (shared layers) and a new Dense head of `num_classes`:
+  in place of its Dense head, under the same name, or on its output ("head") when it
+  ends in features (DINO's ViT)."""
   import tensorflow as tf
 
-  backbone_output = head_layer(model).input
+  last = model.layers[-1]
+  if isinstance(last, tf.keras.layers.Dense):
+    backbone_output, name = last.input, last.name
+  else:
+    backbone_output, name = model.output, "head"
   initializer = tf.keras.initializers.GlorotUniform(seed=seed)
   outputs = tf.keras.layers.Dense(num_classes, kernel_initializer=initializer,
                                   name=name)(backbone_output)
