@@ -23,6 +23,8 @@ class Arm:
       the run's metrics.csv and returns its last metrics.
     rounds_per_round: how many of this arm's rounds match one round of the experiment
       under --rounds (a centralized baseline runs E epochs per FedAvg round of E).
+    preparation: the pre-trained start and masks the run fine-tunes from
+      (tff_course.course.preparation), prepared before the runs.
   """
 
   key: str
@@ -31,6 +33,7 @@ class Arm:
   settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   run_numpy: Optional[NumpyRun] = None
   rounds_per_round: int = 1
+  preparation: Optional[Any] = None
 
   def __post_init__(self):
     if (self.config is None) == (self.run_numpy is None):
@@ -61,5 +64,8 @@ class Arm:
   def description(self) -> Dict[str, Any]:
     """What the arm runs, as plain values (saved in experiment.json)."""
     if self.config is not None:
-      return {"label": self.label, "config": self.config.to_dict()}
+      described = {"label": self.label, "config": self.config.to_dict()}
+      if self.preparation is not None:
+        described["preparation"] = self.preparation.description()
+      return described
     return {"label": self.label, "numpy": dict(self.settings)}

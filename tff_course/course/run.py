@@ -12,6 +12,7 @@ from tff_course.atomic import write_text
 from tff_course.course import markdown
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
+from tff_course.course.preparation import prepare_arms, resolved
 from tff_course.course.questions import questions_section
 from tff_course.course.results import Results
 from tff_course.course.settings import DEFAULT, DESCRIPTIONS, check_setting
@@ -68,7 +69,8 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *,
   """
   from tff_course.experiment.records import check_resumable
 
-  arms = plan_arms(experiment, setting=setting, overrides=overrides, rounds=rounds)
+  arms = [resolved(arm, run_dir) for arm in
+          plan_arms(experiment, setting=setting, overrides=overrides, rounds=rounds)]
   for arm in arms:
     if arm.config is not None:
       check_resumable(os.path.join(run_dir, arm.key), arm.config)
@@ -78,6 +80,7 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *,
       "experiment": experiment.name, "setting": setting, "overrides": list(overrides),
       "rounds": rounds, "arms": {arm.key: arm.description() for arm in arms},
       "versions": environment_versions()}, indent=2) + "\n")
+  prepare_arms(arms, run_dir, data_dir, progress)
   for index, arm in enumerate(arms, 1):
     print(f"[{index}/{len(arms)}] {arm.label}", file=sys.stderr, flush=True)
     run_arm(arm, os.path.join(run_dir, arm.key), data_dir=data_dir, progress=progress)
