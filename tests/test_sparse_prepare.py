@@ -31,7 +31,7 @@ class PrepareTest(tf.test.TestCase):
     code, stdout, stderr = run_cli(
         ["sparse", "prepare", "--data-dir", shared_data_dir(), "--out", out,
          "--head-examples", "300", "--calibration-examples", "32", "--calibration-rounds",
-         "2", "--density", "0.2", "--no-progress"])
+         "2", "--density", "0.2", "--head", "ridge", "--no-progress"])
     self.assertEqual(code, 0, stderr)
     self.assertIn("masks (central): kept fraction per round 0.447, 0.200", stdout)
     for name in ("init.weights.h5", "masks.npz", "prepare.json", "mask-density.png",

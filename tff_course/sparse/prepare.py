@@ -39,7 +39,7 @@ class PrepareSettings:
 
   pretrained: str = "resnet20_cifar10"
   dataset: str = "fashion_mnist_rgb32"
-  head: str = "ridge"
+  head: str = "train"
   head_examples: int = 5000
   density: float = 0.1
   rounds: int = 4

@@ -1,0 +1,156 @@
+"""Sparse federated fine-tuning of a pre-trained model: the five mask rules against dense.
+
+The published ResNet-20 (CIFAR-10) gets a head for Fashion-MNIST (32x32 colour) on its
+frozen features; then FedAvg clients fine-tune it with SparseSGDM under masks of density
+0.1 built by each rule (TaLoS's least-sensitive, most-sensitive, lowest and highest
+magnitude, random), or with every eligible weight open (dense), over several seeds.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from tff_course.course import markdown
+from tff_course.course.arms import Arm
+from tff_course.course.experiment import CourseExperiment
+from tff_course.course.figures import arm_curves
+from tff_course.course.preparation import Preparation
+from tff_course.course.questions import MEASURED, Answer, plus_minus
+from tff_course.course.results import Results
+from tff_course.course.settings import FULL
+from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
+from tff_course.sparse.calibration import RULES
+from tff_course.sparse.prepare import PrepareSettings
+
+DATASET = "fashion_mnist_rgb32"
+DENSITY = 0.1
+DENSE = "dense"
+SEEDS = (0, 1)
+FULL_SEEDS = (0, 1, 2)
+ROUNDS = 30
+FULL_ROUNDS = 100
+CLIENT_LR = 0.05
+COMPARED = (DENSE,) + RULES
+PREPARATION = {"dataset": DATASET, "head_examples": 5000, "calibration_examples": 512}
+
+
+def _settings(rule: str, seed: int) -> PrepareSettings:
+  if rule == DENSE:
+    return PrepareSettings(rule="random", density=1.0, rounds=1, seed=seed, **PREPARATION)
+  return PrepareSettings(rule=rule, density=DENSITY, rounds=4, seed=seed, **PREPARATION)
+
+
+def _config(key: str, rounds: int, seed: int, preparation: Preparation) -> ExperimentConfig:
+  return ExperimentConfig(
+      name=key, data=DataConfig(dataset=DATASET, partition="iid", num_clients=100),
+      train=TrainConfig(model=preparation.settings.run_model, algorithm="sparse_fedavg",
+                        client_lr=CLIENT_LR, client_momentum=0.9, epochs=None, steps=4,
+                        batch_size=32, rounds=rounds, client_fraction=0.1,
+                        eval_every=max(rounds // 3, 1), checkpoint_every=5, seed=seed,
+                        **preparation.train_fields()))
+
+
+def arms(setting: str) -> List[Arm]:
+  seeds = FULL_SEEDS if setting == FULL else SEEDS
+  rounds = FULL_ROUNDS if setting == FULL else ROUNDS
+  planned = []
+  for rule in COMPARED:
+    for seed in seeds:
+      key = f"{rule.replace('_', '-')}-s{seed}"
+      preparation = Preparation(key, _settings(rule, seed))
+      label = (f"dense (all eligible), seed {seed}" if rule == DENSE else
+               f"{rule.replace('_', ' ')} d={DENSITY:g}, seed {seed}")
+      planned.append(Arm(key, label, _config(key, rounds, seed, preparation),
+                         preparation=preparation))
+  return planned
+
+
+def rule_of(key: str) -> str:
+  """"least-sensitive-s1" -> "least_sensitive"."""
+  return key.rsplit("-s", 1)[0].replace("-", "_")
+
+
+def by_rule(results: Results) -> Dict[str, List[str]]:
+  """Rule -> the keys of its arms (one per seed), in the arms' order."""
+  grouped: Dict[str, List[str]] = {}
+  for arm in results.arms:
+    grouped.setdefault(rule_of(arm.key), []).append(arm.key)
+  return grouped
+
+
+def mean_and_spread(values: Sequence[float]) -> tuple:
+  """(mean, standard error of the mean over seeds; NaN for one seed)."""
+  values = np.asarray(values, float)
+  if len(values) < 2:
+    return float(values.mean()), float("nan")
+  return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def report(results: Results) -> List[str]:
+  rows = []
+  for rule, keys in by_rule(results).items():
+    summaries = [results.summary(key) for key in keys]
+    accuracy, error = mean_and_spread([s.test_accuracy for s in summaries])
+    per_round = np.mean([s.bytes_up / max(s.rounds, 1) for s in summaries])
+    rows.append([rule.replace("_", " "), len(keys), f"{markdown.percent(accuracy)} +- "
+                 f"{100 * error:.1f}", markdown.megabytes(per_round)])
+  first_seed = [keys[0] for keys in by_rule(results).values()]
+  return [
+      "## Rules at a glance",
+      markdown.table(["masks", "seeds", "final test accuracy (mean +- s.e. over seeds)",
+                      "uploaded a round"], rows),
+      "## Curves (first seed)",
+      arm_curves(results, first_seed, "curves.png",
+                 f"Sparse FedAvg on {DATASET}: mask rules at density {DENSITY:g} vs dense")]
+
+
+def questions(results: Results) -> List[Answer]:
+  grouped = by_rule(results)
+
+  def accuracy(rule):
+    return mean_and_spread([results.summary(key).test_accuracy for key in grouped[rule]])
+
+  dense, dense_error = accuracy(DENSE)
+  talos, talos_error = accuracy("least_sensitive")
+  ranked = sorted((rule for rule in grouped if rule != DENSE),
+                  key=lambda rule: -accuracy(rule)[0])
+  best, best_error = accuracy(ranked[0])
+  saved = (results.summary(grouped[DENSE][0]).bytes_up /
+           max(results.summary(grouped["least_sensitive"][0]).bytes_up, 1))
+  return [
+      Answer(f"Which rule's masks fine-tune best at density {DENSITY:g}?",
+             f"{ranked[0].replace('_', ' ')} ({markdown.percent(best)} +- "
+             f"{100 * best_error:.1f}); the order: "
+             f"{', '.join(rule.replace('_', ' ') for rule in ranked)}.", MEASURED),
+      Answer("How much does TaLoS's least-sensitive rule give up against dense "
+             "fine-tuning?",
+             f"{plus_minus(talos - dense, float(np.hypot(talos_error, dense_error)))} "
+             f"(least sensitive {markdown.percent(talos)}, dense {markdown.percent(dense)}; "
+             f"errors over seeds).", MEASURED),
+      Answer("What do sparse updates save in communication?",
+             f"Clients upload {saved:.1f}x fewer bytes than with every eligible weight "
+             f"open (only the entries the masks open, 32 bits each).", MEASURED),
+  ]
+
+
+EXPERIMENT = CourseExperiment(
+    name="sparse-rules",
+    title="Sparse federated fine-tuning: five mask rules against dense (ResNet-20 -> "
+          "Fashion-MNIST)",
+    description=(
+        "The published ResNet-20 for CIFAR-10 gets a head for Fashion-MNIST (padded to "
+        "32x32 colour) fitted on its frozen features (a softmax layer trained on them). Masks of density "
+        f"{DENSITY:g} over all weights but the head are calibrated in 4 rounds on 512 "
+        "examples by each rule; then 100 IID clients, 10 a round, fine-tune with "
+        f"SparseSGDM (lr {CLIENT_LR:g}, momentum 0.9, J = 4 steps of B = 32) and send only "
+        "the entries their masks open. Dense opens every eligible weight."),
+    duration="not measured yet (est. 25 min: 12 runs of 30 rounds and 12 preparations); "
+             "--full: 3 seeds, 100 rounds, est. 75 min",
+    arms=arms, report=report, questions=questions,
+    assignment=(
+        "The course project fine-tunes DINO ViT-S/16 on CIFAR-100 (where its weights and "
+        "files exist: `--pretrained dino_vits16`), with the five rules compared at several "
+        "sparsities. Here the backbone is the real pre-trained ResNet-20 and the new task "
+        "Fashion-MNIST, sized for 2 cores."))
