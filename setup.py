@@ -15,6 +15,7 @@ REQUIRES = [
     "grpcio>=1.46,<2",
     "h5py>=3.9",
     "ipython>=8.12,<8.23",
+    "keras>=2.14,<2.15",
     "keras-cv==0.6.4",
     "matplotlib>=3.7",
     "numpy>=1.25,<2",

@@ -62,7 +62,8 @@ def round_cost(args) -> tuple:
   from tff_course.experiment.metrics_file import read_metrics
   from tff_course.experiment.runner import run_experiment
   from tff_course.sparse.mask_set import load_masks, save_masks
-  from tff_course.sparse.prepare import MASKS, PrepareSettings, prepare, sparse_run_config
+  from tff_course.experiment.presets import sparse_fedavg_config
+  from tff_course.sparse.prepare import MASKS, PrepareSettings, prepare
 
   work = args.work or tempfile.mkdtemp(prefix="bench-sparse-")
   prepared = os.path.join(work, "prepared")
@@ -83,7 +84,7 @@ def round_cost(args) -> tuple:
   rows = ["| run | seconds a round (median of rounds 2 and later, no evaluation) | bytes up "
           "a round | bytes down a round |", "|---|---|---|---|"]
   for label, changes in arms.items():
-    config = sparse_run_config(summary, prepared, args.data_dir, name="bench", rounds=rounds,
+    config = sparse_fedavg_config(summary, prepared, args.data_dir, name="bench", rounds=rounds,
                                eval_every=rounds, checkpoint_every=rounds, **changes)
     run_dir = os.path.join(work, label.split(",")[0].replace(" ", "-") + str(len(rows)))
     run_experiment(config, run_dir, data_dir=args.data_dir, progress=False)

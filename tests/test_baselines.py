@@ -6,7 +6,7 @@ import os
 
 import tensorflow as tf
 
-from tff_course.experiment.centralized import cosine_with_warmup
+from tff_course.algorithms.schedules import keras_cosine_schedule
 from tff_course.experiment.records import last_checkpoint_round
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.experiment.runner import run_experiment
@@ -22,7 +22,7 @@ def reference_rate(step, peak, total, warmup):
 class ScheduleTest(tf.test.TestCase):
 
   def test_cosine_with_warmup_matches_numpy(self):
-    schedule = cosine_with_warmup(0.4, total_steps=100, warmup_steps=10)
+    schedule = keras_cosine_schedule(0.4, total_steps=100, warmup_steps=10)
     for step in (0, 5, 9, 10, 30, 55, 99, 100, 150):
       self.assertAllClose(float(schedule(step)), reference_rate(step, 0.4, 100, 10),
                           atol=1e-6)

@@ -30,3 +30,17 @@ def round_schedule(name: str, peak: float, rounds: int, warmup_rounds: int = 0):
   if name == "cosine":
     return lambda round_index: cosine_with_warmup(round_index, peak, rounds, warmup_rounds)
   raise ConfigError(f"lr_schedule: got {name!r}, expected 'constant' or 'cosine'")
+
+
+def keras_cosine_schedule(peak: float, total_steps: int, warmup_steps: int):
+  """`cosine_with_warmup` as a Keras learning-rate schedule over optimizer steps."""
+
+  class CosineWithWarmup(tf.keras.optimizers.schedules.LearningRateSchedule):
+
+    def __call__(self, step):
+      return cosine_with_warmup(step, peak, total_steps, warmup_steps)
+
+    def get_config(self):
+      return {"peak": peak, "total_steps": total_steps, "warmup_steps": warmup_steps}
+
+  return CosineWithWarmup()

@@ -86,7 +86,8 @@ def add_parser(commands) -> None:
 
 def _prepare(args) -> int:
   from tff_course.atomic import write_text
-  from tff_course.sparse.prepare import PrepareSettings, prepare, sparse_run_config
+  from tff_course.experiment.presets import sparse_fedavg_config
+  from tff_course.sparse.prepare import PrepareSettings, prepare
 
   settings = PrepareSettings(
       pretrained=args.pretrained, dataset=args.dataset, head=args.head,
@@ -99,7 +100,7 @@ def _prepare(args) -> int:
   summary = prepare(settings, args.out, data_dir=args.data_dir, weights=args.weights,
                     client_indices=clients, progress=not args.no_progress)
   config_path = os.path.join(args.out, RUN_CONFIG)
-  write_text(config_path, sparse_run_config(summary, args.out, args.data_dir).to_json())
+  write_text(config_path, sparse_fedavg_config(summary, args.out, args.data_dir).to_json())
   densities = ", ".join(f"{row['density']:.3f}" for row in summary["rounds"])
   print(f"head on frozen features: {summary['head_test_accuracy']:.2%} test accuracy "
         f"({summary['test_examples']:,} images)\n"

@@ -23,23 +23,6 @@ from tff_course.experiment.federation import Federation, keras_model_weights
 from tff_course.experiment.records import CHECKPOINTS_DIR
 
 
-def cosine_with_warmup(peak: float, total_steps: int, warmup_steps: int):
-  """A Keras schedule over optimizer steps (see tff_course.algorithms.schedules)."""
-  import tensorflow as tf
-
-  from tff_course.algorithms import schedules
-
-  class CosineWithWarmup(tf.keras.optimizers.schedules.LearningRateSchedule):
-
-    def __call__(self, step):
-      return schedules.cosine_with_warmup(step, peak, total_steps, warmup_steps)
-
-    def get_config(self):
-      return {"peak": peak, "total_steps": total_steps, "warmup_steps": warmup_steps}
-
-  return CosineWithWarmup()
-
-
 def fine_tuning_optimizer(model, train, rate):
   """SparseSGDM (PyTorch's SGD) under train.masks (all ones without), from
   train.init_weights: centralized fine-tuning of a pre-trained model."""
@@ -73,6 +56,7 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
   import tensorflow as tf
   from tqdm.auto import tqdm
 
+  from tff_course.algorithms.schedules import keras_cosine_schedule
   from tff_course.data.pipeline import make_tf_dataset
   from tff_course.sampling import round_seed
 
@@ -84,7 +68,7 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
   steps_per_epoch = int(math.ceil(len(indices) / batch))
   tf.keras.utils.set_random_seed(train.seed)
   model = federation.build_keras_model()
-  rate = (cosine_with_warmup(train.client_lr, steps_per_epoch * train.rounds,
+  rate = (keras_cosine_schedule(train.client_lr, steps_per_epoch * train.rounds,
                              steps_per_epoch * train.warmup_rounds)
           if train.lr_schedule == "cosine" else train.client_lr)
   fine_tuning = bool(train.init_weights or train.masks)

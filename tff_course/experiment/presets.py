@@ -1,6 +1,10 @@
-"""Ready-made configs: the demo, on synthetic data or on MNIST."""
+"""Ready-made configs: the demo, on synthetic data or on MNIST; sparse FedAvg from a
+prepared pre-trained model."""
 
 from __future__ import annotations
+
+import os
+from typing import Dict, Optional
 
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 
@@ -23,3 +27,24 @@ def demo_config(dataset: str = "synthetic") -> ExperimentConfig:
                       partition="natural"),
       train=TrainConfig(model="logistic", algorithm="fedavg", client_lr=0.01, batch_size=10,
                         epochs=1, rounds=40, client_fraction=0.34, checkpoint_every=10))
+
+
+def sparse_fedavg_config(summary: Dict, out_dir: str, data_dir: Optional[str] = None, *,
+                        name: str = "sparse-fedavg", **train) -> ExperimentConfig:
+  """Sparse FedAvg from the preparation in `out_dir` (tff_course.sparse.prepare, whose
+  `summary` it is): K = 100 IID clients, C = 0.1, J = 4 local steps of B = 32, SGDM 0.9;
+  `train` overrides fields."""
+  from tff_course.sparse.prepare import INIT_WEIGHTS, MASKS
+
+  fields = dict(model=summary["run_model"], algorithm="sparse_fedavg",
+                masks=os.path.abspath(os.path.join(out_dir, MASKS)),
+                init_weights=os.path.abspath(os.path.join(out_dir, INIT_WEIGHTS)),
+                client_lr=0.05, client_momentum=0.9, epochs=None, steps=4, batch_size=32,
+                rounds=50, client_fraction=0.1, eval_every=5, checkpoint_every=5,
+                seed=summary["settings"]["seed"])
+  fields.update(train)
+  return ExperimentConfig(
+      name=name,
+      data=DataConfig(dataset=summary["settings"]["dataset"], data_dir=data_dir,
+                      partition="iid", num_clients=100),
+      train=TrainConfig(**fields))

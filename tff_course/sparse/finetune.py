@@ -56,10 +56,10 @@ def learning_rate(settings: FinetuneSettings):
   """The Keras learning rate (a number or a schedule over optimizer steps)."""
   import tensorflow as tf
 
-  from tff_course.experiment.centralized import cosine_with_warmup
+  from tff_course.algorithms.schedules import keras_cosine_schedule
 
   if settings.schedule == "cosine":
-    return cosine_with_warmup(settings.learning_rate, settings.steps, settings.warmup_steps)
+    return keras_cosine_schedule(settings.learning_rate, settings.steps, settings.warmup_steps)
   if settings.schedule == "step":
     boundaries = [settings.steps // 2, (3 * settings.steps) // 4]
     values = [settings.learning_rate * factor for factor in (1.0, 0.1, 0.01)]

@@ -227,22 +227,3 @@ def density_figure(summary: Dict, path: str) -> None:
     figure.savefig(temp, dpi=120)
   plt.close(figure)
 
-
-def sparse_run_config(summary: Dict, out_dir: str, data_dir: Optional[str] = None, *,
-                      name: str = "sparse-fedavg", **train):
-  """An ExperimentConfig of sparse FedAvg from the preparation in `out_dir`: K = 100 IID
-  clients, C = 0.1, J = 4 local steps of B = 32, SGDM 0.9; `train` overrides fields."""
-  from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
-
-  fields = dict(model=summary["run_model"], algorithm="sparse_fedavg",
-                masks=os.path.abspath(os.path.join(out_dir, MASKS)),
-                init_weights=os.path.abspath(os.path.join(out_dir, INIT_WEIGHTS)),
-                client_lr=0.05, client_momentum=0.9, epochs=None, steps=4, batch_size=32,
-                rounds=50, client_fraction=0.1, eval_every=5, checkpoint_every=5,
-                seed=summary["settings"]["seed"])
-  fields.update(train)
-  return ExperimentConfig(
-      name=name,
-      data=DataConfig(dataset=summary["settings"]["dataset"], data_dir=data_dir,
-                      partition="iid", num_clients=100),
-      train=TrainConfig(**fields))
