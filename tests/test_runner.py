@@ -102,7 +102,8 @@ class RunnerInProcessTest(tf.test.TestCase):
     self.assertEqual(final["bytes_up"], 3 * (10 * 4 + 4 + 1) * 4)
     self.assertEqual(final["bytes_down"], 3 * (10 * 4 + 4) * 4)
     self.assertEqual(final["clients_dropped"], 0)
-    for name in ("config.json", "versions.json", "metrics.csv", "tensorboard", "checkpoints"):
+    for name in ("config.json", "versions.json", "metrics.csv", "tensorboard", "checkpoints",
+                 "model.weights.h5"):
       self.assertTrue(os.path.exists(os.path.join(run_dir, name)), name)
     self.assertEqual(last_checkpoint_round(run_dir), 2)
 

@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tff_course.errors import ConfigError
+from tff_course.sparse.merging import TaskModels, merge_tasks
 from tff_course.sparse.task_vectors import (ALPHA_GRID, choose_alpha, cosine_similarities,
                                             merge, model_weights, normalized_accuracy,
                                             set_model_weights, task_vector)
@@ -72,3 +73,38 @@ class TaskVectorTest(tf.test.TestCase):
       task_vector({"a": self.tuned["a"], "c": self.tuned["b"]}, self.pre)
     with self.assertRaisesRegex(ConfigError, "task vectors: got none"):
       merge(self.pre, [], 0.5)
+
+
+class MergeTasksTest(tf.test.TestCase):
+
+  def test_alpha_is_the_best_on_validation_and_heads_stay_per_task(self):
+    rng = np.random.default_rng(0)
+
+    def accuracy_of(weights, x, y):
+      return float(np.mean(np.argmax(x @ weights["w"] @ weights["h"], 1) == y))
+
+    def examples(w, h, count):
+      x = rng.normal(size=(count, 3))
+      return x, np.argmax(x @ w @ h, 1)
+
+    pre = {"w": rng.normal(size=(3, 3)), "h": np.eye(3)}
+    tasks = []
+    for name in ("a", "b"):
+      tuned = {"w": pre["w"] + rng.normal(size=(3, 3)), "h": rng.normal(size=(3, 3))}
+      tasks.append(TaskModels(name, {**pre, "h": tuned["h"]}, tuned,
+                              examples(tuned["w"], tuned["h"], 200),
+                              examples(tuned["w"], tuned["h"], 300)))
+    result = merge_tasks(tasks, ["h"], accuracy_of, grid=(0.0, 0.25, 0.5, 0.75, 1.0))
+
+    def normalized(alpha, split):
+      merged_w = pre["w"] + alpha * sum(t.finetuned["w"] - pre["w"] for t in tasks)
+      return np.mean([accuracy_of({"w": merged_w, "h": t.finetuned["h"]}, *getattr(t, split))
+                      / accuracy_of(t.finetuned, *getattr(t, split)) for t in tasks])
+
+    expected = max((0.0, 0.25, 0.5, 0.75, 1.0), key=lambda a: (normalized(a, "validation"), -a))
+    self.assertEqual(result.alpha, expected)
+    self.assertEqual([alpha for alpha, _ in result.curve], [0.0, 0.25, 0.5, 0.75, 1.0])
+    self.assertAlmostEqual(result.normalized, normalized(expected, "test"), places=12)
+    self.assertEqual(result.finetuned, {"a": 1.0, "b": 1.0})
+    np.testing.assert_allclose(np.diag(result.cosine), [1.0, 1.0])
+    self.assertAlmostEqual(result.cosine[0, 1], result.cosine[1, 0])

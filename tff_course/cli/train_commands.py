@@ -18,7 +18,8 @@ def add_parsers(commands) -> None:
       description="Run a federated experiment described by a JSON config (or a preset: "
                   f"{', '.join(PRESETS)}). Re-running the same command resumes from the "
                   "last checkpoint. Writes config.json, versions.json, metrics.csv, "
-                  "TensorBoard logs, checkpoints and curves.png into the run directory.",
+                  "TensorBoard logs, checkpoints, curves.png and, once finished, the final "
+                  "model's weights (model.weights.h5) into the run directory.",
       epilog="example: tff-course train demo --set train.rounds=10 --seeds 0,1,2")
   train.add_argument("config", help="a JSON config file, or a preset name")
   add_overrides(train, "override a config field, e.g. train.rounds=50 (repeatable)")

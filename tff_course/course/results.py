@@ -28,12 +28,13 @@ class ArmSummary:
 
 @dataclasses.dataclass(frozen=True)
 class Results:
-  """The run directory, the arms that ran in it, and the size of each arm's test split
-  as loaded (for standard errors)."""
+  """The run directory, the arms that ran in it, the size of each arm's test split as
+  loaded (for standard errors), and the data directory the runs read."""
 
   run_dir: str
   arms: Tuple[Arm, ...]
   test_sizes: Mapping[str, int] = dataclasses.field(default_factory=dict)
+  data_dir: Optional[str] = None
 
   def arm(self, key: str) -> Arm:
     """The arm named `key`."""

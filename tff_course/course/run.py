@@ -86,7 +86,8 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *,
     run_arm(arm, os.path.join(run_dir, arm.key), data_dir=data_dir, progress=progress)
   tests = test_sets(arms, data_dir)
   results = Results(run_dir=run_dir, arms=tuple(arms),
-                    test_sizes={key: size for key, (_, size, _) in tests.items()})
+                    test_sizes={key: size for key, (_, size, _) in tests.items()},
+                    data_dir=data_dir)
   answers = experiment.questions(results)
   write_text(os.path.join(run_dir, ANSWERS_FILE),
              json.dumps([answer.to_dict() for answer in answers], indent=2) + "\n")

@@ -31,7 +31,7 @@ SEEDS = (0, 1)
 FULL_SEEDS = (0, 1, 2)
 ROUNDS = 30
 FULL_ROUNDS = 100
-CLIENT_LR = 0.05
+CLIENT_LR = 0.01
 COMPARED = (DENSE,) + RULES
 PREPARATION = {"dataset": DATASET, "head_examples": 5000, "calibration_examples": 512}
 

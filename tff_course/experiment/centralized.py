@@ -20,7 +20,7 @@ import numpy as np
 
 from tff_course.algorithms.evaluation import evaluate_weights
 from tff_course.experiment.federation import Federation, keras_model_weights
-from tff_course.experiment.records import CHECKPOINTS_DIR
+from tff_course.experiment.records import CHECKPOINTS_DIR, save_model_weights
 
 
 def fine_tuning_optimizer(model, train, rate):
@@ -114,6 +114,8 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
       bar.update(1)
       if on_round_end is not None:
         on_round_end(epoch)
+    if done < train.rounds:
+      save_model_weights(model, run_dir)
   finally:
     bar.close()
   return metrics

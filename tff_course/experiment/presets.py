@@ -39,7 +39,7 @@ def sparse_fedavg_config(summary: Dict, out_dir: str, data_dir: Optional[str] = 
   fields = dict(model=summary["run_model"], algorithm="sparse_fedavg",
                 masks=os.path.abspath(os.path.join(out_dir, MASKS)),
                 init_weights=os.path.abspath(os.path.join(out_dir, INIT_WEIGHTS)),
-                client_lr=0.05, client_momentum=0.9, epochs=None, steps=4, batch_size=32,
+                client_lr=0.01, client_momentum=0.9, epochs=None, steps=4, batch_size=32,
                 rounds=50, client_fraction=0.1, eval_every=5, checkpoint_every=5,
                 seed=summary["settings"]["seed"])
   fields.update(train)

@@ -15,6 +15,7 @@ from tff_course.versions import environment_versions
 CHECKPOINTS_DIR = "checkpoints"
 CONFIG_FILE = "config.json"
 VERSIONS_FILE = "versions.json"
+MODEL_WEIGHTS = "model.weights.h5"
 RESUMABLE_CHANGES = {("train", "rounds")}
 
 
@@ -46,6 +47,17 @@ def check_resumable(run_dir: str, config: ExperimentConfig) -> bool:
         f"{run_dir} holds a run of a different config ({'; '.join(differences)}); "
         f"refusing to resume it: choose another --out, or delete that one")
   return True
+
+
+def save_model_weights(model, run_dir: str) -> str:
+  """Writes the Keras model's weights to run_dir/model.weights.h5 (atomically); returns
+  the path. A finished run leaves its final model there, for `model.load_weights`."""
+  from tff_course.atomic import atomic_path
+
+  path = os.path.join(run_dir, MODEL_WEIGHTS)
+  with atomic_path(path) as temp:
+    model.save_weights(temp)
+  return path
 
 
 _CHECKPOINT_NAME = re.compile(r"^(?:program_state_|ckpt-)(\d+)(?:\.index)?$")

@@ -25,7 +25,8 @@ from tff_course.experiment.federation import (Federation, build_federation, buil
                                               initial_weights, model_bytes)
 from tff_course.experiment.centralized import run_centralized
 from tff_course.experiment.records import (CHECKPOINTS_DIR, check_resumable,
-                                           last_checkpoint_round, record_run)
+                                           last_checkpoint_round, record_run,
+                                           save_model_weights)
 from tff_course.experiment.releases import MetricReleases
 from tff_course.runtime.coroutines import run_coroutine
 
@@ -121,6 +122,9 @@ class _RoundLoop:
         bar.update(1)
         if self.on_round_end is not None:
           self.on_round_end(round_num)
+      if done < self.train.rounds:
+        self.process.get_model_weights(state).assign_weights_to(self.keras_model)
+        save_model_weights(self.keras_model, self.run_dir)
     finally:
       bar.close()
     return metrics
