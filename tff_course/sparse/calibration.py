@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import numbers
-from typing import Callable, Dict, Iterator, List, Mapping, Sequence
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -104,7 +104,7 @@ def eligible_keys(model, *, head: bool = False, norms: bool = True,
 
 def calibrate_masks(model, settings: CalibrationSettings, eligible: Sequence[str],
                     sensitivity: Callable[[object], Scores], *, seed: int = 0,
-                    on_round: Callable[[int, Masks], None] = None) -> Masks:
+                    on_round: Optional[Callable[[int, Masks], None]] = None) -> Masks:
   """A mask for every trainable variable of `model`, built in `settings.rounds` rounds.
 
   Args:
