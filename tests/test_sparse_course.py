@@ -1,4 +1,4 @@
-"""The sparse-rules course experiment end to end, cut to three rules, one seed, one round."""
+"""The sparse-rules course experiment end to end, cut to two rules, one seed, one round."""
 
 import os
 import re
@@ -9,7 +9,7 @@ import tensorflow as tf
 from tests.report_checks import assert_every_question_answered
 from tests.shared_data import requires_data, shared_data_dir
 from tff_course.course import course_experiment, plan_arms, run_course_experiment
-from tff_course.course import sparse_rules, task_arithmetic
+from tff_course.course import sparse_rules
 from tff_course.sparse.mask_set import load_masks
 
 
@@ -39,21 +39,3 @@ class SparseRulesTest(tf.test.TestCase):
     self.assertFalse(sparse["linear/kernel"].any())
     self.assertIn("| least sensitive | 1 |", text)
 
-
-@requires_data("weights", "resnet20-cifar10")
-class TaskArithmeticTest(tf.test.TestCase):
-
-  def test_merges_the_two_tasks_and_answers(self):
-    run_dir = self.create_tempdir().full_path
-    small = {"head_examples": 300, "calibration_examples": 32}
-    with mock.patch.dict(task_arithmetic.PREPARATION, small), \
-        mock.patch.object(task_arithmetic, "GRID", (0.0, 0.5, 1.0)):
-      report = run_course_experiment(course_experiment("task-arithmetic"), run_dir, rounds=1,
-                                     data_dir=shared_data_dir(),
-                                     overrides=["data.limit=600"], progress=False)
-    with open(report, encoding="utf-8") as stream:
-      text = stream.read()
-    self.assertTrue(os.path.isfile(os.path.join(run_dir, "alpha.png")))
-    assert_every_question_answered(self, text)
-    self.assertRegex(text, r"\| dense \| mnist \| \d+\.\d+ % \| \d+\.\d+ % \|")
-    self.assertIn("Normalized accuracy of the merge: sparse", text)
