@@ -146,7 +146,7 @@ EXPERIMENT = CourseExperiment(
         "examples by each rule; then 100 IID clients, 10 a round, fine-tune with "
         f"SparseSGDM (lr {CLIENT_LR:g}, momentum 0.9, J = 4 steps of B = 32) and send only "
         "the entries their masks open. Dense opens every eligible weight."),
-    duration="not measured yet (est. 25 min: 12 runs of 30 rounds and 12 preparations); "
+    duration="33 min measured with tests sharing the cores (quiet est. 25 min); "
              "--full: 3 seeds, 100 rounds, est. 75 min",
     arms=arms, report=report, questions=questions,
     assignment=(
