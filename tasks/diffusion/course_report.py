@@ -12,8 +12,8 @@ from tasks.diffusion.course_dreambooth import BEFORE, WITH_PRIOR, WITHOUT_PRIOR
 from tasks.diffusion.course_edits import REGENERATED
 from tff_course.course import markdown
 from tff_course.course.questions import (NOT_REPRODUCED, REPRODUCED, WITHIN_NOISE, Answer,
-                                         accuracy_standard_error, questions_section,
-                                         sign_verdict)
+                                         accuracy_standard_error, mean_and_error,
+                                         questions_section, sign_verdict)
 
 ACCURACY_TARGET = 0.8
 ERRORS = ("Standard errors: binomial for fractions judged as a class; for distances and "
@@ -23,10 +23,7 @@ ERRORS = ("Standard errors: binomial for fractions judged as a class; for distan
 
 def paired(first: Sequence[float], second: Sequence[float]):
   """Mean of first - second, element by element, and its standard error."""
-  difference = np.asarray(first, np.float64) - np.asarray(second, np.float64)
-  if len(difference) < 2:
-    return float(difference.mean()), math.nan
-  return float(difference.mean()), float(difference.std(ddof=1) / math.sqrt(len(difference)))
+  return mean_and_error(np.asarray(first, np.float64) - np.asarray(second, np.float64))
 
 
 def accuracy_answer(accuracy: Dict[str, float], per_class: int) -> Answer:

@@ -13,7 +13,7 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 import numpy as np
 
 from tff_course.course.questions import (MEASURED, NOT_REPRODUCED, REPRODUCED, WITHIN_NOISE,
-                                         Answer, sign_verdict)
+                                         Answer, mean_and_error, sign_verdict)
 
 BASELINE, STRONGEST, WEAKEST = "baseline", "noise", "pruning"
 REFERENCE_RANKING = "noise the strongest inversion defense, pruning the weakest"
@@ -34,14 +34,6 @@ def run_psnr(metrics: Dict) -> float:
   if math.isnan(error):
     return math.nan
   return PSNR_CAP if error <= 10 ** (-PSNR_CAP / 10) else -10 * math.log10(error)
-
-
-def mean_and_error(values: Sequence[float]) -> Tuple[float, float]:
-  """(mean, standard error of the mean); the error is NaN for fewer than two values."""
-  values = np.asarray(values, np.float64)
-  if len(values) < 2:
-    return float(np.mean(values)) if len(values) else math.nan, math.nan
-  return float(np.mean(values)), float(np.std(values, ddof=1) / math.sqrt(len(values)))
 
 
 def plus_minus(mean: float, error: float, unit: str = "", digits: int = 1) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
 
 from tff_course.course import markdown
 
@@ -44,6 +46,14 @@ class Answer:
 
   def to_dict(self) -> dict:
     return dataclasses.asdict(self)
+
+
+def mean_and_error(values: Sequence[float]) -> Tuple[float, float]:
+  """(mean, standard error of the mean); the error is NaN for fewer than two values."""
+  values = np.asarray(values, np.float64)
+  if len(values) < 2:
+    return float(np.mean(values)) if len(values) else math.nan, math.nan
+  return float(np.mean(values)), float(np.std(values, ddof=1) / math.sqrt(len(values)))
 
 
 def accuracy_standard_error(accuracy: float, test_examples: int) -> float:

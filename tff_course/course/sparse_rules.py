@@ -17,7 +17,7 @@ from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.figures import arm_curves
 from tff_course.course.preparation import Preparation
-from tff_course.course.questions import MEASURED, Answer, plus_minus
+from tff_course.course.questions import MEASURED, Answer, mean_and_error, plus_minus
 from tff_course.course.results import Results
 from tff_course.course.settings import FULL
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
@@ -80,19 +80,11 @@ def by_rule(results: Results) -> Dict[str, List[str]]:
   return grouped
 
 
-def mean_and_spread(values: Sequence[float]) -> tuple:
-  """(mean, standard error of the mean over seeds; NaN for one seed)."""
-  values = np.asarray(values, float)
-  if len(values) < 2:
-    return float(values.mean()), float("nan")
-  return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
-
-
 def report(results: Results) -> List[str]:
   rows = []
   for rule, keys in by_rule(results).items():
     summaries = [results.summary(key) for key in keys]
-    accuracy, error = mean_and_spread([s.test_accuracy for s in summaries])
+    accuracy, error = mean_and_error([s.test_accuracy for s in summaries])
     per_round = np.mean([s.bytes_up / max(s.rounds, 1) for s in summaries])
     rows.append([rule.replace("_", " "), len(keys), f"{markdown.percent(accuracy)} +- "
                  f"{100 * error:.1f}", markdown.megabytes(per_round)])
@@ -110,7 +102,7 @@ def questions(results: Results) -> List[Answer]:
   grouped = by_rule(results)
 
   def accuracy(rule):
-    return mean_and_spread([results.summary(key).test_accuracy for key in grouped[rule]])
+    return mean_and_error([results.summary(key).test_accuracy for key in grouped[rule]])
 
   dense, dense_error = accuracy(DENSE)
   talos, talos_error = accuracy("least_sensitive")

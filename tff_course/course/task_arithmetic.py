@@ -86,6 +86,7 @@ def _merge(results: Results, mode: str):
   from tff_course.experiment.records import MODEL_WEIGHTS
   from tff_course.models import build_model
   from tff_course.sparse.finetune import accuracy
+  from tff_course.sparse.mask_set import variable_key
   from tff_course.sparse.merging import TaskModels, merge_tasks
   from tff_course.sparse.task_vectors import model_weights, set_model_weights
 
@@ -96,8 +97,8 @@ def _merge(results: Results, mode: str):
     dataset = load_config_dataset(arm.config, results.data_dir)
     model = build_model(arm.config.train.model, dataset.train.x.shape[1:],
                         dataset.num_classes)
-    keys = [v.name.split(":")[0] for v in model.weights]
-    head_keys = [v.name.split(":")[0] for v in model.layers[-1].weights]
+    keys = [variable_key(v) for v in model.weights]
+    head_keys = [variable_key(v) for v in model.layers[-1].weights]
     model.load_weights(os.path.join(results.run_dir, PREPARED_DIR, arm.key, INIT_WEIGHTS))
     pretrained = model_weights(model, keys)
     model.load_weights(os.path.join(results.path(arm.key), MODEL_WEIGHTS))

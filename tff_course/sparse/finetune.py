@@ -142,5 +142,6 @@ def accuracy(model, images: np.ndarray, labels: np.ndarray, *, batch_size: int =
   """The fraction of `images` (model inputs) whose highest logit is their label."""
   from tff_course.runtime.keras_classes import usable_eagerly
 
-  logits = usable_eagerly(model).predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
+  logits = usable_eagerly(model).predict(np.asarray(images, np.float32),
+                                         batch_size=batch_size, verbose=0)
   return float(np.mean(np.argmax(logits, axis=1) == np.asarray(labels)))

@@ -101,7 +101,7 @@ def prepare(settings: PrepareSettings, out_dir: str, *, data_dir: Optional[str] 
   from tff_course.sparse.calibration import calibrate_masks, eligible_keys
   from tff_course.sparse.finetune import accuracy
   from tff_course.sparse.head import fit_head, with_new_head
-  from tff_course.sparse.mask_set import save_masks
+  from tff_course.sparse.mask_set import density, save_masks
   from tff_course.versions import environment_versions
 
   started = time.perf_counter()
@@ -122,7 +122,7 @@ def prepare(settings: PrepareSettings, out_dir: str, *, data_dir: Optional[str] 
 
   def on_round(round_index, masks):
     history.append({"round": round_index,
-                    "density": _eligible_density(masks, eligible),
+                    "density": density({key: masks[key] for key in eligible}),
                     "seconds": time.perf_counter() - started})
 
   masks = calibrate_masks(model, settings.calibration(), eligible, sensitivity,
@@ -195,11 +195,6 @@ def _sensitivity(settings: PrepareSettings, model, dataset, eligible, client_ind
 
   return federated_sensitivity(keras_model_fn(build, datasets[0].element_spec), model,
                                eligible, datasets, **options)
-
-
-def _eligible_density(masks: Dict[str, np.ndarray], eligible: Sequence[str]) -> float:
-  opened = sum(float(masks[key].sum()) for key in eligible)
-  return opened / max(sum(masks[key].size for key in eligible), 1)
 
 
 def density_figure(summary: Dict, path: str) -> None:
