@@ -53,3 +53,13 @@ def complete_cifar10_copy(directory):
 def has_complete_cifar10_test(data_dir):
   """Whether `data_dir` holds the official 10,000-image CIFAR-10 `test_batch`."""
   return os.path.isfile(os.path.join(data_dir, "cifar10", "cifar-10-batches-py", "test_batch"))
+
+
+def small_preparations():
+  """Course arms that fine-tune the pre-trained ResNet-20 fit their heads on 300 examples
+  and calibrate on 32 (a context manager)."""
+  from unittest import mock
+
+  from tff_course.course import finetune_configs
+
+  return mock.patch.multiple(finetune_configs, HEAD_EXAMPLES=300, CALIBRATION_EXAMPLES=32)

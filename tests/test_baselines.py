@@ -6,7 +6,7 @@ import os
 
 import tensorflow as tf
 
-from tff_course.algorithms.schedules import keras_cosine_schedule
+from tff_course.algorithms.schedules import keras_cosine_schedule, keras_schedule, round_schedule
 from tff_course.experiment.records import last_checkpoint_round
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.experiment.runner import run_experiment
@@ -28,6 +28,17 @@ class ScheduleTest(tf.test.TestCase):
                           atol=1e-6)
     self.assertAllClose(float(schedule(10)), 0.4)
     self.assertAllClose(float(schedule(100)), 0.0, atol=1e-7)
+
+  def test_step_decay_divides_by_ten_at_half_and_three_quarters(self):
+    expected = [0.4] * 50 + [0.04] * 25 + [0.004] * 25
+    keras_rate = keras_schedule("step", 0.4, total_steps=100)
+    self.assertAllClose([float(keras_rate(step)) for step in range(100)], expected, rtol=1e-6)
+    per_round = round_schedule("step", 0.4, 8)
+    self.assertAllClose([float(per_round(r)) for r in range(8)],
+                        [0.4] * 4 + [0.04] * 2 + [0.004] * 2, rtol=1e-6)
+    self.assertEqual(keras_schedule("constant", 0.4, 100), 0.4)
+    with self.assertRaisesRegex(Exception, "lr_schedule: got 'linear', expected one of"):
+      keras_schedule("linear", 0.4, 100)
 
 
 class CentralizedRunTest(tf.test.TestCase):

@@ -7,7 +7,7 @@ from unittest import mock
 import tensorflow as tf
 
 from tests.report_checks import assert_every_question_answered
-from tests.shared_data import requires_data, shared_data_dir
+from tests.shared_data import requires_data, shared_data_dir, small_preparations
 from tff_course.course import course_experiment, plan_arms, run_course_experiment
 from tff_course.course import sparse_rules
 from tff_course.sparse.mask_set import load_masks
@@ -18,11 +18,9 @@ class SparseRulesTest(tf.test.TestCase):
 
   def test_prepares_once_runs_and_answers(self):
     run_dir = self.create_tempdir().full_path
-    small = {"dataset": sparse_rules.DATASET, "head_examples": 300,
-             "calibration_examples": 32}
     with mock.patch.object(sparse_rules, "COMPARED", ("dense", "least_sensitive")), \
         mock.patch.object(sparse_rules, "SEEDS", (0,)), \
-        mock.patch.dict(sparse_rules.PREPARATION, small):
+        small_preparations():
       experiment = course_experiment("sparse-rules")
       report = run_course_experiment(experiment, run_dir, rounds=1, data_dir=shared_data_dir(),
                                      overrides=["data.limit=2000"], progress=False)

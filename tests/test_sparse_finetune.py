@@ -41,9 +41,9 @@ class FinetuneTest(tf.test.TestCase):
     self.assertAlmostEqual(float(cosine(0)), 0.1, places=6)
     self.assertAlmostEqual(float(cosine(50)), 0.05, places=6)
     step = learning_rate(FinetuneSettings(steps=100, learning_rate=0.1, schedule="step"))
-    self.assertAlmostEqual(float(step(50)), 0.1, places=7)
-    self.assertAlmostEqual(float(step(51)), 0.01, places=7)
-    self.assertAlmostEqual(float(step(76)), 0.001, places=7)
+    self.assertAlmostEqual(float(step(49)), 0.1, places=7)
+    self.assertAlmostEqual(float(step(50)), 0.01, places=7)
+    self.assertAlmostEqual(float(step(75)), 0.001, places=7)
     self.assertEqual(learning_rate(FinetuneSettings(schedule="constant", learning_rate=0.2)),
                      0.2)
     with self.assertRaisesRegex(ConfigError, "schedule: got 'linear', expected one of "

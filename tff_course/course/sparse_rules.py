@@ -8,7 +8,7 @@ magnitude, random), or with every eligible weight open (dense), over several see
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 import numpy as np
 
@@ -16,13 +16,14 @@ from tff_course.course import markdown
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.figures import arm_curves
+from tff_course.course.finetune_configs import (LR, dense_preparation, federated_config,
+                                               preparation)
 from tff_course.course.preparation import Preparation
 from tff_course.course.questions import MEASURED, Answer, mean_and_error, plus_minus
 from tff_course.course.results import Results
+from tff_course.course.seed_groups import by_group, seed_key
 from tff_course.course.settings import FULL
-from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.sparse.calibration import RULES
-from tff_course.sparse.prepare import PrepareSettings
 
 DATASET = "fashion_mnist_rgb32"
 DENSITY = 0.1
@@ -31,25 +32,14 @@ SEEDS = (0, 1)
 FULL_SEEDS = (0, 1, 2)
 ROUNDS = 30
 FULL_ROUNDS = 100
-CLIENT_LR = 0.01
 COMPARED = (DENSE,) + RULES
-PREPARATION = {"dataset": DATASET, "head_examples": 5000, "calibration_examples": 512}
 
 
-def _settings(rule: str, seed: int) -> PrepareSettings:
+def _preparation(rule: str, seed: int) -> Preparation:
+  key = seed_key(rule.replace("_", "-"), seed)
   if rule == DENSE:
-    return PrepareSettings(rule="random", density=1.0, rounds=1, seed=seed, **PREPARATION)
-  return PrepareSettings(rule=rule, density=DENSITY, rounds=4, seed=seed, **PREPARATION)
-
-
-def _config(key: str, rounds: int, seed: int, preparation: Preparation) -> ExperimentConfig:
-  return ExperimentConfig(
-      name=key, data=DataConfig(dataset=DATASET, partition="iid", num_clients=100),
-      train=TrainConfig(model=preparation.settings.run_model, algorithm="sparse_fedavg",
-                        client_lr=CLIENT_LR, client_momentum=0.9, epochs=None, steps=4,
-                        batch_size=32, rounds=rounds, client_fraction=0.1,
-                        eval_every=max(rounds // 3, 1), checkpoint_every=5, seed=seed,
-                        **preparation.train_fields()))
+    return dense_preparation(key, DATASET, seed)
+  return preparation(key, DATASET, rule=rule, density=DENSITY, rounds=4, seed=seed)
 
 
 def arms(setting: str) -> List[Arm]:
@@ -58,26 +48,18 @@ def arms(setting: str) -> List[Arm]:
   planned = []
   for rule in COMPARED:
     for seed in seeds:
-      key = f"{rule.replace('_', '-')}-s{seed}"
-      preparation = Preparation(key, _settings(rule, seed))
+      prepared = _preparation(rule, seed)
       label = (f"dense (all eligible), seed {seed}" if rule == DENSE else
                f"{rule.replace('_', ' ')} d={DENSITY:g}, seed {seed}")
-      planned.append(Arm(key, label, _config(key, rounds, seed, preparation),
-                         preparation=preparation))
+      planned.append(Arm(prepared.key, label,
+                         federated_config(prepared.key, prepared, rounds=rounds, seed=seed),
+                         preparation=prepared))
   return planned
-
-
-def rule_of(key: str) -> str:
-  """"least-sensitive-s1" -> "least_sensitive"."""
-  return key.rsplit("-s", 1)[0].replace("-", "_")
 
 
 def by_rule(results: Results) -> Dict[str, List[str]]:
   """Rule -> the keys of its arms (one per seed), in the arms' order."""
-  grouped: Dict[str, List[str]] = {}
-  for arm in results.arms:
-    grouped.setdefault(rule_of(arm.key), []).append(arm.key)
-  return grouped
+  return {name.replace("-", "_"): keys for name, keys in by_group(results).items()}
 
 
 def report(results: Results) -> List[str]:
@@ -136,7 +118,7 @@ EXPERIMENT = CourseExperiment(
         "32x32 colour) fitted on its frozen features (a softmax layer trained on them). Masks of density "
         f"{DENSITY:g} over all weights but the head are calibrated in 4 rounds on 512 "
         "examples by each rule; then 100 IID clients, 10 a round, fine-tune with "
-        f"SparseSGDM (lr {CLIENT_LR:g}, momentum 0.9, J = 4 steps of B = 32) and send only "
+        f"SparseSGDM (lr {LR:g}, momentum 0.9, J = 4 steps of B = 32) and send only "
         "the entries their masks open. Dense opens every eligible weight."),
     duration="33 min measured with tests sharing the cores (quiet est. 25 min); "
              "--full: 3 seeds, 100 rounds, est. 75 min",

@@ -19,13 +19,13 @@ import numpy as np
 from tff_course.course import markdown
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
-from tff_course.course.preparation import PREPARED_DIR, Preparation
+from tff_course.course.finetune_configs import LR, federated_config, preparation
+from tff_course.course.preparation import PREPARED_DIR
 from tff_course.course.questions import (MEASURED, Answer, accuracy_standard_error,
                                          plus_minus, sign_verdict)
 from tff_course.course.results import Results
 from tff_course.course.settings import FULL
-from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
-from tff_course.sparse.prepare import INIT_WEIGHTS, PrepareSettings
+from tff_course.sparse.prepare import INIT_WEIGHTS
 from tff_course.sparse.task_vectors import ALPHA_GRID
 
 TASKS = {"mnist": "mnist_rgb32", "fashion": "fashion_mnist_rgb32"}
@@ -33,8 +33,6 @@ MODES = {"dense": dict(rule="random", density=1.0, rounds=1),
          "sparse": dict(rule="least_sensitive", density=0.1, rounds=4)}
 ROUNDS = 30
 FULL_ROUNDS = 100
-CLIENT_LR = 0.01
-PREPARATION = {"head_examples": 5000, "calibration_examples": 512}
 GRID = ALPHA_GRID
 TALOS = ("TaLoS (Iurada et al., ICLR 2025): sparse task vectors from least-sensitive "
          "masks interfere less, so their merge keeps more of each task's accuracy than "
@@ -51,16 +49,9 @@ def arms(setting: str) -> List[Arm]:
   for task, dataset in TASKS.items():
     for mode, calibration in MODES.items():
       key = _key(task, mode)
-      preparation = Preparation(key, PrepareSettings(dataset=dataset, **calibration,
-                                                     **PREPARATION))
-      config = ExperimentConfig(
-          name=key, data=DataConfig(dataset=dataset, partition="iid", num_clients=100),
-          train=TrainConfig(model=preparation.settings.run_model, algorithm="sparse_fedavg",
-                            client_lr=CLIENT_LR, client_momentum=0.9, epochs=None, steps=4,
-                            batch_size=32, rounds=rounds, client_fraction=0.1,
-                            eval_every=max(rounds // 3, 1), checkpoint_every=5,
-                            **preparation.train_fields()))
-      planned.append(Arm(key, f"{task}, {mode}", config, preparation=preparation))
+      prepared = preparation(key, dataset, **calibration)
+      planned.append(Arm(key, f"{task}, {mode}", federated_config(key, prepared, rounds=rounds),
+                         preparation=prepared))
   return planned
 
 
@@ -187,7 +178,7 @@ EXPERIMENT = CourseExperiment(
     description=(
         "From the published ResNet-20 (CIFAR-10), each task gets a head on frozen features; "
         "sparse FedAvg (100 IID clients, 10 a round, J = 4 steps of B = 32, SGDM lr "
-        f"{CLIENT_LR:g}) fine-tunes every eligible weight (dense) or TaLoS's least-sensitive "
+        f"{LR:g}) fine-tunes every eligible weight (dense) or TaLoS's least-sensitive "
         "10 %. The two task vectors are merged into one backbone with alpha chosen from 21 "
         "values in [0, 1] on the first half of each test split; the second half measures "
         "it."),

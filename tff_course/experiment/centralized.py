@@ -56,7 +56,7 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
   import tensorflow as tf
   from tqdm.auto import tqdm
 
-  from tff_course.algorithms.schedules import keras_cosine_schedule
+  from tff_course.algorithms.schedules import keras_schedule
   from tff_course.data.pipeline import make_tf_dataset
   from tff_course.sampling import round_seed
 
@@ -68,9 +68,8 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
   steps_per_epoch = int(math.ceil(len(indices) / batch))
   tf.keras.utils.set_random_seed(train.seed)
   model = federation.build_keras_model()
-  rate = (keras_cosine_schedule(train.client_lr, steps_per_epoch * train.rounds,
-                             steps_per_epoch * train.warmup_rounds)
-          if train.lr_schedule == "cosine" else train.client_lr)
+  rate = keras_schedule(train.lr_schedule, train.client_lr, steps_per_epoch * train.rounds,
+                        steps_per_epoch * train.warmup_rounds)
   fine_tuning = bool(train.init_weights or train.masks)
   if fine_tuning:
     optimizer = fine_tuning_optimizer(model, train, rate)

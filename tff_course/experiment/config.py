@@ -13,13 +13,14 @@ import os
 import typing
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from tff_course.algorithms.schedule_names import SCHEDULES
 from tff_course.errors import ConfigError
 from tff_course.field_types import typed
 from tff_course.key_value import parse_key_value
 
 FORMAT_VERSION = 1
 ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized", "sparse_fedavg")
-LR_SCHEDULES = ("constant", "cosine")
+LR_SCHEDULES = SCHEDULES
 AGGREGATORS = ("mean", "quantized", "group_mean", "median", "trimmed_mean", "krum")
 ROUNDINGS = ("stochastic", "deterministic")
 OVERRIDE_FORM = "SECTION.FIELD=VALUE with SECTION data or train, e.g. train.rounds=20"
@@ -61,9 +62,10 @@ class TrainConfig:
     client_lr: local SGD learning rate (FedSGD: the server step; centralized: the
       peak learning rate).
     client_momentum: SGD momentum of local steps (centralized: of the optimizer).
-    lr_schedule, warmup_rounds: "constant", or "cosine" annealing of the client (or
+    lr_schedule, warmup_rounds: "constant"; "cosine" annealing of the client (or
       centralized) learning rate to 0 over the rounds, after a linear warmup of
-      `warmup_rounds` rounds (FedAvg and FedProx; FedSGD keeps a constant rate).
+      `warmup_rounds` rounds; or "step": divided by 10 at 50 % and 75 % of the rounds
+      (FedAvg and FedProx; FedSGD keeps a constant rate).
     server_optimizer, server_lr, server_momentum: how the server applies the mean
       update (sgd with lr 1 is plain averaging).
     mu: FedProx's proximal strength.

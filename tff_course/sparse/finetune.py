@@ -16,10 +16,10 @@ from typing import Callable, List, Mapping, Optional
 
 import numpy as np
 
+from tff_course.algorithms.schedule_names import SCHEDULES
 from tff_course.errors import ConfigError
 from tff_course.sparse.sgdm_step import SGDMSettings
 
-SCHEDULES = ("constant", "cosine", "step")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,17 +54,10 @@ class FinetuneSettings:
 
 def learning_rate(settings: FinetuneSettings):
   """The Keras learning rate (a number or a schedule over optimizer steps)."""
-  import tensorflow as tf
+  from tff_course.algorithms.schedules import keras_schedule
 
-  from tff_course.algorithms.schedules import keras_cosine_schedule
-
-  if settings.schedule == "cosine":
-    return keras_cosine_schedule(settings.learning_rate, settings.steps, settings.warmup_steps)
-  if settings.schedule == "step":
-    boundaries = [settings.steps // 2, (3 * settings.steps) // 4]
-    values = [settings.learning_rate * factor for factor in (1.0, 0.1, 0.01)]
-    return tf.keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
-  return settings.learning_rate
+  return keras_schedule(settings.schedule, settings.learning_rate, settings.steps,
+                        settings.warmup_steps)
 
 
 def sparse_optimizer(model, masks: Mapping[str, np.ndarray], settings: FinetuneSettings):

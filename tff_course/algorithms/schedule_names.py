@@ -1,0 +1,3 @@
+"""The learning-rate schedules' names, importable without TensorFlow."""
+
+SCHEDULES = ("constant", "cosine", "step")

@@ -1,0 +1,30 @@
+"""Arms that repeat one setting over seeds: keys NAME-sSEED, grouped back by NAME."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+from tff_course.course.questions import mean_and_error
+from tff_course.course.results import Results
+
+
+def seed_key(name: str, seed: int) -> str:
+  return f"{name}-s{seed}"
+
+
+def group_of(key: str) -> str:
+  """"least-sensitive-s1" -> "least-sensitive"."""
+  return key.rsplit("-s", 1)[0]
+
+
+def by_group(results: Results) -> Dict[str, List[str]]:
+  """Setting name -> the keys of its arms (one per seed), in the arms' order."""
+  grouped: Dict[str, List[str]] = {}
+  for arm in results.arms:
+    grouped.setdefault(group_of(arm.key), []).append(arm.key)
+  return grouped
+
+
+def group_accuracy(results: Results, keys: List[str]) -> Tuple[float, float]:
+  """The arms' mean final test accuracy and its standard error over seeds."""
+  return mean_and_error([results.summary(key).test_accuracy for key in keys])
