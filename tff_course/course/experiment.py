@@ -7,7 +7,7 @@ import dataclasses
 from typing import Callable, List
 
 from tff_course.course.arms import Arm
-from tff_course.course.questions import Answer
+from tff_course.course.questions import BINOMIAL_ERRORS, Answer
 from tff_course.course.results import Results
 
 
@@ -27,6 +27,7 @@ class CourseExperiment:
     questions: `questions(results)` answers the assignment's questions from the runs.
     assignment: the parameters the assignment states, and where and why the default
       setting differs from them (markdown).
+    errors: what the answers' standard errors are (the test set's, or the seeds').
   """
 
   name: str
@@ -37,3 +38,4 @@ class CourseExperiment:
   report: Callable[[Results], List[str]]
   questions: Callable[[Results], List[Answer]]
   assignment: str
+  errors: str = BINOMIAL_ERRORS

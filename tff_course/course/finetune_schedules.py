@@ -18,7 +18,7 @@ from tff_course.course.experiment import CourseExperiment
 from tff_course.course.figures import arm_curves
 from tff_course.course.finetune_configs import (BATCH, LR, MOMENTUM, centralized_config,
                                                 dense_preparation)
-from tff_course.course.questions import MEASURED, Answer, plus_minus
+from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, plus_minus
 from tff_course.course.results import Results
 from tff_course.course.seed_groups import by_group, group_accuracy, seed_key
 from tff_course.course.settings import FULL
@@ -104,7 +104,7 @@ EXPERIMENT = CourseExperiment(
         "the same peak rate."),
     duration="not measured yet (est. 12 min: 6 runs of 5 epochs); --full: 60,000 "
              "examples, 20 epochs, 3 seeds, est. 6 h",
-    arms=arms, report=report, questions=questions,
+    arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The course project's centralized baselines fine-tune DINO ViT-S/16 on CIFAR-100 "
         "with SGDM and cosine annealing; here the backbone is the real pre-trained "

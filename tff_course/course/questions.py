@@ -111,6 +111,10 @@ BINOMIAL_ERRORS = ("Standard errors are those of the test set's size (binomial);
                    "out seed-to-seed variation, which `tff-course train --seeds` measures.")
 
 
+SEED_ERRORS = ("Standard errors are those of the mean over seeds (each run's final test "
+               "accuracy, one per seed).")
+
+
 def questions_section(answers: Sequence[Answer], errors: str = BINOMIAL_ERRORS) -> str:
   """The report's section: every question, the measured answer, the reference's
   observation and the verdict, after `errors`, which says what the standard errors are."""

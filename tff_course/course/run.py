@@ -95,7 +95,7 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *,
               f"Setting: {DESCRIPTIONS[setting]}"
               + (f"; overrides: {', '.join(overrides)}" if overrides else "")
               + (f"; rounds: {rounds}" if rounds else "") + ".",
-              questions_section(answers),
+              questions_section(answers, experiment.errors),
               "## Runs", markdown.settings_table(results), markdown.runs_table(results),
               markdown.test_noise({name: (size, notes) for name, size, notes in
                                    tests.values()})]

@@ -19,7 +19,8 @@ from tff_course.course.figures import arm_curves
 from tff_course.course.finetune_configs import (LR, dense_preparation, federated_config,
                                                preparation)
 from tff_course.course.preparation import Preparation
-from tff_course.course.questions import MEASURED, Answer, mean_and_error, plus_minus
+from tff_course.course.questions import (MEASURED, SEED_ERRORS, Answer, mean_and_error,
+                                         plus_minus)
 from tff_course.course.results import Results
 from tff_course.course.seed_groups import by_group, seed_key
 from tff_course.course.settings import FULL
@@ -122,7 +123,7 @@ EXPERIMENT = CourseExperiment(
         "the entries their masks open. Dense opens every eligible weight."),
     duration="33 min measured with tests sharing the cores (quiet est. 25 min); "
              "--full: 3 seeds, 100 rounds, est. 75 min",
-    arms=arms, report=report, questions=questions,
+    arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The course project fine-tunes DINO ViT-S/16 on CIFAR-100 (where its weights and "
         "files exist: `--pretrained dino_vits16`), with the five rules compared at several "

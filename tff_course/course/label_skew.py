@@ -1,0 +1,244 @@
+"""FedAvg fine-tuning under label skew: IID clients, then clients holding Nc classes each,
+crossed with J local steps, rounds scaled so that rounds x J is constant; and the
+clients' task vectors, whose disagreement shows why skew hurts.
+
+Every arm fine-tunes every eligible weight of the pre-trained ResNet-20 (with a head for
+Fashion-MNIST) with K = 100 clients, C = 0.1, B = 32 and SGDM, so the arms differ only in
+the partition and in how the same number of local steps is cut into rounds. The report
+then fine-tunes a few clients of each partition from the common start for J steps and
+compares their task vectors (cosine similarity, and how much of their length survives
+the average).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from tff_course.course import markdown
+from tff_course.course.arms import Arm
+from tff_course.course.experiment import CourseExperiment
+from tff_course.course.finetune_configs import (BATCH, LR, MOMENTUM, dense_preparation,
+                                                federated_config)
+from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, plus_minus
+from tff_course.course.results import Results
+from tff_course.course.seed_groups import by_group, group_accuracy, seed_key
+from tff_course.course.settings import FULL
+
+DATASET = "fashion_mnist_rgb32"
+PARTITIONS: Dict[str, Optional[int]] = {"iid": None, "nc5": 5, "nc2": 2, "nc1": 1}
+LOCAL_STEPS = (4, 8, 16)
+STEP_BUDGET = 32
+FULL_STEP_BUDGET = 400
+SEEDS = (0, 1)
+FULL_SEEDS = (0, 1, 2)
+VECTOR_CLIENTS = 8
+VECTOR_STEPS = 16
+
+
+def partition_label(name: str) -> str:
+  return "IID" if PARTITIONS[name] is None else f"Nc = {PARTITIONS[name]}"
+
+
+def _key(partition: str, steps: int, seed: int) -> str:
+  return seed_key(f"{partition}-j{steps}", seed)
+
+
+def arms(setting: str) -> List[Arm]:
+  full = setting == FULL
+  budget = FULL_STEP_BUDGET if full else STEP_BUDGET
+  planned = []
+  for seed in FULL_SEEDS if full else SEEDS:
+    prepared = dense_preparation(seed_key("dense", seed), DATASET, seed)
+    for partition, classes in PARTITIONS.items():
+      for steps in LOCAL_STEPS:
+        key = _key(partition, steps, seed)
+        rounds = budget // steps
+        config = federated_config(
+            key, prepared, rounds=rounds, seed=seed, steps=steps,
+            partition="iid" if classes is None else "classes", classes_per_client=classes,
+            eval_every=max(rounds // 2, 1))
+        planned.append(Arm(key, f"{partition_label(partition)}, J = {steps}, seed {seed}",
+                           config, rounds_per_round=max(LOCAL_STEPS) // steps,
+                           preparation=prepared))
+  return planned
+
+
+def _partition_and_steps(group: str) -> Tuple[str, int]:
+  """"nc2-j8" -> ("nc2", 8)."""
+  partition, steps = group.rsplit("-j", 1)
+  return partition, int(steps)
+
+
+def accuracy_grid(results: Results) -> Dict[Tuple[str, int], Tuple[float, float]]:
+  """(partition, J) -> mean final test accuracy over seeds and its standard error."""
+  return {_partition_and_steps(group): group_accuracy(results, keys)
+          for group, keys in by_group(results).items()}
+
+
+_VECTORS: Dict[tuple, Dict[str, np.ndarray]] = {}
+
+
+def client_cosines(results: Results) -> Dict[str, np.ndarray]:
+  """Partition -> the cosine matrix of VECTOR_CLIENTS clients' task vectors, each
+  fine-tuned VECTOR_STEPS steps from the first seed's start; computed once per start."""
+  start_file = results.arms[0].config.train.init_weights
+  stamp = (results.run_dir, os.path.getmtime(start_file))
+  if stamp not in _VECTORS:
+    _VECTORS[stamp] = _client_cosines(results, start_file)
+  return _VECTORS[stamp]
+
+
+def _client_cosines(results: Results, start_file: str) -> Dict[str, np.ndarray]:
+  from tff_course.data.pipeline import model_inputs
+  from tff_course.experiment.federation import build_federation
+  from tff_course.models import build_model
+  from tff_course.sparse.client_vectors import client_task_vectors, pairwise_cosines
+  from tff_course.sparse.finetune import FinetuneSettings
+  from tff_course.sparse.mask_set import load_masks
+  from tff_course.sparse.sgdm_step import SGDMSettings
+  from tff_course.sparse.task_vectors import model_weights
+
+  settings = FinetuneSettings(steps=VECTOR_STEPS, batch_size=BATCH, learning_rate=LR,
+                              schedule="constant", sgdm=SGDMSettings(momentum=MOMENTUM))
+  cosines = {}
+  seed = results.arms[0].config.train.seed
+  for partition in PARTITIONS:
+    arm = results.arm(_key(partition, LOCAL_STEPS[0], seed))
+    with build_federation(arm.config, data_dir=results.data_dir) as federation:
+      dataset = federation.dataset
+      clients = [(model_inputs(dataset.train.x[device.indices], dataset.modality),
+                  dataset.train.y[device.indices])
+                  for device in federation.devices[:VECTOR_CLIENTS]]
+    model = build_model(arm.config.train.model, dataset.train.x.shape[1:],
+                        dataset.num_classes)
+    model.load_weights(start_file)
+    masks = load_masks(arm.config.train.masks)
+    start = model_weights(model, list(masks))
+    cosines[partition] = pairwise_cosines(
+        client_task_vectors(model, start, masks, clients, settings))
+  return cosines
+
+
+def report(results: Results) -> List[str]:
+  from tff_course.sparse.client_vectors import mean_off_diagonal
+
+  grid = accuracy_grid(results)
+  rows = [[partition_label(partition)] + [
+      f"{markdown.percent(grid[(partition, steps)][0])} +- "
+      f"{100 * grid[(partition, steps)][1]:.1f}" for steps in LOCAL_STEPS]
+      for partition in PARTITIONS]
+  cosines = client_cosines(results)
+  agreement = [[partition_label(p), f"{mean_off_diagonal(m):+.3f}",
+                f"{float(np.min(m)):+.3f}"] for p, m in cosines.items()]
+  budget = results.arms[0].config.train.rounds * results.arms[0].config.train.steps
+  return [
+      f"## Final test accuracy (mean +- s.e. over seeds), rounds x J = {budget}",
+      markdown.table(["partition"] + [f"J = {steps}" for steps in LOCAL_STEPS], rows),
+      _grid_figure(results, grid),
+      f"## Clients' task vectors ({VECTOR_CLIENTS} clients, {VECTOR_STEPS} steps each "
+      "from the start model)",
+      markdown.table(["partition", "mean pairwise cosine", "lowest"], agreement),
+      _cosine_figure(results, cosines)]
+
+
+def _save(results: Results, figure, filename: str) -> str:
+  import matplotlib.pyplot as plt
+
+  from tff_course.atomic import atomic_path
+
+  path = results.path(filename)
+  with atomic_path(path) as temp:
+    figure.savefig(temp, dpi=120)
+  plt.close(figure)
+  return path
+
+
+def _grid_figure(results: Results, grid) -> str:
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  figure, axis = plt.subplots(figsize=(6, 3.6))
+  for partition in PARTITIONS:
+    means = [100 * grid[(partition, steps)][0] for steps in LOCAL_STEPS]
+    errors = [100 * np.nan_to_num(grid[(partition, steps)][1]) for steps in LOCAL_STEPS]
+    axis.errorbar(LOCAL_STEPS, means, yerr=errors, marker="o", capsize=3,
+                  label=partition_label(partition))
+  axis.set_xscale("log", base=2)
+  axis.set_xticks(LOCAL_STEPS, [str(steps) for steps in LOCAL_STEPS])
+  axis.set_xlabel("local steps J (rounds = budget / J)")
+  axis.set_ylabel("final test accuracy (%)")
+  axis.set_title("FedAvg fine-tuning on Fashion-MNIST: label skew x local steps", fontsize=9)
+  axis.legend(fontsize=8)
+  figure.tight_layout()
+  return markdown.image(results, _save(results, figure, "accuracy-grid.png"),
+                        "final test accuracy against J, one line per partition")
+
+
+def _cosine_figure(results: Results, cosines: Dict[str, np.ndarray]) -> str:
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  figure, axes = plt.subplots(1, len(cosines), figsize=(3 * len(cosines), 3.2))
+  for axis, (partition, matrix) in zip(np.atleast_1d(axes), cosines.items()):
+    shown = axis.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu")
+    axis.set_title(partition_label(partition), fontsize=9)
+    axis.set_xticks([])
+    axis.set_yticks([])
+  figure.colorbar(shown, ax=list(np.atleast_1d(axes)), shrink=0.8, label="cosine")
+  return markdown.image(results, _save(results, figure, "client-cosines.png"),
+                        "cosine similarity of the clients' task vectors, by partition")
+
+
+def questions(results: Results) -> List[Answer]:
+  from tff_course.sparse.client_vectors import mean_off_diagonal
+
+  grid = accuracy_grid(results)
+  anchor = (next(iter(PARTITIONS)), LOCAL_STEPS[0])
+  skewed = (list(PARTITIONS)[-1], LOCAL_STEPS[0])
+  drop = grid[skewed][0] - grid[anchor][0]
+  drop_error = float(np.hypot(grid[skewed][1], grid[anchor][1]))
+  best_steps = {partition: max(LOCAL_STEPS, key=lambda steps: grid[(partition, steps)][0])
+                for partition in PARTITIONS}
+  cosines = {p: mean_off_diagonal(m) for p, m in client_cosines(results).items()}
+  return [
+      Answer(f"What does label skew cost FedAvg at J = {LOCAL_STEPS[0]}?",
+             f"{partition_label(skewed[0])}: {plus_minus(drop, drop_error)} against IID "
+             f"({markdown.percent(grid[skewed][0])} vs {markdown.percent(grid[anchor][0])}; "
+             f"errors over seeds).", MEASURED),
+      Answer("At a fixed budget of local steps, do fewer longer rounds help or hurt?",
+             "Best J per partition: " + ", ".join(
+                 f"{partition_label(p)} J = {steps}" for p, steps in best_steps.items()) +
+             ".", MEASURED),
+      Answer("Do skewed clients' task vectors interfere?",
+             "Mean pairwise cosine of the clients' vectors: " + ", ".join(
+                 f"{partition_label(p)} {value:+.3f}" for p, value in cosines.items()) + ".",
+             MEASURED),
+  ]
+
+
+EXPERIMENT = CourseExperiment(
+    name="label-skew",
+    title="FedAvg fine-tuning under label skew: IID and Nc classes per client x J local "
+          "steps (ResNet-20 -> Fashion-MNIST)",
+    description=(
+        "The published ResNet-20 for CIFAR-10 with a head for Fashion-MNIST trained on its "
+        "frozen features; FedAvg with K = 100 clients, C = 0.1, B = 32 and SGDM (lr "
+        f"{LR:g}, momentum {MOMENTUM:g}) fine-tunes every eligible weight. Clients are IID "
+        f"or hold Nc in {{5, 2, 1}} of the 10 classes; J in {set(LOCAL_STEPS)} local steps "
+        f"with rounds = {STEP_BUDGET} / J, so every arm takes the same number of steps. "
+        f"{VECTOR_CLIENTS} clients of each partition then fine-tune {VECTOR_STEPS} steps "
+        "from the start and their task vectors are compared."),
+    duration="not measured yet (est. 25 min: 24 runs of 32 local steps a client); --full: "
+             "rounds x J = 400, 3 seeds, est. 6 h",
+    arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
+    assignment=(
+        "The course project uses DINO ViT-S/16 on CIFAR-100 with Nc in {1, 5, 10, 50} of "
+        "100 classes; scaled to Fashion-MNIST's 10 classes that is Nc in {1, 2, 5} and IID "
+        "(all 10), here on the real pre-trained ResNet-20, sized for 2 cores."))
