@@ -46,7 +46,7 @@ class LabelSkewRunTest(tf.test.TestCase):
     for image in ("accuracy-grid.png", "client-cosines.png"):
       self.assertTrue(os.path.isfile(os.path.join(run_dir, image)), image)
     assert_every_question_answered(self, text)
-    self.assertRegex(text, r"\| Nc = 1 \| \d+\.\d+ % \+- nan \|")
+    self.assertRegex(text, r"\| Nc = 1 \| \d+\.\d+ % \+- \d+\.\d \|")
     self.assertRegex(text, r"\| IID \| [+-]\d\.\d{3} \| [+-]\d\.\d{3} \|")
     self.assertEqual(set(cosines), {"iid", "nc1"})
     for matrix in cosines.values():

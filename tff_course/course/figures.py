@@ -20,3 +20,27 @@ def arm_curves(results: Results, keys: Sequence[str], filename: str, title: str,
                    baseline=results.path(baseline) if baseline else None, x=x,
                    xlabel=xlabel, log_x=log_x)
   return markdown.image(results, path, title)
+
+
+def new_figure(columns: int = 1, figsize=(6, 3.6)):
+  """A matplotlib figure and its axes (one, or a row of `columns`), off-screen."""
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  return plt.subplots(1, columns, figsize=figsize)
+
+
+def saved_image(results: Results, figure, filename: str, caption: str) -> str:
+  """Writes `figure` to run_dir/filename atomically, closes it; returns the markdown
+  image."""
+  import matplotlib.pyplot as plt
+
+  from tff_course.atomic import atomic_path
+
+  path = results.path(filename)
+  with atomic_path(path) as temp:
+    figure.savefig(temp, dpi=120)
+  plt.close(figure)
+  return markdown.image(results, path, caption)

@@ -9,6 +9,7 @@ from tff_course.course.preparation import Preparation
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.sparse.prepare import PrepareSettings
 
+CLIENTS = 100
 LR = 0.01
 MOMENTUM = 0.9
 BATCH = 32
@@ -34,10 +35,10 @@ def federated_config(key: str, prepared: Preparation, *, rounds: int, seed: int 
                      steps: int = 4, partition: str = "iid",
                      classes_per_client: Optional[int] = None,
                      eval_every: Optional[int] = None) -> ExperimentConfig:
-  """Sparse FedAvg: K = 100 clients, C = 0.1, J `steps` of B = 32, SGDM lr 0.01."""
+  """Sparse FedAvg: K = CLIENTS (100) clients, C = 0.1, J `steps` of B = 32, SGDM lr 0.01."""
   return ExperimentConfig(
       name=key, data=DataConfig(dataset=prepared.settings.dataset, partition=partition,
-                                num_clients=100, classes_per_client=classes_per_client),
+                                num_clients=CLIENTS, classes_per_client=classes_per_client),
       train=TrainConfig(model=prepared.settings.run_model, algorithm="sparse_fedavg",
                         client_lr=LR, client_momentum=MOMENTUM, epochs=None, steps=steps,
                         batch_size=BATCH, rounds=rounds, client_fraction=0.1,
@@ -45,14 +46,14 @@ def federated_config(key: str, prepared: Preparation, *, rounds: int, seed: int 
                         seed=seed, **prepared.train_fields()))
 
 
-def centralized_config(key: str, prepared: Preparation, *, epochs: int, limit: int,
+def centralized_config(key: str, prepared: Preparation, *, epochs: int, examples: int,
                        seed: int = 0, lr_schedule: str = "constant",
                        lr: float = LR) -> ExperimentConfig:
-  """Fine-tuning on the first `limit` training examples with SparseSGDM, one epoch a
-  round."""
+  """Fine-tuning with SparseSGDM on `examples` training examples drawn at random (one
+  device's share), one epoch a round, measured on the whole test split."""
   return ExperimentConfig(
       name=key, data=DataConfig(dataset=prepared.settings.dataset, partition="iid",
-                                num_clients=1, limit=limit),
+                                num_clients=1, samples_per_client=examples),
       train=TrainConfig(model=prepared.settings.run_model, algorithm="centralized",
                         client_lr=lr, client_momentum=MOMENTUM, lr_schedule=lr_schedule,
                         batch_size=BATCH, rounds=epochs, eval_every=1, checkpoint_every=1,

@@ -29,8 +29,8 @@ SEEDS = (0, 1)
 FULL_SEEDS = (0, 1, 2)
 EPOCHS = 5
 FULL_EPOCHS = 20
-LIMIT = 5000
-FULL_LIMIT = 60000
+EXAMPLES = 5000
+FULL_EXAMPLES = 60000
 SCHEDULE_NAMES = {"constant": "constant", "step": "step (/10 at 50 % and 75 %)",
                   "cosine": "cosine annealing"}
 
@@ -43,7 +43,7 @@ def arms(setting: str) -> List[Arm]:
     for schedule in SCHEDULES:
       key = seed_key(schedule, seed)
       config = centralized_config(key, prepared, epochs=FULL_EPOCHS if full else EPOCHS,
-                                  limit=FULL_LIMIT if full else LIMIT, seed=seed,
+                                  examples=FULL_EXAMPLES if full else EXAMPLES, seed=seed,
                                   lr_schedule=schedule)
       planned.append(Arm(key, f"{SCHEDULE_NAMES[schedule]}, seed {seed}", config,
                          preparation=prepared))
@@ -99,7 +99,7 @@ EXPERIMENT = CourseExperiment(
     description=(
         "The published ResNet-20 for CIFAR-10 gets a head for Fashion-MNIST (32x32 colour) "
         f"trained on its frozen features; then every eligible weight is fine-tuned on "
-        f"{LIMIT:,} training examples for {EPOCHS} epochs with SGDM (lr {LR:g}, momentum "
+        f"{EXAMPLES:,} training examples for {EPOCHS} epochs with SGDM (lr {LR:g}, momentum "
         f"{MOMENTUM:g}, B = {BATCH}), batch norm in inference mode, under three schedules of "
         "the same peak rate."),
     duration="not measured yet (est. 12 min: 6 runs of 5 epochs); --full: 60,000 "

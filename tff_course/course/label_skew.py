@@ -20,6 +20,7 @@ import numpy as np
 from tff_course.course import markdown
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
+from tff_course.course.figures import new_figure, saved_image
 from tff_course.course.finetune_configs import (BATCH, LR, MOMENTUM, dense_preparation,
                                                 federated_config)
 from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, plus_minus
@@ -144,25 +145,8 @@ def report(results: Results) -> List[str]:
       _cosine_figure(results, cosines)]
 
 
-def _save(results: Results, figure, filename: str) -> str:
-  import matplotlib.pyplot as plt
-
-  from tff_course.atomic import atomic_path
-
-  path = results.path(filename)
-  with atomic_path(path) as temp:
-    figure.savefig(temp, dpi=120)
-  plt.close(figure)
-  return path
-
-
 def _grid_figure(results: Results, grid) -> str:
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  figure, axis = plt.subplots(figsize=(6, 3.6))
+  figure, axis = new_figure()
   for partition in PARTITIONS:
     means = [100 * grid[(partition, steps)][0] for steps in LOCAL_STEPS]
     errors = [100 * np.nan_to_num(grid[(partition, steps)][1]) for steps in LOCAL_STEPS]
@@ -175,25 +159,20 @@ def _grid_figure(results: Results, grid) -> str:
   axis.set_title("FedAvg fine-tuning on Fashion-MNIST: label skew x local steps", fontsize=9)
   axis.legend(fontsize=8)
   figure.tight_layout()
-  return markdown.image(results, _save(results, figure, "accuracy-grid.png"),
-                        "final test accuracy against J, one line per partition")
+  return saved_image(results, figure, "accuracy-grid.png",
+                     "final test accuracy against J, one line per partition")
 
 
 def _cosine_figure(results: Results, cosines: Dict[str, np.ndarray]) -> str:
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  figure, axes = plt.subplots(1, len(cosines), figsize=(3 * len(cosines), 3.2))
+  figure, axes = new_figure(len(cosines), figsize=(3 * len(cosines), 3.2))
   for axis, (partition, matrix) in zip(np.atleast_1d(axes), cosines.items()):
     shown = axis.imshow(matrix, vmin=-1, vmax=1, cmap="RdBu")
     axis.set_title(partition_label(partition), fontsize=9)
     axis.set_xticks([])
     axis.set_yticks([])
   figure.colorbar(shown, ax=list(np.atleast_1d(axes)), shrink=0.8, label="cosine")
-  return markdown.image(results, _save(results, figure, "client-cosines.png"),
-                        "cosine similarity of the clients' task vectors, by partition")
+  return saved_image(results, figure, "client-cosines.png",
+                     "cosine similarity of the clients' task vectors, by partition")
 
 
 def questions(results: Results) -> List[Answer]:

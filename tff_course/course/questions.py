@@ -112,7 +112,8 @@ BINOMIAL_ERRORS = ("Standard errors are those of the test set's size (binomial);
 
 
 SEED_ERRORS = ("Standard errors are those of the mean over seeds (each run's final test "
-               "accuracy, one per seed).")
+               "accuracy, one per seed); a setting run with one seed gets its test set's "
+               "binomial error instead.")
 
 
 def questions_section(answers: Sequence[Answer], errors: str = BINOMIAL_ERRORS) -> str:

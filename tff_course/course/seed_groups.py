@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from tff_course.course.questions import mean_and_error
+from tff_course.course.questions import accuracy_standard_error, mean_and_error
 from tff_course.course.results import Results
 
 
@@ -26,5 +26,9 @@ def by_group(results: Results) -> Dict[str, List[str]]:
 
 
 def group_accuracy(results: Results, keys: List[str]) -> Tuple[float, float]:
-  """The arms' mean final test accuracy and its standard error over seeds."""
+  """The arms' mean final test accuracy and its standard error over seeds (of one arm:
+  the binomial standard error of its test set)."""
+  if len(keys) == 1:
+    accuracy = results.summary(keys[0]).test_accuracy
+    return accuracy, accuracy_standard_error(accuracy, results.test_size(keys[0]))
   return mean_and_error([results.summary(key).test_accuracy for key in keys])

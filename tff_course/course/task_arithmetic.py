@@ -19,6 +19,7 @@ import numpy as np
 from tff_course.course import markdown
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
+from tff_course.course.figures import new_figure, saved_image
 from tff_course.course.finetune_configs import LR, federated_config, preparation
 from tff_course.course.preparation import PREPARED_DIR
 from tff_course.course.questions import (MEASURED, Answer, accuracy_standard_error,
@@ -125,14 +126,7 @@ def report(results: Results) -> List[str]:
 
 
 def _alpha_figure(results: Results) -> str:
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  from tff_course.atomic import atomic_path
-
-  figure, axis = plt.subplots(figsize=(6, 3.6))
+  figure, axis = new_figure()
   for mode, result in merged(results).items():
     alphas, scores = zip(*result.curve)
     axis.plot(alphas, scores, marker="o", label=f"{mode} (alpha {result.alpha:g})")
@@ -141,11 +135,8 @@ def _alpha_figure(results: Results) -> str:
   axis.set_title("Merging MNIST and Fashion-MNIST task vectors", fontsize=9)
   axis.legend(fontsize=8)
   figure.tight_layout()
-  path = results.path("alpha.png")
-  with atomic_path(path) as temp:
-    figure.savefig(temp, dpi=120)
-  plt.close(figure)
-  return markdown.image(results, path, "normalized accuracy of the merge against alpha")
+  return saved_image(results, figure, "alpha.png",
+                     "normalized accuracy of the merge against alpha")
 
 
 def questions(results: Results) -> List[Answer]:
