@@ -100,10 +100,12 @@ SMOKE = {
     "05_pruning_competition": {"SMALL": True},
     "06_numpy_fedavg": {"SMALL": True},
     "07_diffusion": {"SMALL": True},
+    "08_sparse_finetuning": {"SMALL": True},
 }
 NEEDS_DATA = {"01_iid_and_group_noniid_fairness": "cifar10", "02_quantized_fl": "cifar10",
               "03_gradient_inversion_defenses": "cifar10", "04_fedsgd_vs_fedavg": "mnist",
-              "05_pruning_competition": "cifar10", "07_diffusion": "fashion-mnist"}
+              "05_pruning_competition": "cifar10", "07_diffusion": "fashion-mnist",
+              "08_sparse_finetuning": "weights/resnet20-cifar10"}
 
 
 class NotebookFilesTest(tf.test.TestCase):
@@ -232,4 +234,16 @@ class NotebookRunTest(tf.test.TestCase):
       self.assertIn(section, text)
     self.assertEqual(text.count("- Verdict: **"), 4)
     self.assertImages(notebook, 8)
+    self.assertNotEmpty(rich(notebook, WIDGET), "no tqdm notebook progress bar")
+
+  def test_08_sparse_finetuning(self):
+    notebook = self.run_notebook("08_sparse_finetuning")
+    printed = stream(notebook, "stdout")
+    self.assertRegex(printed, r"head on frozen features: \d+\.\d\d % of 2,000 test images")
+    self.assertRegex(printed, r"least_sensitive: \d+\.\d\d % of all trainable entries open")
+    self.assertIn("entries changed outside the masks: 0\n", printed)
+    text = self.markdown(notebook)
+    self.assertIn("## Schedules at a glance", text)
+    self.assertIn("| cosine annealing | 2 |", text)
+    self.assertImages(notebook, 3)
     self.assertNotEmpty(rich(notebook, WIDGET), "no tqdm notebook progress bar")
