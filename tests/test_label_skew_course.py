@@ -40,15 +40,17 @@ class LabelSkewRunTest(tf.test.TestCase):
       report = run_course_experiment(experiment, run_dir, data_dir=shared_data_dir(),
                                      overrides=["data.limit=2000"], progress=False)
       arms = tuple(resolved(arm, run_dir) for arm in plan_arms(experiment))
-      cosines = label_skew.client_cosines(Results(run_dir, arms, data_dir=shared_data_dir()))
+      agreement = label_skew.client_agreement(Results(run_dir, arms,
+                                                      data_dir=shared_data_dir()))
     with open(report, encoding="utf-8") as stream:
       text = stream.read()
     for image in ("accuracy-grid.png", "client-cosines.png"):
       self.assertTrue(os.path.isfile(os.path.join(run_dir, image)), image)
     assert_every_question_answered(self, text)
     self.assertRegex(text, r"\| Nc = 1 \| \d+\.\d+ % \+- \d+\.\d \|")
-    self.assertRegex(text, r"\| IID \| [+-]\d\.\d{3} \| [+-]\d\.\d{3} \|")
-    self.assertEqual(set(cosines), {"iid", "nc1"})
-    for matrix in cosines.values():
-      self.assertEqual(matrix.shape, (3, 3))
-      np.testing.assert_allclose(np.diag(matrix), 1.0, rtol=1e-6)
+    self.assertRegex(text, r"\| IID \| [+-]\d\.\d{3} \| [+-]\d\.\d{3} \| \d\.\d{3} \|")
+    self.assertEqual(set(agreement), {"iid", "nc1"})
+    for measured in agreement.values():
+      self.assertEqual(measured.cosines.shape, (3, 3))
+      np.testing.assert_allclose(np.diag(measured.cosines), 1.0, rtol=1e-6)
+      self.assertBetween(measured.kept, 0.0, 1.0)

@@ -12,6 +12,7 @@ the average).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Dict, List, Optional, Tuple
 
@@ -79,24 +80,34 @@ def accuracy_grid(results: Results) -> Dict[Tuple[str, int], Tuple[float, float]
           for group, keys in by_group(results).items()}
 
 
-_VECTORS: Dict[tuple, Dict[str, np.ndarray]] = {}
+@dataclasses.dataclass(frozen=True)
+class Agreement:
+  """How a partition's clients' task vectors agree: their cosine matrix, and the length
+  of their mean over their mean length (`client_vectors.mean_vector_norm_ratio`)."""
+
+  cosines: np.ndarray
+  kept: float
 
 
-def client_cosines(results: Results) -> Dict[str, np.ndarray]:
-  """Partition -> the cosine matrix of VECTOR_CLIENTS clients' task vectors, each
-  fine-tuned VECTOR_STEPS steps from the first seed's start; computed once per start."""
+_VECTORS: Dict[tuple, Dict[str, Agreement]] = {}
+
+
+def client_agreement(results: Results) -> Dict[str, Agreement]:
+  """Partition -> the agreement of VECTOR_CLIENTS clients' task vectors, each fine-tuned
+  VECTOR_STEPS steps from the first seed's start; computed once per start."""
   start_file = results.arms[0].config.train.init_weights
   stamp = (results.run_dir, os.path.getmtime(start_file))
   if stamp not in _VECTORS:
-    _VECTORS[stamp] = _client_cosines(results, start_file)
+    _VECTORS[stamp] = _client_agreement(results, start_file)
   return _VECTORS[stamp]
 
 
-def _client_cosines(results: Results, start_file: str) -> Dict[str, np.ndarray]:
+def _client_agreement(results: Results, start_file: str) -> Dict[str, Agreement]:
   from tff_course.data.pipeline import model_inputs
   from tff_course.experiment.federation import build_federation
   from tff_course.models import build_model
-  from tff_course.sparse.client_vectors import client_task_vectors, pairwise_cosines
+  from tff_course.sparse.client_vectors import (client_task_vectors, mean_vector_norm_ratio,
+                                                pairwise_cosines)
   from tff_course.sparse.finetune import FinetuneSettings
   from tff_course.sparse.mask_set import load_masks
   from tff_course.sparse.sgdm_step import SGDMSettings
@@ -104,7 +115,7 @@ def _client_cosines(results: Results, start_file: str) -> Dict[str, np.ndarray]:
 
   settings = FinetuneSettings(steps=VECTOR_STEPS, batch_size=BATCH, learning_rate=LR,
                               schedule="constant", sgdm=SGDMSettings(momentum=MOMENTUM))
-  cosines = {}
+  agreement = {}
   seed = results.arms[0].config.train.seed
   for partition in PARTITIONS:
     arm = results.arm(_key(partition, LOCAL_STEPS[0], seed))
@@ -118,9 +129,9 @@ def _client_cosines(results: Results, start_file: str) -> Dict[str, np.ndarray]:
     model.load_weights(start_file)
     masks = load_masks(arm.config.train.masks)
     start = model_weights(model, list(masks))
-    cosines[partition] = pairwise_cosines(
-        client_task_vectors(model, start, masks, clients, settings))
-  return cosines
+    vectors = client_task_vectors(model, start, masks, clients, settings)
+    agreement[partition] = Agreement(pairwise_cosines(vectors), mean_vector_norm_ratio(vectors))
+  return agreement
 
 
 def report(results: Results) -> List[str]:
@@ -131,9 +142,10 @@ def report(results: Results) -> List[str]:
       f"{markdown.percent(grid[(partition, steps)][0])} +- "
       f"{100 * grid[(partition, steps)][1]:.1f}" for steps in LOCAL_STEPS]
       for partition in PARTITIONS]
-  cosines = client_cosines(results)
-  agreement = [[partition_label(p), f"{mean_off_diagonal(m):+.3f}",
-                f"{float(np.min(m)):+.3f}"] for p, m in cosines.items()]
+  agreement = client_agreement(results)
+  rows_agreement = [[partition_label(p), f"{mean_off_diagonal(a.cosines):+.3f}",
+                     f"{float(np.min(a.cosines)):+.3f}", f"{a.kept:.3f}"]
+                    for p, a in agreement.items()]
   budget = results.arms[0].config.train.rounds * results.arms[0].config.train.steps
   return [
       f"## Final test accuracy (mean +- s.e. over seeds), rounds x J = {budget}",
@@ -141,8 +153,12 @@ def report(results: Results) -> List[str]:
       _grid_figure(results, grid),
       f"## Clients' task vectors ({VECTOR_CLIENTS} clients, {VECTOR_STEPS} steps each "
       "from the start model)",
-      markdown.table(["partition", "mean pairwise cosine", "lowest"], agreement),
-      _cosine_figure(results, cosines)]
+      markdown.table(["partition", "mean pairwise cosine", "lowest",
+                      "length of the mean / mean length"], rows_agreement),
+      f"(1 when the clients agree; 1/sqrt({VECTOR_CLIENTS}) = "
+      f"{1 / np.sqrt(VECTOR_CLIENTS):.3f} when they are orthogonal: the share of their steps "
+      "that survives FedAvg's average.)",
+      _cosine_figure(results, {p: a.cosines for p, a in agreement.items()})]
 
 
 def _grid_figure(results: Results, grid) -> str:
@@ -185,7 +201,8 @@ def questions(results: Results) -> List[Answer]:
   drop_error = float(np.hypot(grid[skewed][1], grid[anchor][1]))
   best_steps = {partition: max(LOCAL_STEPS, key=lambda steps: grid[(partition, steps)][0])
                 for partition in PARTITIONS}
-  cosines = {p: mean_off_diagonal(m) for p, m in client_cosines(results).items()}
+  agreement = client_agreement(results)
+  cosines = {p: mean_off_diagonal(a.cosines) for p, a in agreement.items()}
   return [
       Answer(f"What does label skew cost FedAvg at J = {LOCAL_STEPS[0]}?",
              f"{partition_label(skewed[0])}: {plus_minus(drop, drop_error)} against IID "
@@ -197,7 +214,9 @@ def questions(results: Results) -> List[Answer]:
              ".", MEASURED),
       Answer("Do skewed clients' task vectors interfere?",
              "Mean pairwise cosine of the clients' vectors: " + ", ".join(
-                 f"{partition_label(p)} {value:+.3f}" for p, value in cosines.items()) + ".",
+                 f"{partition_label(p)} {value:+.3f}" for p, value in cosines.items()) +
+             "; length of their mean over their mean length: " + ", ".join(
+                 f"{partition_label(p)} {a.kept:.3f}" for p, a in agreement.items()) + ".",
              MEASURED),
   ]
 
