@@ -394,3 +394,30 @@ class FedSgdFedAvgAssignmentTest(tf.test.TestCase):
     self.assertEqual(images, ["homework.png", "forms-i.png", "forms-ii.png"])
     for image in images:
       self.assertTrue(os.path.isfile(os.path.join(run_dir, image)), image)
+
+
+class DivergedArmTest(tf.test.TestCase):
+
+  def test_a_diverged_arm_is_recorded_reported_and_not_trained_again(self):
+    from tff_course.course.arms import Arm
+    from tff_course.course.run import run_arm
+    from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
+
+    run_dir = self.create_tempdir().full_path
+    config = ExperimentConfig(
+        name="blows-up", data=DataConfig(dataset="synthetic", partition="iid", num_clients=4),
+        train=TrainConfig(model="mlp", client_lr=1e30, rounds=3, client_fraction=1.0,
+                          client_slots=0))
+    arm = Arm("blows-up", "lr 1e30", config)
+    self.assertEqual(run_arm(arm, os.path.join(run_dir, arm.key), data_dir=None,
+                             progress=False), {})
+    record = os.path.join(run_dir, arm.key, "diverged.txt")
+    with open(record) as stream:
+      self.assertRegex(stream.read(), r"^round \d: .*NaN or infinite")
+    stamp = os.path.getmtime(record)
+    self.assertEqual(run_arm(arm, os.path.join(run_dir, arm.key), data_dir=None,
+                             progress=False), {})
+    self.assertEqual(os.path.getmtime(record), stamp)
+    results = Results(run_dir, (arm,))
+    self.assertTrue(np.isnan(results.summary(arm.key).test_accuracy))
+    self.assertRegex(markdown.runs_table(results), r"\| lr 1e30 \| \d \| diverged \(round \d\) \|")

@@ -34,13 +34,15 @@ def dense_preparation(key: str, dataset: str, seed: int = 0) -> Preparation:
 def federated_config(key: str, prepared: Preparation, *, rounds: int, seed: int = 0,
                      steps: int = 4, partition: str = "iid",
                      classes_per_client: Optional[int] = None,
-                     eval_every: Optional[int] = None) -> ExperimentConfig:
-  """Sparse FedAvg: K = CLIENTS (100) clients, C = 0.1, J `steps` of B = 32, SGDM lr 0.01."""
+                     eval_every: Optional[int] = None,
+                     momentum: float = MOMENTUM) -> ExperimentConfig:
+  """Sparse FedAvg: K = CLIENTS (100) clients, C = 0.1, J `steps` of B = 32, SGDM lr 0.01
+  (momentum 0.9 unless given)."""
   return ExperimentConfig(
       name=key, data=DataConfig(dataset=prepared.settings.dataset, partition=partition,
                                 num_clients=CLIENTS, classes_per_client=classes_per_client),
       train=TrainConfig(model=prepared.settings.run_model, algorithm="sparse_fedavg",
-                        client_lr=LR, client_momentum=MOMENTUM, epochs=None, steps=steps,
+                        client_lr=LR, client_momentum=momentum, epochs=None, steps=steps,
                         batch_size=BATCH, rounds=rounds, client_fraction=0.1,
                         eval_every=eval_every or max(rounds // 3, 1), checkpoint_every=5,
                         seed=seed, **prepared.train_fields()))

@@ -20,7 +20,7 @@ from tff_course.course.finetune_configs import (BATCH, LR, MOMENTUM, centralized
                                                 dense_preparation)
 from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, plus_minus
 from tff_course.course.results import Results
-from tff_course.course.seed_groups import by_group, group_accuracy, seed_key
+from tff_course.course.seed_groups import accuracy_cell, by_group, group_accuracy, seed_key
 from tff_course.course.settings import FULL
 
 DATASET = "fashion_mnist_rgb32"
@@ -54,10 +54,8 @@ def report(results: Results) -> List[str]:
   grouped = by_group(results)
   rows = []
   for schedule, keys in grouped.items():
-    accuracy, error = group_accuracy(results, keys)
     best = np.mean([results.summary(key).best_test_accuracy for key in keys])
-    rows.append([SCHEDULE_NAMES[schedule], len(keys),
-                 f"{markdown.percent(accuracy)} +- {100 * error:.1f}",
+    rows.append([SCHEDULE_NAMES[schedule], len(keys), accuracy_cell(results, keys),
                  markdown.percent(float(best))])
   first_seed = [keys[0] for keys in grouped.values()]
   return [

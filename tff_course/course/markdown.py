@@ -42,7 +42,9 @@ def runs_table(results: Results, keys: Optional[Sequence[str]] = None) -> str:
   rows = []
   for key in keys or [arm.key for arm in results.arms]:
     summary = results.summary(key)
-    rows.append((results.arm(key).label, summary.rounds, percent(summary.test_accuracy),
+    final = (f"diverged (round {summary.rounds + 1})" if results.diverged(key) else
+             percent(summary.test_accuracy))
+    rows.append((results.arm(key).label, summary.rounds, final,
                  percent(summary.best_test_accuracy), f"{summary.train_loss:.4f}",
                  count(summary.messages), megabytes(summary.bytes_up),
                  f"{summary.seconds / 60:.1f}"))

@@ -10,7 +10,10 @@ from typing import Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from tff_course.course.arms import Arm
+from tff_course.errors import ConfigError
 from tff_course.experiment.metrics_file import read_metrics
+
+DIVERGED_FILE = "diverged.txt"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,8 +62,22 @@ class Results:
     return self.test_sizes[key]
 
   def summary(self, key: str) -> ArmSummary:
-    """The arm's totals and final values."""
-    return summarize_metrics(self.metrics(key))
+    """The arm's totals and final values (a diverged arm's final accuracy is NaN)."""
+    if not self.diverged(key):
+      return summarize_metrics(self.metrics(key))
+    try:
+      summary = summarize_metrics(self.metrics(key))
+    except (ConfigError, IndexError):
+      return ArmSummary(0, math.nan, math.nan, math.nan, None, None, 0.0)
+    return dataclasses.replace(summary, test_accuracy=math.nan)
+
+  def diverged(self, key: str) -> Optional[str]:
+    """Why the arm's training stopped diverging, or None when it did not."""
+    path = os.path.join(self.path(key), DIVERGED_FILE)
+    if not os.path.isfile(path):
+      return None
+    with open(path, encoding="utf-8") as stream:
+      return stream.read().strip()
 
 
 def last_evaluated(values: np.ndarray) -> float:

@@ -14,7 +14,7 @@ from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.preparation import prepare_arms, resolved
 from tff_course.course.questions import questions_section
-from tff_course.course.results import Results
+from tff_course.course.results import DIVERGED_FILE, Results
 from tff_course.course.settings import DEFAULT, DESCRIPTIONS, check_setting
 from tff_course.errors import ConfigError
 from tff_course.experiment.config import OVERRIDE_FORM
@@ -169,9 +169,20 @@ def _loader_arguments(arm: Arm) -> tuple:
 
 
 def run_arm(arm: Arm, run_dir: str, *, data_dir: Optional[str], progress: bool):
-  """Runs (or resumes) one arm; returns its last metrics."""
+  """Runs (or resumes) one arm; returns its last metrics. An arm whose training diverges
+  is a result, not a failure: its run directory gets DIVERGED_FILE (the reason) and the
+  experiment goes on; re-running does not train it again."""
   if arm.run_numpy is not None:
     return arm.run_numpy(arm.settings, run_dir)
-  from tff_course.experiment.runner import run_experiment
+  from tff_course.experiment.runner import TrainingDiverged, run_experiment
 
-  return run_experiment(arm.config, run_dir, data_dir=data_dir, progress=progress)
+  diverged = os.path.join(run_dir, DIVERGED_FILE)
+  if os.path.isfile(diverged):
+    print(f"[diverged before] {arm.key}: see {diverged}", file=sys.stderr, flush=True)
+    return {}
+  try:
+    return run_experiment(arm.config, run_dir, data_dir=data_dir, progress=progress)
+  except TrainingDiverged as error:
+    write_text(diverged, f"{error}\n")
+    print(f"[diverged] {arm.key}: {error}", file=sys.stderr, flush=True)
+    return {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
+from tff_course.course import markdown
 from tff_course.course.questions import accuracy_standard_error, mean_and_error
 from tff_course.course.results import Results
 
@@ -32,3 +33,12 @@ def group_accuracy(results: Results, keys: List[str]) -> Tuple[float, float]:
     accuracy = results.summary(keys[0]).test_accuracy
     return accuracy, accuracy_standard_error(accuracy, results.test_size(keys[0]))
   return mean_and_error([results.summary(key).test_accuracy for key in keys])
+
+
+def accuracy_cell(results: Results, keys: List[str]) -> str:
+  """"88.49 % +- 0.2" (mean +- standard error), or "diverged (1 of 2 seeds)"."""
+  diverged = sum(1 for key in keys if results.diverged(key))
+  if diverged:
+    return f"diverged ({diverged} of {len(keys)} seed{'s' if len(keys) > 1 else ''})"
+  accuracy, error = group_accuracy(results, keys)
+  return f"{markdown.percent(accuracy)} +- {100 * error:.1f}"

@@ -22,7 +22,7 @@ from tff_course.course.preparation import Preparation
 from tff_course.course.questions import (MEASURED, SEED_ERRORS, Answer, mean_and_error,
                                          plus_minus)
 from tff_course.course.results import Results
-from tff_course.course.seed_groups import by_group, seed_key
+from tff_course.course.seed_groups import accuracy_cell, by_group, seed_key
 from tff_course.course.settings import FULL
 from tff_course.sparse.calibration import RULES
 
@@ -66,11 +66,10 @@ def by_rule(results: Results) -> Dict[str, List[str]]:
 def report(results: Results) -> List[str]:
   rows = []
   for rule, keys in by_rule(results).items():
-    summaries = [results.summary(key) for key in keys]
-    accuracy, error = mean_and_error([s.test_accuracy for s in summaries])
-    per_round = np.mean([s.bytes_up / max(s.rounds, 1) for s in summaries])
-    rows.append([rule.replace("_", " "), len(keys), f"{markdown.percent(accuracy)} +- "
-                 f"{100 * error:.1f}", markdown.megabytes(per_round)])
+    per_round = np.mean([results.summary(key).bytes_up / max(results.summary(key).rounds, 1)
+                         for key in keys])
+    rows.append([rule.replace("_", " "), len(keys), accuracy_cell(results, keys),
+                 markdown.megabytes(per_round)])
   first_seed = [keys[0] for keys in by_rule(results).values()]
   return [
       "## Rules at a glance",
@@ -116,7 +115,8 @@ EXPERIMENT = CourseExperiment(
           "Fashion-MNIST)",
     description=(
         "The published ResNet-20 for CIFAR-10 gets a head for Fashion-MNIST (padded to "
-        "32x32 colour) fitted on its frozen features (a softmax layer trained on them). Masks of density "
+        "32x32 colour) fitted on its frozen features (a softmax layer trained on them). "
+        "Masks of density "
         f"{DENSITY:g} over all weights but the head are calibrated in 4 rounds on 512 "
         "examples by each rule; then 100 IID clients, 10 a round, fine-tune with "
         f"SparseSGDM (lr {LR:g}, momentum 0.9, J = 4 steps of B = 32) and send only "

@@ -23,7 +23,7 @@ from tff_course.course.finetune_configs import (LR, centralized_config, dense_pr
 from tff_course.course.preparation import Preparation
 from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, plus_minus
 from tff_course.course.results import Results
-from tff_course.course.seed_groups import by_group, group_accuracy, seed_key
+from tff_course.course.seed_groups import accuracy_cell, by_group, group_accuracy, seed_key
 from tff_course.course.settings import FULL
 
 DATASET = "fashion_mnist_rgb32"
@@ -98,10 +98,8 @@ def _accuracy(results: Results, group: str):
 
 
 def _cell(results: Results, group: str) -> str:
-  if group not in by_group(results):
-    return "n/a"
-  accuracy, error = _accuracy(results, group)
-  return f"{markdown.percent(accuracy)} +- {100 * error:.1f}"
+  groups = by_group(results)
+  return accuracy_cell(results, groups[group]) if group in groups else "n/a"
 
 
 def mask_overlap(results: Results, seed_index: int = 0) -> float:

@@ -12,7 +12,7 @@ with its own head (Ilharco et al. 2023; TaLoS's claim: sparse task vectors inter
 from __future__ import annotations
 
 import os
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -22,9 +22,10 @@ from tff_course.course.experiment import CourseExperiment
 from tff_course.course.figures import new_figure, saved_image
 from tff_course.course.finetune_configs import LR, federated_config, preparation
 from tff_course.course.preparation import PREPARED_DIR
-from tff_course.course.questions import (MEASURED, Answer, accuracy_standard_error,
-                                         plus_minus, sign_verdict)
+from tff_course.course.questions import (MEASURED, SEED_ERRORS, Answer, accuracy_standard_error,
+                                         mean_and_error, plus_minus, sign_verdict)
 from tff_course.course.results import Results
+from tff_course.course.seed_groups import seed_key
 from tff_course.course.settings import FULL
 from tff_course.sparse.prepare import INIT_WEIGHTS
 from tff_course.sparse.task_vectors import ALPHA_GRID
@@ -34,45 +35,63 @@ MODES = {"dense": dict(rule="random", density=1.0, rounds=1),
          "sparse": dict(rule="least_sensitive", density=0.1, rounds=4)}
 ROUNDS = 30
 FULL_ROUNDS = 100
+SEEDS = (0,)
+FULL_SEEDS = (0, 1, 2)
 GRID = ALPHA_GRID
 TALOS = ("TaLoS (Iurada et al., ICLR 2025): sparse task vectors from least-sensitive "
          "masks interfere less, so their merge keeps more of each task's accuracy than "
          "the merge of dense task vectors")
 
 
-def _key(task: str, mode: str) -> str:
-  return f"{task}-{mode}"
+def _key(task: str, mode: str, seed: int) -> str:
+  return seed_key(f"{task}-{mode}", seed)
 
 
 def arms(setting: str) -> List[Arm]:
-  rounds = FULL_ROUNDS if setting == FULL else ROUNDS
+  full = setting == FULL
+  rounds = FULL_ROUNDS if full else ROUNDS
   planned = []
-  for task, dataset in TASKS.items():
-    for mode, calibration in MODES.items():
-      key = _key(task, mode)
-      prepared = preparation(key, dataset, **calibration)
-      planned.append(Arm(key, f"{task}, {mode}", federated_config(key, prepared, rounds=rounds),
-                         preparation=prepared))
+  for seed in FULL_SEEDS if full else SEEDS:
+    for task, dataset in TASKS.items():
+      for mode, calibration in MODES.items():
+        key = _key(task, mode, seed)
+        prepared = preparation(key, dataset, seed=seed, **calibration)
+        planned.append(Arm(key, f"{task}, {mode}, seed {seed}",
+                           federated_config(key, prepared, rounds=rounds, seed=seed),
+                           preparation=prepared))
   return planned
 
 
-_MERGES: Dict[tuple, Dict[str, object]] = {}
+def seeds_of(results: Results) -> List[int]:
+  return sorted({arm.config.train.seed for arm in results.arms})
 
 
-def merged(results: Results) -> Dict[str, object]:
-  """Mode -> MergeResult of the two tasks' runs; computed once for the runs' final
-  weights as they are (the report and the answers share it)."""
+_MERGES: Dict[tuple, Dict[tuple, object]] = {}
+
+
+def merged(results: Results) -> Dict[tuple, object]:
+  """(mode, seed) -> MergeResult of the two tasks' runs; computed once for the runs'
+  final weights as they are (the report and the answers share it)."""
   from tff_course.experiment.records import MODEL_WEIGHTS
 
   stamp = (results.run_dir,) + tuple(
       os.path.getmtime(os.path.join(results.path(arm.key), MODEL_WEIGHTS))
       for arm in results.arms)
   if stamp not in _MERGES:
-    _MERGES[stamp] = {mode: _merge(results, mode) for mode in MODES}
+    _MERGES[stamp] = {(mode, seed): _merge(results, mode, seed)
+                      for mode in MODES for seed in seeds_of(results)}
   return _MERGES[stamp]
 
 
-def _merge(results: Results, mode: str):
+def by_mode(results: Results) -> Dict[str, List[object]]:
+  """Mode -> its MergeResults, one per seed."""
+  grouped: Dict[str, List[object]] = {}
+  for (mode, _), result in merged(results).items():
+    grouped.setdefault(mode, []).append(result)
+  return grouped
+
+
+def _merge(results: Results, mode: str, seed: int):
   from tff_course.data.pipeline import model_inputs
   from tff_course.experiment.federation import load_config_dataset
   from tff_course.experiment.records import MODEL_WEIGHTS
@@ -85,7 +104,7 @@ def _merge(results: Results, mode: str):
   tasks, head_keys = [], []
   model = None
   for task in TASKS:
-    arm = results.arm(_key(task, mode))
+    arm = results.arm(_key(task, mode, seed))
     dataset = load_config_dataset(arm.config, results.data_dir)
     model = build_model(arm.config.train.model, dataset.train.x.shape[1:],
                         dataset.num_classes)
@@ -108,26 +127,36 @@ def _merge(results: Results, mode: str):
   return merge_tasks(tasks, head_keys, accuracy_of, GRID)
 
 
+def _mean(values) -> float:
+  return float(np.mean(list(values)))
+
+
 def report(results: Results) -> List[str]:
   rows = []
-  for mode, result in merged(results).items():
+  for mode, seeded in by_mode(results).items():
     for task in TASKS:
-      rows.append([mode, task, markdown.percent(result.pretrained[task]),
-                   markdown.percent(result.finetuned[task]),
-                   markdown.percent(result.merged[task]), f"{result.alpha:g}"])
+      rows.append([mode, task] + [
+          markdown.percent(_mean(getattr(r, field)[task] for r in seeded))
+          for field in ("pretrained", "finetuned", "merged")] +
+          [", ".join(f"{r.alpha:g}" for r in seeded)])
   curves = _alpha_figure(results)
-  cosines = ", ".join(f"{mode} {result.cosine[0, 1]:+.3f}"
-                      for mode, result in merged(results).items())
-  return ["## Merged against fine-tuned (second half of each test split)",
+  cosines = ", ".join(f"{mode} {_mean(r.cosine[0, 1] for r in seeded):+.3f}"
+                      for mode, seeded in by_mode(results).items())
+  seeds = len(seeds_of(results))
+  return [f"## Merged against fine-tuned (second half of each test split; mean of {seeds} "
+          f"seed{'s' if seeds > 1 else ''})",
           markdown.table(["task vectors", "task", "pre-trained + head", "fine-tuned",
-                          "merged", "alpha"], rows),
+                          "merged", "alpha (each seed)"], rows),
           f"Cosine similarity of the two tasks' vectors: {cosines}.",
-          "## Choosing alpha (first half of each test split)", curves]
+          "## Choosing alpha (first half of each test split, first seed)", curves]
 
 
 def _alpha_figure(results: Results) -> str:
   figure, axis = new_figure()
-  for mode, result in merged(results).items():
+  first = seeds_of(results)[0]
+  for (mode, seed), result in merged(results).items():
+    if seed != first:
+      continue
     alphas, scores = zip(*result.curve)
     axis.plot(alphas, scores, marker="o", label=f"{mode} (alpha {result.alpha:g})")
   axis.set_xlabel("alpha")
@@ -139,26 +168,40 @@ def _alpha_figure(results: Results) -> str:
                      "normalized accuracy of the merge against alpha")
 
 
-def questions(results: Results) -> List[Answer]:
-  result = merged(results)
-  dense, sparse = result["dense"], result["sparse"]
+def normalized_gap(results: Results) -> Tuple[float, float]:
+  """Sparse minus dense normalized accuracy of the merge, and its standard error: over
+  seeds, or (one seed) the binomial error of half of each test split."""
+  grouped = by_mode(results)
+  gaps = [sparse.normalized - dense.normalized
+          for dense, sparse in zip(grouped["dense"], grouped["sparse"])]
+  if len(gaps) > 1:
+    return mean_and_error(gaps)
+  dense, sparse = grouped["dense"][0], grouped["sparse"][0]
   examples = min(results.test_size(arm.key) for arm in results.arms) // 2
-  gap = sparse.normalized - dense.normalized
-  error = float(np.hypot(accuracy_standard_error(sparse.normalized, examples),
-                         accuracy_standard_error(dense.normalized, examples)))
-  joint = {mode: float(np.mean(list(r.merged.values()))) for mode, r in result.items()}
+  return gaps[0], float(np.hypot(accuracy_standard_error(sparse.normalized, examples),
+                                 accuracy_standard_error(dense.normalized, examples)))
+
+
+def questions(results: Results) -> List[Answer]:
+  grouped = by_mode(results)
+  normalized = {mode: _mean(r.normalized for r in seeded) for mode, seeded in grouped.items()}
+  gap, error = normalized_gap(results)
+  joint = {mode: _mean(_mean(r.merged.values()) for r in seeded)
+           for mode, seeded in grouped.items()}
+  cosine = {mode: _mean(r.cosine[0, 1] for r in seeded) for mode, seeded in grouped.items()}
+  alphas = {mode: ", ".join(f"{r.alpha:g}" for r in seeded) for mode, seeded in grouped.items()}
   return [
       Answer("Do sparse task vectors merge with less interference than dense ones?",
-             f"Normalized accuracy of the merge: sparse {sparse.normalized:.3f}, dense "
-             f"{dense.normalized:.3f} ({plus_minus(gap, error)}).",
+             f"Normalized accuracy of the merge: sparse {normalized['sparse']:.3f}, dense "
+             f"{normalized['dense']:.3f} ({plus_minus(gap, error)}).",
              sign_verdict(gap, error), TALOS),
       Answer("What joint accuracy does one merged backbone reach on both tasks?",
              f"Dense {markdown.percent(joint['dense'])}, sparse "
              f"{markdown.percent(joint['sparse'])} (mean over the two tasks, each with its "
-             f"own head; alpha {dense.alpha:g} and {sparse.alpha:g}).", MEASURED),
+             f"own head; alpha {alphas['dense']} and {alphas['sparse']}).", MEASURED),
       Answer("How similar are the two tasks' vectors?",
-             f"Cosine similarity {dense.cosine[0, 1]:+.3f} (dense), "
-             f"{sparse.cosine[0, 1]:+.3f} (sparse).", MEASURED),
+             f"Cosine similarity {cosine['dense']:+.3f} (dense), "
+             f"{cosine['sparse']:+.3f} (sparse).", MEASURED),
   ]
 
 
@@ -174,8 +217,8 @@ EXPERIMENT = CourseExperiment(
         "values in [0, 1] on the first half of each test split; the second half measures "
         "it."),
     duration="not measured yet (est. 15 min: 4 runs of 30 rounds, 4 preparations, 84 "
-             "evaluations of the merge); --full: 100 rounds, est. 35 min",
-    arms=arms, report=report, questions=questions,
+             "evaluations of the merge); --full: 3 seeds, 100 rounds, est. 1.8 h",
+    arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The course project merges DINO ViT-S/16 task vectors of CIFAR-100 clients; here "
         "two real tasks (MNIST, Fashion-MNIST) on the pre-trained ResNet-20, sized for 2 "
