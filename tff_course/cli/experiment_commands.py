@@ -10,11 +10,13 @@ import textwrap
 from tff_course.arguments import add_out, add_setting_flags
 from tff_course.cli.options import add_data_dir, add_overrides, note_dropped_options
 
+NAME_WIDTH = 18
+
 
 def add_parser(commands) -> None:
   from tff_course.course.registry import EXPERIMENTS
 
-  listing = "\n".join(f"  {name:16} {e.title}\n  {'':16} ({e.duration})"
+  listing = "\n".join(f"  {name:{NAME_WIDTH}} {e.title}\n  {'':{NAME_WIDTH}} ({e.duration})"
                       for name, e in EXPERIMENTS.items())
   parser = commands.add_parser(
       "experiment", help="run one of the course's experiments and write its report",
@@ -58,9 +60,9 @@ def _experiment(args) -> int:
 
   if args.name == "list":
     for name, experiment in EXPERIMENTS.items():
-      print(f"{name:16} {experiment.title} ({experiment.duration})")
-    print(f"{'all':16} every experiment above, then 'tff-course invert course' (gradient "
-          f"inversion), and an index report")
+      print(f"{name:{NAME_WIDTH}} {experiment.title} ({experiment.duration})")
+    print(f"{'all':{NAME_WIDTH}} every experiment above, then 'tff-course invert course' "
+          f"(gradient inversion), and an index report")
     return 0
   if args.name == "all":
     return _every_experiment(args)
