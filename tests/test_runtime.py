@@ -115,3 +115,20 @@ class WorkerLifetimeTest(tf.test.TestCase):
 
 if __name__ == "__main__":
   tf.test.main()
+
+
+class QuietLogTest(tf.test.TestCase):
+
+  def test_internal_deprecation_notices_are_dropped_and_other_warnings_kept(self):
+    import logging
+
+    from tff_course.tf_log import DEPRECATION_FILTER
+
+    logger = logging.getLogger("tff_course.tests.quiet")
+    logger.addFilter(DEPRECATION_FILTER)
+    with self.assertNoLogs(logger, logging.WARNING):
+      logger.warning("From /x/batch_normalization.py:883: _colocate_with (from tensorflow."
+                     "python.framework.ops) is deprecated and will be removed in a future "
+                     "version.\nInstructions for updating:\nColocations handled automatically")
+    with self.assertLogs(logger, logging.WARNING):
+      logger.warning("round 3: the update of client 7 was NaN")

@@ -12,7 +12,11 @@ notebook; the same choice quiets that logger to warnings.
 Code that builds a new `tf.function` for every model it compiles (one per attack of a
 course run) gets TensorFlow's warning that "N out of the last M calls ... triggered
 tf.function retracing" after the fifth, a paragraph of advice that does not apply;
-`drop_retracing_warnings` leaves that one warning out.
+`drop_retracing_warnings` leaves that one warning out. Keras 2.14 calls TensorFlow
+functions TensorFlow itself marks deprecated (batch norm's `_colocate_with`, when TFF
+builds a graph of a model), and TensorFlow prints "From .../batch_normalization.py: ...
+is deprecated ... Instructions for updating" about its own code; the quiet Python log
+leaves those notices out too.
 """
 
 import logging
@@ -43,10 +47,23 @@ def drop_retracing_warnings() -> None:
   logging.getLogger("tensorflow").addFilter(_RETRACING_FILTER)
 
 
+class _NotInternalDeprecation(logging.Filter):
+  """Drops TensorFlow's notices that a function Keras or TensorFlow calls is deprecated."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    message = record.getMessage()
+    return not ("is deprecated" in message and "Instructions for updating" in message)
+
+
+DEPRECATION_FILTER = _NotInternalDeprecation()
+
+
 def quiet_tf_python_log() -> None:
-  """Sets TensorFlow's Python logger to WARNING unless the user chose a log level
-  (TF_CPP_MIN_LOG_LEVEL set before the toolkit was imported); imports TensorFlow."""
+  """Sets TensorFlow's Python logger to WARNING, without internal deprecation notices,
+  unless the user chose a log level (TF_CPP_MIN_LOG_LEVEL set before the toolkit was
+  imported); imports TensorFlow."""
   if not _USER_CHOSE:
     import tensorflow as tf
 
     tf.get_logger().setLevel(logging.WARNING)
+    tf.get_logger().addFilter(DEPRECATION_FILTER)
