@@ -24,7 +24,8 @@ class FinetuneSchedulesTest(tf.test.TestCase):
                                      overrides=["data.limit=1000"], progress=False)
     with open(report, encoding="utf-8") as stream:
       text = stream.read()
-    self.assertEqual(os.listdir(os.path.join(run_dir, "prepared")), ["dense-s0"])
+    self.assertEqual(sorted(os.listdir(os.path.join(run_dir, "prepared"))),
+                     ["dense-s0", "heads"])
     self.assertTrue(os.path.isfile(os.path.join(run_dir, "curves.png")))
     assert_every_question_answered(self, text)
     for schedule in ("constant", "step (/10 at 50 % and 75 %)", "cosine annealing"):

@@ -19,6 +19,17 @@ def run_cli(argv):
   return run_main(main, *argv)
 
 
+def _arrays(path):
+  """Every array in a Keras weights file, by its path in the file."""
+  import h5py
+
+  found = {}
+  with h5py.File(path, "r") as weights:
+    weights.visititems(lambda name, item: found.__setitem__(name, item[()])
+                       if isinstance(item, h5py.Dataset) else None)
+  return found
+
+
 SMALL = PrepareSettings(head_examples=300, calibration_examples=32, rounds=2, density=0.2,
                         fisher_batch=16)
 
@@ -65,6 +76,27 @@ class PrepareTest(tf.test.TestCase):
     self.assertEqual(again["seconds"], summary["seconds"])
     with self.assertRaisesRegex(ConfigError, "holds a preparation of other settings"):
       prepare(SMALL, out, data_dir=shared_data_dir())
+
+  def test_a_head_fitted_once_serves_preparations_of_other_masks(self):
+    import dataclasses
+
+    root = self.create_tempdir().full_path
+    cache = os.path.join(root, "heads")
+    first = prepare(SMALL, os.path.join(root, "a"), data_dir=shared_data_dir(),
+                    head_cache=cache, progress=False)
+    other = dataclasses.replace(SMALL, density=0.5, rule="random")
+    second = prepare(other, os.path.join(root, "b"), data_dir=shared_data_dir(),
+                     head_cache=cache, progress=False)
+    self.assertEqual((first["head_cached"], second["head_cached"]), (False, True))
+    self.assertEqual(second["head_test_accuracy"], first["head_test_accuracy"])
+    first_weights, second_weights = (_arrays(os.path.join(root, name, "init.weights.h5"))
+                                     for name in ("a", "b"))
+    self.assertEqual(sorted(first_weights), sorted(second_weights))
+    for name, value in first_weights.items():
+      np.testing.assert_array_equal(second_weights[name], value, err_msg=name)
+    reseeded = prepare(dataclasses.replace(other, seed=1), os.path.join(root, "c"),
+                       data_dir=shared_data_dir(), head_cache=cache, progress=False)
+    self.assertFalse(reseeded["head_cached"])
 
 
 class PrepareSettingsTest(tf.test.TestCase):

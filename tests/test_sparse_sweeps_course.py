@@ -2,6 +2,7 @@
 dense, one round, one calibration round, 10 clients, with masks calibrated centrally and by the
 clients."""
 
+import json
 import os
 from unittest import mock
 
@@ -45,7 +46,9 @@ class SparseSweepsRunTest(tf.test.TestCase):
     with open(report, encoding="utf-8") as stream:
       text = stream.read()
     self.assertEqual(sorted(os.listdir(os.path.join(run_dir, "prepared"))),
-                     ["d0.1-r1-fedcal-s0", "d0.1-r1-s0", "dense-s0"])
+                     ["d0.1-r1-fedcal-s0", "d0.1-r1-s0", "dense-s0", "heads"])
+    with open(os.path.join(run_dir, "prepared", "dense-s0", "prepare.json")) as stream:
+      self.assertTrue(json.load(stream)["head_cached"])
     self.assertTrue(os.path.isfile(os.path.join(run_dir, "accuracy-density.png")))
     assert_every_question_answered(self, text)
     self.assertRegex(text, r"\| 0\.1 \| \d+\.\d+ % \+- \d+\.\d \| \d+\.\d+ % \+- \d+\.\d \| ")

@@ -1,5 +1,7 @@
 """Arms that fine-tune a pre-trained model: their start weights and masks, prepared once
-per distinct preparation in RUN_DIR/prepared/KEY by `tff_course.sparse.prepare`.
+per distinct preparation in RUN_DIR/prepared/KEY by `tff_course.sparse.prepare`; the
+heads they fit on the frozen backbone are kept in RUN_DIR/prepared/heads and reused by
+preparations that differ only in their masks.
 
 An arm's config names them as "prepared/KEY/init.weights.h5" and ".../masks.npz",
 relative to the experiment's run directory; `resolved` makes them absolute before the
@@ -17,6 +19,7 @@ from typing import List, Optional, Sequence
 from tff_course.sparse.prepare import INIT_WEIGHTS, MASKS, PrepareSettings
 
 PREPARED_DIR = "prepared"
+HEADS_DIR = "heads"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +65,8 @@ def prepare_arms(arms: Sequence, run_dir: str, data_dir: Optional[str],
     print(f"[prepare] {preparation.key}", file=sys.stderr, flush=True)
     clients = _client_indices(arm, data_dir) if preparation.federated else None
     prepare(preparation.settings, folder, data_dir=data_dir or arm.config.data.data_dir,
-            client_indices=clients, progress=progress)
+            client_indices=clients, head_cache=os.path.join(run_dir, PREPARED_DIR, HEADS_DIR),
+            progress=progress)
     done[preparation.key] = folder
     folders.append(folder)
   return folders

@@ -82,11 +82,12 @@ class PrepareSettings:
 def prepare(settings: PrepareSettings, out_dir: str, *, data_dir: Optional[str] = None,
             weights: Optional[str] = None,
             client_indices: Optional[Sequence[np.ndarray]] = None,
-            progress: bool = True) -> Dict:
+            head_cache: Optional[str] = None, progress: bool = True) -> Dict:
   """Writes the start weights, masks, summary and figure into `out_dir`; returns the
   summary. With `client_indices` (each client's training-example indices) the masks are
   calibrated by those clients (federated); else on the first `calibration_examples`
-  training examples after the head's (central).
+  training examples after the head's (central). With `head_cache` (a folder), a head
+  fitted before with the same backbone, task, method, examples and seed is reused.
 
   Raises:
     ConfigError: `out_dir` holds a preparation of other settings.
@@ -97,10 +98,8 @@ def prepare(settings: PrepareSettings, out_dir: str, *, data_dir: Optional[str] 
     return recorded
   from tff_course.checkpoints.pretrained import load_pretrained
   from tff_course.data import load_dataset
-  from tff_course.data.pipeline import model_inputs
   from tff_course.sparse.calibration import calibrate_masks, eligible_keys
-  from tff_course.sparse.finetune import accuracy
-  from tff_course.sparse.head import fit_head, with_new_head
+  from tff_course.sparse.head import with_new_head
   from tff_course.sparse.mask_set import density, save_masks
   from tff_course.versions import environment_versions
 
@@ -111,10 +110,7 @@ def prepare(settings: PrepareSettings, out_dir: str, *, data_dir: Optional[str] 
   model = with_new_head(load_pretrained(settings.pretrained, weights=weights,
                                         data_dir=data_dir, image_size=image_size),
                         dataset.num_classes, seed=settings.seed)
-  head_rows = slice(0, min(settings.head_examples, len(train)))
-  fit_head(model, model_inputs(train.x[head_rows], dataset.modality), train.y[head_rows],
-           method=settings.head, seed=settings.seed)
-  head_accuracy = accuracy(model, model_inputs(test.x, dataset.modality), test.y)
+  head_accuracy, head_cached = _head(settings, model, dataset, head_cache, weights)
   head_seconds = time.perf_counter() - started
   eligible = eligible_keys(model, norms=settings.norms, biases=settings.biases)
   sensitivity = _sensitivity(settings, model, dataset, eligible, client_indices, progress)
@@ -138,7 +134,7 @@ def prepare(settings: PrepareSettings, out_dir: str, *, data_dir: Optional[str] 
       "run_model": settings.run_model, "num_classes": dataset.num_classes,
       "input_shape": list(train.x.shape[1:]),
       "head_test_accuracy": head_accuracy, "test_examples": len(test),
-      "head_seconds": head_seconds, "rounds": history,
+      "head_seconds": head_seconds, "head_cached": head_cached, "rounds": history,
       "variables": {key: {"size": int(mask.size), "density": float(mask.mean())}
                     for key, mask in masks.items()},
       "eligible": list(eligible),
@@ -146,6 +142,39 @@ def prepare(settings: PrepareSettings, out_dir: str, *, data_dir: Optional[str] 
   density_figure(summary, os.path.join(out_dir, DENSITY_FIGURE))
   write_text(summary_path, json.dumps(summary, indent=2) + "\n")
   return summary
+
+
+def head_key(settings: PrepareSettings, weights: Optional[str]) -> str:
+  """What a fitted head depends on, as a file name."""
+  source = "" if weights is None else "-" + os.path.basename(weights).replace(".", "_")
+  return (f"{settings.pretrained}{source}-{settings.dataset}-{settings.head}-"
+          f"{settings.head_examples}-s{settings.seed}")
+
+
+def _head(settings: PrepareSettings, model, dataset, head_cache: Optional[str],
+          weights: Optional[str]) -> tuple:
+  """Fits `model`'s head, or loads it from `head_cache`; (its test accuracy, cached)."""
+  from tff_course.data.pipeline import model_inputs
+  from tff_course.sparse.finetune import accuracy
+  from tff_course.sparse.head import fit_head
+
+  if head_cache is not None:
+    stem = os.path.join(head_cache, head_key(settings, weights))
+    if os.path.isfile(stem + ".json") and os.path.isfile(stem + ".weights.h5"):
+      model.load_weights(stem + ".weights.h5")
+      with open(stem + ".json", encoding="utf-8") as stream:
+        return json.load(stream)["head_test_accuracy"], True
+  train, test = dataset.train, dataset.test
+  rows = slice(0, min(settings.head_examples, len(train)))
+  fit_head(model, model_inputs(train.x[rows], dataset.modality), train.y[rows],
+           method=settings.head, seed=settings.seed)
+  head_accuracy = accuracy(model, model_inputs(test.x, dataset.modality), test.y)
+  if head_cache is not None:
+    os.makedirs(head_cache, exist_ok=True)
+    with atomic_path(stem + ".weights.h5") as temp:
+      model.save_weights(temp)
+    write_text(stem + ".json", json.dumps({"head_test_accuracy": head_accuracy}) + "\n")
+  return head_accuracy, False
 
 
 def _recorded(path: str, settings: PrepareSettings, client_indices) -> Optional[Dict]:
