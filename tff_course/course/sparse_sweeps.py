@@ -201,8 +201,8 @@ EXPERIMENT = CourseExperiment(
         "and calibrated by the clients. Federated arms: sparse FedAvg, 100 IID clients, 10 a "
         f"round, J = 4, B = 32, SGDM lr {LR:g}, {FEDERATED_ROUNDS} rounds; centralized arms: "
         f"{CENTRAL_EPOCHS} epochs on {CENTRAL_EXAMPLES:,} examples."),
-    duration="not measured yet (est. 22 min: 13 runs, 8 preparations, one seed); --full: "
-             "3 seeds, 100 rounds, est. 8 h",
+    duration="21 min measured (one seed), with other jobs sharing the cores; --full: 3 "
+             "seeds, 100 rounds, est. 8 h",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The course project sweeps sparsity and calibration rounds on DINO ViT-S/16 and "
