@@ -5,7 +5,7 @@ the clients calibrate (federated Fisher scores summed by the server).
 All masks are TaLoS's least-sensitive rule over the pre-trained ResNet-20 (every weight
 but the new Fashion-MNIST head eligible); dense opens every eligible weight. Federated
 arms are sparse FedAvg (K = 100 IID clients, C = 0.1, J = 4, B = 32, SGDM); centralized
-arms fine-tune the same start on the first training examples.
+arms fine-tune the same start on 5,000 training examples drawn at random.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ DATASET = "fashion_mnist_rgb32"
 DENSITIES = (0.01, 0.05, 0.1, 0.3)
 DENSE = 1.0
 CALIBRATION_ROUNDS = (1, 4, 16)
-ROUNDS_AT = 0.1
+SWEEP_DENSITY = 0.1
 DEFAULT_ROUNDS = 4
 SEEDS = (0,)
 FULL_SEEDS = (0, 1, 2)
@@ -62,9 +62,9 @@ def _masks() -> List[tuple]:
   """(density, calibration rounds, federated calibration, also centralized) of each
   mask the sweeps fine-tune under."""
   planned = [(density, DEFAULT_ROUNDS, False, True) for density in DENSITIES + (DENSE,)]
-  planned += [(ROUNDS_AT, rounds, False, False) for rounds in CALIBRATION_ROUNDS
+  planned += [(SWEEP_DENSITY, rounds, False, False) for rounds in CALIBRATION_ROUNDS
               if rounds != DEFAULT_ROUNDS]
-  planned.append((ROUNDS_AT, DEFAULT_ROUNDS, True, False))
+  planned.append((SWEEP_DENSITY, DEFAULT_ROUNDS, True, False))
   return planned
 
 
@@ -108,10 +108,10 @@ def mask_overlap(results: Results, seed_index: int = 0) -> float:
   from tff_course.sparse.mask_set import load_masks
 
   groups = by_group(results)
-  central = load_masks(results.arm(groups[f"fed-{mask_name(ROUNDS_AT)}"][seed_index])
+  central = load_masks(results.arm(groups[f"fed-{mask_name(SWEEP_DENSITY)}"][seed_index])
                        .config.train.masks)
   federated = load_masks(results.arm(
-      groups[f"fed-{mask_name(ROUNDS_AT, federated=True)}"][seed_index]).config.train.masks)
+      groups[f"fed-{mask_name(SWEEP_DENSITY, federated=True)}"][seed_index]).config.train.masks)
   shared = sum(float(np.sum(central[key] * federated[key])) for key in central)
   return shared / max(sum(float(np.sum(mask)) for mask in federated.values()), 1.0)
 
@@ -125,7 +125,7 @@ def report(results: Results) -> List[str]:
                       for key in groups[f"fed-{name}"]])
     density_rows.append([f"{density:g}", _cell(results, f"fed-{name}"),
                          _cell(results, f"central-{name}"), markdown.megabytes(upload)])
-  rounds_rows = [[rounds, _cell(results, f"fed-{mask_name(ROUNDS_AT, rounds)}")]
+  rounds_rows = [[rounds, _cell(results, f"fed-{mask_name(SWEEP_DENSITY, rounds)}")]
                  for rounds in CALIBRATION_ROUNDS]
   return [
       "## Accuracy against density (least-sensitive masks, R = "
@@ -133,13 +133,13 @@ def report(results: Results) -> List[str]:
       markdown.table(["density", "federated", "centralized", "uploaded a round (federated)"],
                      density_rows),
       _density_figure(results),
-      f"## Calibration rounds (density {ROUNDS_AT:g}, federated fine-tuning)",
+      f"## Calibration rounds (density {SWEEP_DENSITY:g}, federated fine-tuning)",
       markdown.table(["calibration rounds R", "final test accuracy"], rounds_rows),
-      f"## Central against federated calibration (density {ROUNDS_AT:g}, R = "
+      f"## Central against federated calibration (density {SWEEP_DENSITY:g}, R = "
       f"{DEFAULT_ROUNDS})",
       markdown.table(["calibration", "final test accuracy (federated fine-tuning)"], [
-          ["central", _cell(results, f"fed-{mask_name(ROUNDS_AT)}")],
-          ["federated", _cell(results, f"fed-{mask_name(ROUNDS_AT, federated=True)}")]]),
+          ["central", _cell(results, f"fed-{mask_name(SWEEP_DENSITY)}")],
+          ["federated", _cell(results, f"fed-{mask_name(SWEEP_DENSITY, federated=True)}")]]),
       f"{100 * mask_overlap(results):.1f} % of the entries the clients' calibration opens "
       "are opened by the central one too (first seed)."]
 
@@ -170,17 +170,17 @@ def _difference(results: Results, first: str, second: str) -> str:
 
 def questions(results: Results) -> List[Answer]:
   sparsest, dense = f"fed-{mask_name(DENSITIES[0])}", f"fed-{mask_name(DENSE)}"
-  most, fewest = (f"fed-{mask_name(ROUNDS_AT, max(CALIBRATION_ROUNDS))}",
-                  f"fed-{mask_name(ROUNDS_AT, min(CALIBRATION_ROUNDS))}")
-  central, federated = (f"fed-{mask_name(ROUNDS_AT)}",
-                        f"fed-{mask_name(ROUNDS_AT, federated=True)}")
+  most, fewest = (f"fed-{mask_name(SWEEP_DENSITY, max(CALIBRATION_ROUNDS))}",
+                  f"fed-{mask_name(SWEEP_DENSITY, min(CALIBRATION_ROUNDS))}")
+  central, federated = (f"fed-{mask_name(SWEEP_DENSITY)}",
+                        f"fed-{mask_name(SWEEP_DENSITY, federated=True)}")
   return [
       Answer(f"How much accuracy does federated fine-tuning of {DENSITIES[0]:g} of the "
              "weights give up against dense?",
              f"{_difference(results, sparsest, dense)} (density {DENSITIES[0]:g}: "
              f"{_cell(results, sparsest)}; dense: {_cell(results, dense)}).", MEASURED),
       Answer(f"Do more calibration rounds help (R = {max(CALIBRATION_ROUNDS)} against "
-             f"R = {min(CALIBRATION_ROUNDS)}, density {ROUNDS_AT:g})?",
+             f"R = {min(CALIBRATION_ROUNDS)}, density {SWEEP_DENSITY:g})?",
              f"{_difference(results, most, fewest)}.", MEASURED),
       Answer("Do masks the clients calibrate work as well as central ones?",
              f"Federated minus central calibration: {_difference(results, federated, central)};"
@@ -196,7 +196,7 @@ EXPERIMENT = CourseExperiment(
         "The published ResNet-20 for CIFAR-10 with a head for Fashion-MNIST trained on its "
         "frozen features; TaLoS's least-sensitive masks at densities "
         f"{', '.join(f'{d:g}' for d in DENSITIES)} (and dense) after {DEFAULT_ROUNDS} "
-        f"calibration rounds; at density {ROUNDS_AT:g} also after "
+        f"calibration rounds; at density {SWEEP_DENSITY:g} also after "
         f"{' and '.join(str(r) for r in CALIBRATION_ROUNDS if r != DEFAULT_ROUNDS)} rounds "
         "and calibrated by the clients. Federated arms: sparse FedAvg, 100 IID clients, 10 a "
         f"round, J = 4, B = 32, SGDM lr {LR:g}, {FEDERATED_ROUNDS} rounds; centralized arms: "
