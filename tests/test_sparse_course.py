@@ -9,7 +9,7 @@ import tensorflow as tf
 from tests.report_checks import assert_every_question_answered
 from tests.shared_data import requires_data, shared_data_dir, small_preparations
 from tff_course.course import course_experiment, plan_arms, run_course_experiment
-from tff_course.course import sparse_rules
+from tff_course.course import finetune_configs, sparse_rules
 from tff_course.sparse.mask_set import load_masks
 
 
@@ -20,7 +20,7 @@ class SparseRulesTest(tf.test.TestCase):
     run_dir = self.create_tempdir().full_path
     with mock.patch.object(sparse_rules, "COMPARED", ("dense", "least_sensitive")), \
         mock.patch.object(sparse_rules, "SEEDS", (0,)), \
-        small_preparations():
+        small_preparations(), mock.patch.object(finetune_configs, "CLIENTS", 10):
       experiment = course_experiment("sparse-rules")
       report = run_course_experiment(experiment, run_dir, rounds=1, data_dir=shared_data_dir(),
                                      overrides=["data.limit=2000"], progress=False)

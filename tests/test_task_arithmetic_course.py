@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from tests.report_checks import assert_every_question_answered
 from tests.shared_data import requires_data, shared_data_dir, small_preparations
-from tff_course.course import course_experiment, run_course_experiment, task_arithmetic
+from tff_course.course import (course_experiment, finetune_configs, run_course_experiment,
+                               task_arithmetic)
 
 
 @requires_data("weights", "resnet20-cifar10")
@@ -16,7 +17,7 @@ class TaskArithmeticTest(tf.test.TestCase):
 
   def test_merges_the_two_tasks_and_answers(self):
     run_dir = self.create_tempdir().full_path
-    with small_preparations(), \
+    with small_preparations(), mock.patch.object(finetune_configs, "CLIENTS", 10), \
         mock.patch.object(task_arithmetic, "GRID", (0.0, 0.5, 1.0)):
       report = run_course_experiment(course_experiment("task-arithmetic"), run_dir, rounds=1,
                                      data_dir=shared_data_dir(),
