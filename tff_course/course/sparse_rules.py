@@ -121,8 +121,8 @@ EXPERIMENT = CourseExperiment(
         "examples by each rule; then 100 IID clients, 10 a round, fine-tune with "
         f"SparseSGDM (lr {LR:g}, momentum 0.9, J = 4 steps of B = 32) and send only "
         "the entries their masks open. Dense opens every eligible weight."),
-    duration="33 min measured with tests sharing the cores (quiet est. 25 min); "
-             "--full: 3 seeds, 100 rounds, est. 75 min",
+    duration="19 min measured, nothing else running; --full: 3 seeds, 100 rounds, est. "
+             "60 min",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The course project fine-tunes DINO ViT-S/16 on CIFAR-100 (where its weights and "
