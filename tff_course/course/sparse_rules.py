@@ -19,10 +19,9 @@ from tff_course.course.figures import arm_curves
 from tff_course.course.finetune_configs import (LR, dense_preparation, federated_config,
                                                preparation)
 from tff_course.course.preparation import Preparation
-from tff_course.course.questions import (MEASURED, SEED_ERRORS, Answer, mean_and_error,
-                                         plus_minus)
+from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, plus_minus
 from tff_course.course.results import Results
-from tff_course.course.seed_groups import accuracy_cell, by_group, seed_key
+from tff_course.course.seed_groups import accuracy_cell, by_group, group_accuracy, seed_key
 from tff_course.course.settings import FULL
 from tff_course.sparse.calibration import RULES
 
@@ -66,8 +65,8 @@ def by_rule(results: Results) -> Dict[str, List[str]]:
 def report(results: Results) -> List[str]:
   rows = []
   for rule, keys in by_rule(results).items():
-    per_round = np.mean([results.summary(key).bytes_up / max(results.summary(key).rounds, 1)
-                         for key in keys])
+    summaries = [results.summary(key) for key in keys]
+    per_round = np.mean([s.bytes_up / max(s.rounds, 1) for s in summaries])
     rows.append([rule.replace("_", " "), len(keys), accuracy_cell(results, keys),
                  markdown.megabytes(per_round)])
   first_seed = [keys[0] for keys in by_rule(results).values()]
@@ -84,7 +83,7 @@ def questions(results: Results) -> List[Answer]:
   grouped = by_rule(results)
 
   def accuracy(rule):
-    return mean_and_error([results.summary(key).test_accuracy for key in grouped[rule]])
+    return group_accuracy(results, grouped[rule])
 
   dense, dense_error = accuracy(DENSE)
   talos, talos_error = accuracy("least_sensitive")
