@@ -9,11 +9,10 @@ in Keras schedules and in TFF computations.
 
 from __future__ import annotations
 
-import math
-
 import tensorflow as tf
 
 from tff_course.algorithms.schedule_names import SCHEDULES
+from tff_course.algorithms.warmup_decay import warmup_decay
 from tff_course.errors import ConfigError
 
 STEP_MILESTONES = (0.5, 0.75)
@@ -22,11 +21,7 @@ STEP_FACTOR = 0.1
 
 def cosine_with_warmup(step, peak: float, total_steps: int, warmup_steps: int):
   """peak * (step + 1) / warmup during warmup, then cosine from peak to 0 at total_steps."""
-  step = tf.cast(step, tf.float32)
-  warm = peak * (step + 1.0) / float(max(warmup_steps, 1))
-  progress = (step - warmup_steps) / float(max(total_steps - warmup_steps, 1))
-  cosine = 0.5 * peak * (1.0 + tf.cos(math.pi * tf.minimum(progress, 1.0)))
-  return tf.where(step < warmup_steps, warm, cosine)
+  return warmup_decay(step, peak, total_steps, warmup_steps, decay="cosine")
 
 
 def step_decay(step, peak: float, total_steps: int):

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 
 from tff_course.errors import ConfigError
+from tff_course.ranges import check_range
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,21 +28,12 @@ class SGDMSettings:
   weight_decay: float = 0.0
 
   def __post_init__(self):
-    _check_range("momentum", self.momentum, 0.0, 1.0, upper_open=True)
-    _check_range("dampening", self.dampening, 0.0, 1.0, upper_open=False)
-    _check_range("weight_decay", self.weight_decay, 0.0, math.inf, upper_open=True)
+    check_range("momentum", self.momentum, 0.0, 1.0, upper_open=True)
+    check_range("dampening", self.dampening, 0.0, 1.0, upper_open=False)
+    check_range("weight_decay", self.weight_decay, 0.0, math.inf, upper_open=True)
     if self.nesterov and (self.momentum == 0 or self.dampening != 0):
       raise ConfigError(f"nesterov: needs momentum > 0 and dampening 0 (PyTorch's rule), "
                         f"got momentum {self.momentum} and dampening {self.dampening}")
-
-
-def _check_range(name: str, value, low: float, high: float, *, upper_open: bool) -> None:
-  inside = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and low <= value and (value < high if upper_open else value <= high))
-  if not inside:
-    bracket = ")" if upper_open else "]"
-    raise ConfigError(f"{name}: got {value!r}, expected a number in [{low:g}, {high:g}"
-                      f"{bracket}")
 
 
 def sparse_sgdm_step(weight, gradient, buffer, mask, learning_rate, first_step,
