@@ -18,7 +18,7 @@ class TaskArithmeticTest(tf.test.TestCase):
   def test_merges_the_two_tasks_and_answers(self):
     run_dir = self.create_tempdir().full_path
     with small_preparations(), mock.patch.object(finetune_configs, "CLIENTS", 10), \
-        mock.patch.object(task_arithmetic, "GRID", (0.0, 0.5, 1.0)):
+        mock.patch.multiple(task_arithmetic, GRID=(0.0, 0.5, 1.0), SEEDS=(0,)):
       report = run_course_experiment(course_experiment("task-arithmetic"), run_dir, rounds=1,
                                      data_dir=shared_data_dir(),
                                      overrides=["data.limit=600"], progress=False)

@@ -49,14 +49,16 @@ def federated_config(key: str, prepared: Preparation, *, rounds: int, seed: int 
 
 
 def centralized_config(key: str, prepared: Preparation, *, epochs: int, examples: int,
-                       seed: int = 0, lr_schedule: str = "constant",
-                       lr: float = LR) -> ExperimentConfig:
+                       seed: int = 0, lr_schedule: str = "constant", lr: float = LR,
+                       eval_every: int = 1) -> ExperimentConfig:
   """Fine-tuning with SparseSGDM on `examples` training examples drawn at random (one
-  device's share), one epoch a round, measured on the whole test split."""
+  device's share), one epoch a round, measured on the whole test split every
+  `eval_every` epochs and after the last."""
   return ExperimentConfig(
       name=key, data=DataConfig(dataset=prepared.settings.dataset, partition="iid",
                                 num_clients=1, samples_per_client=examples),
       train=TrainConfig(model=prepared.settings.run_model, algorithm="centralized",
                         client_lr=lr, client_momentum=MOMENTUM, lr_schedule=lr_schedule,
-                        batch_size=BATCH, rounds=epochs, eval_every=1, checkpoint_every=1,
+                        batch_size=BATCH, rounds=epochs, eval_every=eval_every,
+                        checkpoint_every=1,
                         seed=seed, **prepared.train_fields()))
