@@ -8,25 +8,11 @@ import time
 
 import tensorflow as tf
 
+from tests.processes import alive, wait_gone
+
 DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs", "tff_driver.py")
 TIMEOUT = 120
 QUIET_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-
-
-def alive(pid: int) -> bool:
-  """True while `pid` runs (a zombie, which holds nothing, counts as gone)."""
-  try:
-    with open(f"/proc/{pid}/stat", encoding="utf-8") as stream:
-      return stream.read().rsplit(")", 1)[1].split()[0] != "Z"
-  except FileNotFoundError:
-    return False
-
-
-def wait_gone(pid: int, seconds: float = 10.0) -> bool:
-  deadline = time.monotonic() + seconds
-  while alive(pid) and time.monotonic() < deadline:
-    time.sleep(0.1)
-  return not alive(pid)
 
 
 def worker_pid(output: str) -> int:

@@ -43,7 +43,7 @@ def worker_binary_path() -> str:
   return path
 
 
-def _prepare_child() -> None:
+def prepare_child() -> None:
   """Runs in the child before exec: default signal handling (a background job inherits
   SIGINT ignored), and SIGKILL from the kernel when the parent thread dies."""
   for signum in (signal.SIGINT, signal.SIGTERM):
@@ -68,7 +68,7 @@ class WorkerProcess:
     self.process = subprocess.Popen(  # pylint: disable=consider-using-with
         args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
         env={"MALLOC_ARENA_MAX": _MALLOC_ARENAS, **os.environ},
-        preexec_fn=_prepare_child if sys.platform.startswith("linux") else None,
+        preexec_fn=prepare_child if sys.platform.startswith("linux") else None,
         close_fds=True)
     _LIVE.append(self)
     self._exit_token = on_exit(self.stop)

@@ -1,0 +1,154 @@
+"""The processes of a distributed job, owned by the controller that started them.
+
+Each process's output lines reach the controller's stderr prefixed with its role
+("[worker 1] ..."); lines that begin with "@" go to a callback instead (progress,
+readiness). Whatever ends the controller (a normal exit, an exception, Ctrl-C, SIGTERM)
+stops every process it started; a process that fails (a non-zero status, a signal) stops
+the others and raises `ProcessFailed` with one line naming it. Children get SIGKILL from
+the kernel if the controller itself is killed (as the TFF worker does).
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+from tff_course.errors import TffCourseError
+from tff_course.runtime.exit_callbacks import cancel, on_exit
+from tff_course.runtime.worker import prepare_child
+
+_STOP_SECONDS = 3.0
+_POLL_SECONDS = 0.05
+
+LineCallback = Callable[[str, str], None]
+
+
+class ProcessFailed(TffCourseError, RuntimeError):
+  """A process of the group ended badly; the message names it."""
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> List[int]:
+  """`count` distinct ports free on `host` right now."""
+  sockets = []
+  try:
+    for _ in range(count):
+      sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+      sock.bind((host, 0))
+      sockets.append(sock)
+    return [sock.getsockname()[1] for sock in sockets]
+  finally:
+    for sock in sockets:
+      sock.close()
+
+
+def describe_status(status: int) -> str:
+  """"exited with status 3" or "was killed by SIGKILL"."""
+  if status < 0:
+    try:
+      return f"was killed by {signal.Signals(-status).name}"
+    except ValueError:
+      return f"was killed by signal {-status}"
+  return f"exited with status {status}"
+
+
+class ProcessGroup:
+  """Starts one process per role; `wait()` until all succeed; `stop()` ends them all.
+
+  Example:
+    >>> with ProcessGroup({"worker 0": [...], "worker 1": [...]}) as group:
+    ...   group.wait()
+  """
+
+  def __init__(self, commands: Dict[str, Sequence[str]], *, on_line: Optional[LineCallback] = None,
+               env: Optional[Dict[str, str]] = None, stream=None):
+    self._on_line = on_line
+    self._stream = stream or sys.stderr
+    self._lock = threading.Lock()
+    self.processes: Dict[str, subprocess.Popen] = {}
+    self._readers: List[threading.Thread] = []
+    self._exit_token = on_exit(self.stop)
+    try:
+      for role, command in commands.items():
+        self._start(role, list(command), env)
+    except BaseException:
+      self.stop()
+      raise
+
+  def _start(self, role: str, command: List[str], env) -> None:
+    process = subprocess.Popen(  # pylint: disable=consider-using-with
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env, text=True, bufsize=1, start_new_session=True,
+        preexec_fn=prepare_child if sys.platform.startswith("linux") else None)
+    self.processes[role] = process
+    reader = threading.Thread(target=self._read, args=(role, process), daemon=True,
+                              name=f"output of {role}")
+    reader.start()
+    self._readers.append(reader)
+
+  def _read(self, role: str, process: subprocess.Popen) -> None:
+    for line in process.stdout:
+      if line.startswith("@") and self._on_line is not None:
+        self._on_line(role, line.rstrip("\n"))
+        continue
+      with self._lock:
+        self._stream.write(f"[{role}] {line}")
+        self._stream.flush()
+
+  def failed(self) -> Optional[str]:
+    """The first role that ended badly, with how; None while none has."""
+    for role, process in self.processes.items():
+      status = process.poll()
+      if status not in (None, 0):
+        return f"{role} {describe_status(status)}"
+    return None
+
+  def wait(self, timeout: Optional[float] = None) -> None:
+    """Returns once every process exited with status 0.
+
+    Raises:
+      ProcessFailed: a process ended badly, or `timeout` seconds passed; every process
+        is stopped first.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+      failure = self.failed()
+      if failure is not None:
+        self.stop()
+        raise ProcessFailed(f"{failure}; stopped the other processes")
+      if all(process.poll() == 0 for process in self.processes.values()):
+        self._join_readers()
+        return
+      if deadline is not None and time.monotonic() > deadline:
+        self.stop()
+        raise ProcessFailed(f"the processes did not finish within {timeout:g} s; stopped them")
+      time.sleep(_POLL_SECONDS)
+
+  def stop(self) -> None:
+    """Ends every process still running (SIGTERM, then SIGKILL) and reaps it."""
+    for process in self.processes.values():
+      if process.poll() is None:
+        process.terminate()
+    deadline = time.monotonic() + _STOP_SECONDS
+    for process in self.processes.values():
+      try:
+        process.wait(timeout=max(deadline - time.monotonic(), 0.01))
+      except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    self._join_readers()
+    cancel(self._exit_token)
+
+  def _join_readers(self) -> None:
+    for reader in self._readers:
+      reader.join(timeout=_STOP_SECONDS)
+
+  def __enter__(self) -> "ProcessGroup":
+    return self
+
+  def __exit__(self, *exc_info) -> None:
+    self.stop()
