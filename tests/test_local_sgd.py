@@ -124,6 +124,27 @@ class LocalSGDProcessesTest(tf.test.TestCase):
     self.assertAllClose([r.loss for r in records], [r.loss for r in simulated], rtol=1e-5)
     self.assertTrue(all(r.communication_seconds > 0 for r in records))
 
+  def test_a_port_in_use_and_a_worker_that_never_joins_are_one_line(self):
+    import socket
+
+    from tff_course.distributed.process_group import ProcessFailed, free_ports
+
+    job = LocalSGDJob(SlowMoSettings(workers=2, local_steps=1, syncs=1, batch_size=8),
+                      dataset="synthetic_iid", model="logistic")
+    out_dir = self.create_tempdir().full_path
+    with socket.socket() as taken:
+      taken.bind(("127.0.0.1", 0))
+      port = taken.getsockname()[1]
+      with self.assertRaisesRegex(ConfigError, rf"^address 127.0.0.1:{port}: cannot listen "
+                                               r"there \(Address already in use\)"):
+        run_workers(job, out_dir, addresses=["127.0.0.1:%d" % free_ports(1)[0],
+                                             f"127.0.0.1:{port}"], progress=False)
+    absent = "192.0.2.1:2222"
+    with self.assertRaisesRegex(ProcessFailed, rf"^the cluster did not form within 15 s; no "
+                                               rf"answer from {absent}; stopped the processes$"):
+      run_workers(job, out_dir, addresses=[f"127.0.0.1:{free_ports(1)[0]}", absent],
+                  progress=False, startup_timeout=15)
+
 
 if __name__ == "__main__":
   tf.test.main()

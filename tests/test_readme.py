@@ -12,6 +12,7 @@ from tests.shared_data import requires_data, shared_data_dir
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 MARKER = "<!-- tests/test_readme.py runs this block -->"
 SPARSE_MARKER = "<!-- tests/test_readme.py runs this sparse block -->"
+LARS_MARKER = "<!-- tests/test_readme.py runs this LARS block -->"
 
 
 def readme_block(marker: str) -> str:
@@ -47,6 +48,13 @@ class ReadmeTest(tf.test.TestCase):
     self.assertGreater(float(printed.getvalue().strip("%\n")), 50)
     masks = namespace["masks"]
     self.assertFalse(masks["linear/kernel"].any())
+
+  def test_lars_example_compiles_a_model(self):
+    namespace, printed = {}, io.StringIO()
+    with contextlib.redirect_stdout(printed):
+      exec(compile(readme_block(LARS_MARKER), README, "exec"), namespace)
+    self.assertEqual(printed.getvalue(), "LARS, peak learning rate 0.8 after 250 warm-up steps\n")
+    self.assertEqual(type(namespace["model"].optimizer).__name__, "LARS")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
   here, inside the entry point's Ctrl-C handling."""
   from tasks.diffusion import cli as diffusion_cli
   from tasks.inversion import cli as inversion_cli
-  from tff_course.cli import data_commands, experiment_commands, sparse_commands, train_commands
+  from tff_course.cli import (data_commands, distributed_commands, experiment_commands,
+                              sparse_commands, train_commands)
 
   parser = argparse.ArgumentParser(
       prog=PROG,
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
   diffusion_cli.add_parser(commands)
   experiment_commands.add_parser(commands)
   sparse_commands.add_parser(commands)
+  distributed_commands.add_parser(commands)
   return parser
 
 

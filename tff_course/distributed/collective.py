@@ -8,7 +8,7 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 
-def multi_worker_strategy(timeout_seconds: float = 60.0):
+def multi_worker_strategy(timeout_seconds: float = 300.0):
   """The strategy of the cluster in TF_CONFIG, its collectives given up after
   `timeout_seconds` (a worker that died does not hang the others for ever)."""
   import tensorflow as tf

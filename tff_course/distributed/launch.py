@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -14,11 +15,13 @@ import numpy as np
 from tff_course.atomic import write_text
 from tff_course.distributed.job import LocalSGDJob
 from tff_course.distributed.local_sgd import SyncRecord, Weights
-from tff_course.distributed.process_group import ProcessGroup, free_ports
-from tff_course.distributed.worker_main import SYNC, syncs_path, weights_path
+from tff_course.distributed.process_group import (ProcessGroup, check_port_free, free_ports,
+                                                  is_local, parse_address)
+from tff_course.distributed.worker_main import READY, SYNC, syncs_path, weights_path
 from tff_course.errors import ConfigError
 
 JOB_FILE = "job.json"
+STARTUP_SECONDS = 60.0
 
 
 def loopback_addresses(count: int) -> List[str]:
@@ -33,14 +36,32 @@ def worker_commands(job_path: str, addresses: Sequence[str], out_dir: str) -> di
           for index in range(len(addresses))}
 
 
+def _on_line(role: str, line: str, bar, ready: set) -> None:
+  """A worker's "@" line: readiness, or worker 0's progress."""
+  fields = line.split()
+  if fields[0] == READY:
+    ready.add(role)
+  elif role == "worker 0" and fields[0] == SYNC:
+    bar.update(int(fields[1]) - bar.n)
+    bar.set_postfix({"loss": fields[3]})
+
+
 def run_workers(job: LocalSGDJob, out_dir: str, *, addresses: Optional[Sequence[str]] = None,
-                progress: bool = True,
-                timeout: Optional[float] = None) -> Tuple[List[Weights], List[SyncRecord]]:
-  """Runs `job` on K processes; (every worker's final weights, worker 0's records).
+                progress: bool = True, timeout: Optional[float] = None,
+                startup_timeout: float = STARTUP_SECONDS
+                ) -> Tuple[List[Weights], List[SyncRecord]]:
+  """Runs `job` on K worker processes; (the final weights of each worker started here,
+  worker 0's records).
+
+  The workers whose address is on this machine are started here; the others must be
+  started on their machines with the same job file, cluster and their index
+  (`python -m tff_course.distributed.worker_main`). Worker 0 must be local.
 
   Raises:
-    ConfigError: `addresses` does not hold one address per worker.
-    ProcessFailed: a worker failed (the message names it) or `timeout` passed.
+    ConfigError: `addresses` does not hold one address per worker, or one of them cannot
+      be listened on here (a port in use).
+    ProcessFailed: a worker failed (the message names it), did not join the cluster
+      within `startup_timeout` seconds, or `timeout` passed.
   """
   from tqdm.auto import tqdm
 
@@ -52,22 +73,34 @@ def run_workers(job: LocalSGDJob, out_dir: str, *, addresses: Optional[Sequence[
   os.makedirs(out_dir, exist_ok=True)
   job_path = os.path.join(out_dir, JOB_FILE)
   write_text(job_path, job.to_json())
+  local = [index for index, address in enumerate(addresses)
+           if is_local(parse_address(address)[0])]
+  if 0 not in local:
+    raise ConfigError(f"addresses: the first ({addresses[0]}) must be on this machine: worker "
+                      "0 reports to the controller")
+  for index in local:
+    check_port_free(*parse_address(addresses[index]))
   bar = tqdm(total=job.settings.syncs, unit="sync", disable=not progress, file=sys.stderr,
              desc=f"{workers} workers", dynamic_ncols=True)
+  ready = set()
+  started = time.monotonic()
 
-  def on_line(role: str, line: str) -> None:
-    fields = line.split()
-    if role == "worker 0" and fields[0] == SYNC:
-      bar.update(int(fields[1]) - bar.n)
-      bar.set_postfix({"loss": fields[3]})
+  def late() -> Optional[str]:
+    if len(ready) < len(local) and time.monotonic() - started > startup_timeout:
+      remote = [address for index, address in enumerate(addresses) if index not in local]
+      return (f"the cluster did not form within {startup_timeout:g} s; no answer from "
+              f"{', '.join(remote or addresses)}")
+    return None
 
+  commands = worker_commands(job_path, addresses, out_dir)
   try:
-    with ProcessGroup(worker_commands(job_path, addresses, out_dir), on_line=on_line) as group:
-      group.wait(timeout)
+    with ProcessGroup({f"worker {index}": commands[f"worker {index}"] for index in local},
+                      on_line=lambda role, line: _on_line(role, line, bar, ready)) as group:
+      group.wait(timeout, check=late)
   finally:
     bar.close()
   weights = []
-  for index in range(workers):
+  for index in local:
     with np.load(weights_path(out_dir, index)) as stored:
       weights.append([stored[f"arr_{i}"] for i in range(len(stored.files))])
   with open(syncs_path(out_dir, 0), encoding="utf-8") as stream:

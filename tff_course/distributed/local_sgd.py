@@ -75,11 +75,8 @@ def run_syncs(replicas: Sequence[Tuple[int, Replica]], settings: SlowMoSettings,
   for sync in range(settings.syncs):
     start = replicas[0][1].weights()
     began = time.perf_counter()
-    losses = [replica.train(x[batch], y[batch])
-              for worker, replica in replicas
-              for step in range(sync * settings.local_steps, (sync + 1) * settings.local_steps)
-              for batch in [worker_batch(len(x), settings.workers, settings.batch_size,
-                                         settings.seed, step, worker)]]
+    losses = [loss for worker, replica in replicas
+              for loss in _local_steps(replica, worker, sync, settings, x, y)]
     computed = time.perf_counter()
     local = [replica.weights() for _, replica in replicas]
     averaged, loss = average(local, float(np.mean(losses)))
@@ -93,6 +90,17 @@ def run_syncs(replicas: Sequence[Tuple[int, Replica]], settings: SlowMoSettings,
     if on_sync is not None:
       on_sync(record)
   return records
+
+
+def _local_steps(replica: Replica, worker: int, sync: int, settings: SlowMoSettings,
+                 x: np.ndarray, y: np.ndarray) -> List[float]:
+  """The H steps of `worker` in `sync`, on its batches; their losses."""
+  losses = []
+  for step in range(sync * settings.local_steps, (sync + 1) * settings.local_steps):
+    batch = worker_batch(len(x), settings.workers, settings.batch_size, settings.seed, step,
+                         worker)
+    losses.append(replica.train(x[batch], y[batch]))
+  return losses
 
 
 def simulate(build_model: Callable[[], object], settings: SlowMoSettings, x: np.ndarray,

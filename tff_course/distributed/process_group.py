@@ -16,9 +16,9 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from tff_course.errors import TffCourseError
+from tff_course.errors import ConfigError, TffCourseError
 from tff_course.runtime.exit_callbacks import cancel, on_exit
 from tff_course.runtime.worker import prepare_child
 
@@ -44,6 +44,36 @@ def free_ports(count: int, host: str = "127.0.0.1") -> List[int]:
   finally:
     for sock in sockets:
       sock.close()
+
+
+def parse_address(address: str) -> Tuple[str, int]:
+  """(host, port) of "HOST:PORT", or ConfigError naming it."""
+  host, _, port = address.rpartition(":")
+  if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    raise ConfigError(f"address: got {address!r}, expected HOST:PORT with a port in "
+                      "1..65535")
+  return host, int(port)
+
+
+def is_local(host: str) -> bool:
+  """Whether this machine can listen on `host` (a loopback or one of its own addresses)."""
+  with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    try:
+      sock.bind((host, 0))
+    except OSError:
+      return False
+  return True
+
+
+def check_port_free(host: str, port: int) -> None:
+  """ConfigError naming the address if this machine cannot listen on it now."""
+  with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    try:
+      sock.bind((host, port))
+    except OSError as error:
+      raise ConfigError(f"address {host}:{port}: cannot listen there ({error.strerror}); "
+                        "choose another port, or leave the addresses out for free "
+                        "loopback ports") from None
 
 
 def describe_status(status: int) -> str:
@@ -107,12 +137,18 @@ class ProcessGroup:
         return f"{role} {describe_status(status)}"
     return None
 
-  def wait(self, timeout: Optional[float] = None) -> None:
+  def wait(self, timeout: Optional[float] = None,
+           check: Optional[Callable[[], Optional[str]]] = None) -> None:
     """Returns once every process exited with status 0.
 
+    Args:
+      timeout: seconds before giving up (None: no limit).
+      check: polled while waiting; a message it returns is a failure (e.g. a worker
+        that did not join in time).
+
     Raises:
-      ProcessFailed: a process ended badly, or `timeout` seconds passed; every process
-        is stopped first.
+      ProcessFailed: a process ended badly, `check` reported a failure, or `timeout`
+        seconds passed; every process is stopped first.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
@@ -120,6 +156,10 @@ class ProcessGroup:
       if failure is not None:
         self.stop()
         raise ProcessFailed(f"{failure}; stopped the other processes")
+      problem = check() if check is not None else None
+      if problem is not None:
+        self.stop()
+        raise ProcessFailed(f"{problem}; stopped the processes")
       if all(process.poll() == 0 for process in self.processes.values()):
         self._join_readers()
         return

@@ -3,8 +3,8 @@ tff_course.distributed.worker_main --job JOB.json --cluster H:P,H:P --index K --
 
 It joins the cluster (TF_CONFIG from --cluster and --index), trains its replica with the
 others through `run_syncs`, and writes DIR/weights-K.npz and DIR/syncs-K.json. Lines that
-begin with "@" on its stdout are for the controller: "@ready" once the cluster is up,
-"@sync T N LOSS" after each sync.
+begin with "@" on its stdout are for the controller: "@ready" once a first all-reduce went
+through (every worker joined), "@sync T N LOSS" after each sync.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   strategy = multi_worker_strategy()
   replica = Replica(build, job.settings)
   average = CollectiveMean(strategy, replica.weights())
+  average([replica.weights()], 0.0)
   print(READY, flush=True)
 
   def report(record):

@@ -1,0 +1,53 @@
+"""`tff-course distributed local-sgd|slowmo`: worker processes and the simulation give the
+same run; files written; bad input is one line."""
+
+import json
+import os
+
+import tensorflow as tf
+
+from tests.cli_runner import run_main
+from tff_course.cli.main import main
+
+SMALL = ["--dataset", "synthetic_iid", "--model", "mlp", "--workers", "2", "--local-steps",
+         "2", "--syncs", "3", "--batch-size", "16", "--no-progress"]
+
+
+class DistributedCommandTest(tf.test.TestCase):
+
+  def test_processes_and_simulation_agree(self):
+    summaries = {}
+    for mode in ("processes", "simulate"):
+      out = self.create_tempdir().full_path
+      extra = ["--simulate"] if mode == "simulate" else []
+      status, stdout, stderr = run_main(main, "distributed", "slowmo", *SMALL, *extra,
+                                        "--out", out)
+      self.assertEqual(status, 0, stderr)
+      self.assertRegex(stdout, r"^2 workers x 6 steps \(3 syncs of H = 2\): test accuracy "
+                               r"\d+\.\d\d%")
+      for name in ("job.json", "syncs.json", "summary.json", "versions.json"):
+        self.assertTrue(os.path.isfile(os.path.join(out, name)), name)
+      with open(os.path.join(out, "summary.json")) as stream:
+        summaries[mode] = json.load(stream)
+    self.assertAlmostEqual(summaries["processes"]["test_accuracy"],
+                           summaries["simulate"]["test_accuracy"], places=6)
+    self.assertAlmostEqual(summaries["processes"]["final_loss"],
+                           summaries["simulate"]["final_loss"], places=5)
+
+  def test_bad_input_is_one_line(self):
+    out = self.create_tempdir().full_path
+    for flag, value, message in (
+        ("--local-steps", "0", "local_steps (H): got 0, expected an integer >= 1"),
+        ("--outer-momentum", "1.5", "outer_momentum (beta): got 1.5, expected a number in "
+                                    "[0, 1)"),
+        ("--addresses", "127.0.0.1:1", "addresses: got 1 (127.0.0.1:1), expected one per "
+                                       "worker (2)")):
+      with self.subTest(flag=flag):
+        status, _, stderr = run_main(main, "distributed", "slowmo", *SMALL, flag, value,
+                                     "--out", out)
+        self.assertEqual(status, 2, stderr)
+        self.assertEqual(stderr.strip(), f"tff-course: error: {message}")
+
+
+if __name__ == "__main__":
+  tf.test.main()

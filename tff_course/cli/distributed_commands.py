@@ -1,0 +1,134 @@
+"""`tff-course distributed local-sgd|slowmo`: one model trained by K worker processes that
+average their weights every H local steps (TensorFlow's collective all-reduce), or the
+exact single-process simulation of the same run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+
+from tff_course.arguments import add_out
+from tff_course.cli.options import add_data_dir
+
+SYNCS_FILE = "syncs.json"
+SUMMARY_FILE = "summary.json"
+
+
+def add_parser(commands) -> None:
+  distributed = commands.add_parser(
+      "distributed", help="train one model on several worker processes (Local SGD, SlowMo)",
+      description="Distributed training on TensorFlow's runtime: worker processes on "
+                  "loopback ports (or the addresses you give) that average their weights "
+                  "with a ring all-reduce.")
+  actions = distributed.add_subparsers(dest="action", metavar="ACTION")
+  actions.required = True
+  local = actions.add_parser(
+      "local-sgd", help="K workers, H local SGD steps, then average (Stich 2019)",
+      description="Local SGD: every worker takes H SGD steps on its own batches from the "
+                  "common model, then the K models are averaged. H = 1 is synchronous "
+                  "mini-batch SGD on K x B examples a step.",
+      epilog="example: tff-course distributed local-sgd --workers 2 --local-steps 4 "
+             "--syncs 20 --data-dir ../shared/data --limit 10000")
+  _add_common(local)
+  local.set_defaults(handler=_run, outer_lr=1.0, outer_momentum=0.0)
+  slowmo = actions.add_parser(
+      "slowmo", help="Local SGD with a slow outer momentum (Wang et al. 2020)",
+      description="SlowMo: after each average, a slow step with momentum beta and learning "
+                  "rate alpha on the averaged displacement (beta 0, alpha 1: Local SGD).",
+      epilog="example: tff-course distributed slowmo --workers 2 --local-steps 4 "
+             "--outer-momentum 0.6 --outer-lr 1.0 --data-dir ../shared/data --limit 10000")
+  _add_common(slowmo)
+  slowmo.add_argument("--outer-lr", type=float, default=1.0, metavar="ALPHA",
+                      help="slow learning rate alpha (default 1.0)")
+  slowmo.add_argument("--outer-momentum", type=float, default=0.5, metavar="BETA",
+                      help="slow momentum beta in [0, 1) (default 0.5)")
+  slowmo.set_defaults(handler=_run)
+
+
+def _add_common(parser) -> None:
+  parser.add_argument("--workers", type=int, default=2, metavar="K",
+                      help="worker processes (default 2)")
+  parser.add_argument("--local-steps", type=int, default=4, metavar="H",
+                      help="SGD steps between averages (default 4)")
+  parser.add_argument("--syncs", type=int, default=20,
+                      help="averages, i.e. communication rounds (default 20)")
+  parser.add_argument("--batch-size", type=int, default=32, metavar="B",
+                      help="examples a worker's step (default 32)")
+  parser.add_argument("--lr", type=float, default=0.05, help="inner SGD rate (default 0.05)")
+  parser.add_argument("--momentum", type=float, default=0.0,
+                      help="inner SGD momentum, kept by each worker (default 0)")
+  parser.add_argument("--dataset", default="cifar10", help="training data (default cifar10)")
+  parser.add_argument("--model", default="cifar_convnet",
+                      help="model name (default cifar_convnet, the course's CNN)")
+  parser.add_argument("--limit", type=int, help="use at most this many examples per split")
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--addresses", metavar="HOST:PORT,...",
+                      help="the workers' addresses (default: free loopback ports)")
+  parser.add_argument("--simulate", action="store_true",
+                      help="run the K workers in this process, exactly (no all-reduce)")
+  add_data_dir(parser)
+  add_out(parser, "folder for the job, records and weights (default: runs/distributed)",
+          default=os.path.join("runs", "distributed"))
+  parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run(args) -> int:
+  from tff_course.atomic import write_text
+  from tff_course.distributed.job import LocalSGDJob
+  from tff_course.distributed.slowmo import SlowMoSettings
+  from tff_course.versions import environment_versions
+
+  settings = SlowMoSettings(
+      workers=args.workers, local_steps=args.local_steps, syncs=args.syncs,
+      batch_size=args.batch_size, inner_lr=args.lr, inner_momentum=args.momentum,
+      outer_lr=args.outer_lr, outer_momentum=args.outer_momentum, seed=args.seed)
+  job = LocalSGDJob(settings, dataset=args.dataset, model=args.model, data_dir=args.data_dir,
+                    limit=args.limit)
+  os.makedirs(args.out, exist_ok=True)
+  write_text(os.path.join(args.out, "versions.json"),
+             json.dumps(environment_versions(), indent=1))
+  weights, records = _train(job, args)
+  accuracy = job.test_accuracy(weights)
+  write_text(os.path.join(args.out, SYNCS_FILE),
+             json.dumps([dataclasses.asdict(r) for r in records], indent=1))
+  compute = sum(r.compute_seconds for r in records)
+  communication = sum(r.communication_seconds for r in records)
+  summary = {"test_accuracy": accuracy, "final_loss": records[-1].loss,
+             "compute_seconds": compute, "communication_seconds": communication,
+             "bytes_reduced_per_sync": records[-1].bytes_reduced,
+             "simulated": bool(args.simulate)}
+  write_text(os.path.join(args.out, SUMMARY_FILE), json.dumps(summary, indent=1))
+  print(f"{settings.workers} workers x {settings.steps} steps ({settings.syncs} syncs of "
+        f"H = {settings.local_steps}): test accuracy {accuracy:.2%}, last loss "
+        f"{records[-1].loss:.4f}\n"
+        f"compute {compute:.1f} s, communication {communication:.1f} s, "
+        f"{records[-1].bytes_reduced / 1e6:.2f} MB of weights all-reduced a sync\n"
+        f"wrote {args.out}: job.json, {SYNCS_FILE}, {SUMMARY_FILE}, versions.json",
+        file=sys.stdout)
+  return 0
+
+
+def _train(job, args):
+  from tff_course.atomic import write_text
+  from tff_course.distributed.launch import JOB_FILE, run_workers
+  from tff_course.distributed.local_sgd import simulate
+
+  if args.simulate:
+    from tqdm.auto import tqdm
+
+    write_text(os.path.join(args.out, JOB_FILE), job.to_json())
+    x, y, build = job.load()
+    with tqdm(total=job.settings.syncs, unit="sync", disable=args.no_progress,
+              file=sys.stderr, desc="simulated workers", dynamic_ncols=True) as bar:
+
+      def advance(record):
+        bar.update(1)
+        bar.set_postfix({"loss": f"{record.loss:.4f}"})
+
+      return simulate(build, job.settings, x, y, on_sync=advance)
+  addresses = args.addresses.split(",") if args.addresses else None
+  per_worker, records = run_workers(job, args.out, addresses=addresses,
+                                    progress=not args.no_progress)
+  return per_worker[0], records
