@@ -127,7 +127,8 @@ class LocalSGDProcessesTest(tf.test.TestCase):
   def test_a_port_in_use_and_a_worker_that_never_joins_are_one_line(self):
     import socket
 
-    from tff_course.distributed.process_group import ProcessFailed, free_ports
+    from tff_course.distributed.addresses import free_ports
+    from tff_course.distributed.process_group import ProcessFailed
 
     job = LocalSGDJob(SlowMoSettings(workers=2, local_steps=1, syncs=1, batch_size=8),
                       dataset="synthetic_iid", model="logistic")

@@ -10,8 +10,8 @@ import tensorflow as tf
 
 from tests.processes import wait_gone
 
-from tff_course.distributed.process_group import (ProcessFailed, ProcessGroup, describe_status,
-                                                  free_ports)
+from tff_course.distributed.addresses import free_ports
+from tff_course.distributed.process_group import ProcessFailed, ProcessGroup, describe_status
 
 SLEEPER = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"]
 

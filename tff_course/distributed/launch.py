@@ -15,8 +15,8 @@ import numpy as np
 from tff_course.atomic import write_text
 from tff_course.distributed.job import LocalSGDJob
 from tff_course.distributed.local_sgd import SyncRecord, Weights
-from tff_course.distributed.process_group import (ProcessGroup, check_port_free, free_ports,
-                                                  is_local, parse_address)
+from tff_course.distributed.addresses import check_port_free, free_ports, is_local, parse_address
+from tff_course.distributed.process_group import ProcessGroup
 from tff_course.distributed.worker_main import READY, SYNC, syncs_path, weights_path
 from tff_course.errors import ConfigError
 
