@@ -1,0 +1,123 @@
+"""Running pipeline-parallel training: S stage processes on free loopback ports (or the
+addresses given), this process as the controller, the model cut into stages, and the same
+SGD on one process for comparison."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from tff_course.distributed.addresses import free_ports
+from tff_course.distributed.pipeline import RemoteStage, StepResult, micro_batches, pipeline_step
+from tff_course.distributed.pipeline_split import split_layers
+from tff_course.distributed.process_group import ProcessFailed, ProcessGroup
+from tff_course.distributed.stage_server import JOB, READY
+from tff_course.distributed.worker_batches import worker_batch
+
+STARTUP_SECONDS = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineSettings:
+  """S stages, M micro-batches of a batch of B, a schedule, SGD steps at a rate."""
+
+  stages: int = 3
+  micro_batch_count: int = 3
+  batch_size: int = 48
+  steps: int = 5
+  schedule: str = "1f1b"
+  learning_rate: float = 0.05
+  seed: int = 0
+
+  def __post_init__(self):
+    micro_batches(self.batch_size, self.micro_batch_count)
+
+
+def step_batch(settings: PipelineSettings, num_examples: int, step: int) -> np.ndarray:
+  return worker_batch(num_examples, 1, settings.batch_size, settings.seed, step, 0)
+
+
+def stage_commands(addresses: Sequence[str]) -> dict:
+  return {f"stage {index}": [sys.executable, "-m", "tff_course.distributed.stage_server",
+                             "--cluster", ",".join(addresses), "--index", str(index)]
+          for index in range(len(addresses))}
+
+
+def wait_ready(group: ProcessGroup, ready: set, count: int, timeout: float) -> None:
+  """Returns once `count` stages said they serve; ProcessFailed otherwise."""
+  deadline = time.monotonic() + timeout
+  while len(ready) < count:
+    failure = group.failed()
+    if failure is not None:
+      group.stop()
+      raise ProcessFailed(f"{failure} before serving; stopped the other processes")
+    if time.monotonic() > deadline:
+      group.stop()
+      raise ProcessFailed(f"the stages did not serve within {timeout:g} s; stopped them")
+    time.sleep(0.05)
+
+
+def run_pipeline(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray,
+                 settings: PipelineSettings, *,
+                 delay: Optional[Callable] = None,
+                 on_step: Optional[Callable[[int, StepResult], None]] = None
+                 ) -> Tuple[List[np.ndarray], List[StepResult]]:
+  """Trains on S stage processes; (the final weights in the model's order, each step's
+  result). Connects this process to the stages' cluster (once per process)."""
+  import tensorflow as tf
+
+  tf.keras.utils.set_random_seed(settings.seed)
+  model = build_model()
+  groups = split_layers(model, settings.stages)
+  initial = [[w for layer in layers for w in layer.get_weights()] for layers in groups]
+  shapes = [model.input_shape[1:]] + [layers[-1].output_shape[1:] for layers in groups[:-1]]
+  addresses = [f"127.0.0.1:{port}" for port in free_ports(settings.stages)]
+  ready = set()
+  with ProcessGroup(stage_commands(addresses),
+                    on_line=lambda role, line: ready.add(role) if line == READY else None
+                    ) as group:
+    wait_ready(group, ready, settings.stages, STARTUP_SECONDS)
+    tf.config.experimental_connect_to_cluster(tf.train.ClusterSpec({JOB: addresses}),
+                                              job_name="controller")
+    stages = [RemoteStage(f"/job:{JOB}/replica:0/task:{index}/device:CPU:0", layers,
+                          shapes[index], initial[index], learning_rate=settings.learning_rate,
+                          last=index == len(groups) - 1,
+                          micro_batch_count=settings.micro_batch_count,
+                          input_gradient=index > 0)
+              for index, layers in enumerate(groups)]
+    results = []
+    tf.config.experimental.set_synchronous_execution(False)
+    try:
+      for step in range(settings.steps):
+        batch = step_batch(settings, len(x), step)
+        results.append(pipeline_step(stages, settings.schedule, x[batch], y[batch],
+                                     settings.micro_batch_count, delay))
+        if on_step is not None:
+          on_step(step, results[-1])
+    finally:
+      tf.config.experimental.set_synchronous_execution(True)
+    weights = [w for stage in stages for w in stage.weights()]
+    group.stop()
+  return weights, results
+
+
+def train_single_process(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray,
+                         settings: PipelineSettings) -> List[np.ndarray]:
+  """The same SGD steps on the same batches, the whole model in this process."""
+  import tensorflow as tf
+
+  tf.keras.utils.set_random_seed(settings.seed)
+  model = build_model()
+  loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+  for step in range(settings.steps):
+    batch = step_batch(settings, len(x), step)
+    with tf.GradientTape() as tape:
+      value = loss(y[batch], model(x[batch], training=True))
+    for variable, gradient in zip(model.trainable_variables,
+                                  tape.gradient(value, model.trainable_variables)):
+      variable.assign_sub(settings.learning_rate * gradient)
+  return [v.numpy() for v in model.trainable_variables]
