@@ -59,6 +59,18 @@ class PipelineScheduleTest(parameterized.TestCase):
                                              r"1f1b$"):
       stage_orders("zb", 3, 2)
 
+  def test_gantt_chart_is_drawn(self):
+    import os
+    import tempfile
+
+    from tff_course.distributed.gantt import draw_gantt
+
+    times = timeline(stage_orders("1f1b", 3, 4))
+    with tempfile.TemporaryDirectory() as folder:
+      path = draw_gantt(times, 3, 4, os.path.join(folder, "gantt.png"), title="1F1B")
+      with open(path, "rb") as stream:
+        self.assertEqual(stream.read(8), b"\x89PNG\r\n\x1a\n")
+
 
 if __name__ == "__main__":
   unittest.main()
