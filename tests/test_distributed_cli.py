@@ -48,6 +48,26 @@ class DistributedCommandTest(tf.test.TestCase):
         self.assertEqual(status, 2, stderr)
         self.assertEqual(stderr.strip(), f"tff-course: error: {message}")
 
+  def test_pipeline_command_matches_one_process(self):
+    import subprocess
+    import sys
+
+    out = self.create_tempdir().full_path
+    result = subprocess.run(
+        [sys.executable, "-m", "tff_course", "distributed", "pipeline", "--dataset",
+         "synthetic_iid", "--model", "mlp", "--stages", "2", "--micro-batches", "4",
+         "--batch-size", "32", "--steps", "3", "--compare", "--no-progress", "--out", out],
+        capture_output=True, text=True, timeout=240, check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    self.assertRegex(result.stdout, r"^2 stages x 4 micro-batches \(1f1b\), 3 steps: last loss "
+                                    r"\d\.\d{4}, median step \d+ ms, bubble \d+\.\d% \(ideal "
+                                    r"20\.0%\)\nactivations held per stage: 2 micro-batches")
+    with open(os.path.join(out, "summary.json")) as stream:
+      self.assertLess(json.load(stream)["max_weight_difference"], 1e-5)
+    for name in ("timeline.json", "gantt.png", "settings.json", "versions.json"):
+      self.assertTrue(os.path.isfile(os.path.join(out, name)), name)
+
 
 if __name__ == "__main__":
   tf.test.main()

@@ -1,6 +1,7 @@
-"""`tff-course distributed local-sgd|slowmo`: one model trained by K worker processes that
-average their weights every H local steps (TensorFlow's collective all-reduce), or the
-exact single-process simulation of the same run."""
+"""`tff-course distributed local-sgd|slowmo|pipeline`: one model trained by K worker
+processes that average their weights every H local steps (TensorFlow's collective
+all-reduce), or the exact single-process simulation of the same run; or cut into S stage
+processes that a pipeline schedule drives."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import dataclasses
 import json
 import os
 import sys
+
+import numpy as np
 
 from tff_course.arguments import add_out
 from tff_course.cli.options import add_data_dir
@@ -45,6 +48,117 @@ def add_parser(commands) -> None:
   slowmo.add_argument("--outer-momentum", type=float, default=0.5, metavar="BETA",
                       help="slow momentum beta in [0, 1) (default 0.5)")
   slowmo.set_defaults(handler=_run)
+  _add_pipeline(actions)
+
+
+def _add_pipeline(actions) -> None:
+  from tff_course.distributed.pipeline_schedule import SCHEDULES
+
+  pipeline = actions.add_parser(
+      "pipeline", help="pipeline parallelism: the model cut into S stage processes",
+      description="Pipeline parallelism with micro-batches: the model's layers cut into S "
+                  "stages, one process each; this process dispatches every micro-batch's "
+                  "forward and backward passes by the schedule (GPipe or 1F1B), gradients "
+                  "accumulate over M micro-batches, then each stage takes an SGD step. "
+                  "Writes the last step's Gantt chart, the timeline and a summary.",
+      epilog="example: tff-course distributed pipeline --stages 3 --micro-batches 6 "
+             "--batch-size 96 --steps 10 --compare --data-dir ../shared/data --limit 5000")
+  pipeline.add_argument("--stages", type=int, default=3, metavar="S",
+                        help="stage processes (default 3)")
+  pipeline.add_argument("--micro-batches", type=int, default=6, metavar="M",
+                        help="micro-batches a batch is cut into; must divide B (default 6)")
+  pipeline.add_argument("--batch-size", type=int, default=96, metavar="B",
+                        help="examples a step (default 96)")
+  pipeline.add_argument("--steps", type=int, default=10, help="SGD steps (default 10)")
+  pipeline.add_argument("--schedule", choices=SCHEDULES, default="1f1b",
+                        help="gpipe: all forwards, then all backwards; 1f1b: one forward, "
+                             "one backward (default 1f1b)")
+  pipeline.add_argument("--lr", type=float, default=0.05, help="SGD rate (default 0.05)")
+  pipeline.add_argument("--compare", action="store_true",
+                        help="also train on one process and print the largest weight "
+                             "difference")
+  _add_source(pipeline)
+  add_out(pipeline, "folder for the summary, timeline and chart (default: runs/pipeline)",
+          default=os.path.join("runs", "pipeline"))
+  pipeline.add_argument("--no-progress", action="store_true", help="no progress bar")
+  pipeline.set_defaults(handler=_pipeline)
+
+
+def _add_source(parser) -> None:
+  parser.add_argument("--dataset", default="cifar10", help="training data (default cifar10)")
+  parser.add_argument("--model", default="cifar_convnet",
+                      help="model name (default cifar_convnet, the course's CNN)")
+  parser.add_argument("--limit", type=int, help="use at most this many examples per split")
+  parser.add_argument("--seed", type=int, default=0)
+  add_data_dir(parser)
+
+
+def _pipeline(args) -> int:
+  from tqdm.auto import tqdm
+
+  from tff_course.atomic import write_text
+  from tff_course.distributed.gantt import draw_gantt
+  from tff_course.distributed.pipeline_run import (PipelineSettings, activation_stash,
+                                                   run_pipeline, stage_input_shapes,
+                                                   train_single_process)
+  from tff_course.distributed.pipeline_schedule import bubble_fraction, ideal_bubble
+  from tff_course.distributed.pipeline_split import split_layers
+  from tff_course.distributed.training_source import TrainingSource
+  from tff_course.versions import environment_versions
+
+  settings = PipelineSettings(stages=args.stages, micro_batch_count=args.micro_batches,
+                              batch_size=args.batch_size, steps=args.steps,
+                              schedule=args.schedule, learning_rate=args.lr, seed=args.seed)
+  source = TrainingSource(args.dataset, args.model, args.data_dir, args.limit, args.seed)
+  x, y, build = source.load()
+  os.makedirs(args.out, exist_ok=True)
+  write_text(os.path.join(args.out, "settings.json"), json.dumps(
+      {**dataclasses.asdict(settings), **dataclasses.asdict(source)}, indent=1))
+  write_text(os.path.join(args.out, "versions.json"),
+             json.dumps(environment_versions(), indent=1))
+  model = build()
+  stash = activation_stash(settings, stage_input_shapes(model, split_layers(model,
+                                                                           args.stages)))
+  with tqdm(total=args.steps, unit="step", disable=args.no_progress, file=sys.stderr,
+            desc=f"{args.stages} stages", dynamic_ncols=True) as bar:
+
+    def advance(_, result):
+      bar.update(1)
+      bar.set_postfix({"loss": f"{result.loss:.4f}"})
+
+    weights, results = run_pipeline(build, x, y, settings, on_step=advance)
+  timed = results[1:] or results
+  median = sorted(timed, key=lambda r: r.seconds)[len(timed) // 2]
+  bubbles = [bubble_fraction(r.times, args.stages) for r in timed]
+  summary = {"losses": [r.loss for r in results], "step_seconds": [r.seconds for r in results],
+             "median_step_seconds": median.seconds, "median_bubble": float(np.median(bubbles)),
+             "ideal_bubble": ideal_bubble(args.stages, args.micro_batches),
+             "stash_micro_batches": [count for count, _ in stash],
+             "stash_bytes": [size for _, size in stash]}
+  if args.compare:
+    reference = train_single_process(build, x, y, settings)
+    summary["max_weight_difference"] = max(float(np.max(np.abs(a - b)))
+                                           for a, b in zip(weights, reference))
+  write_text(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=1))
+  write_text(os.path.join(args.out, "timeline.json"), json.dumps(
+      [{"stage": op.stage, "pass": op.kind, "micro_batch": op.micro_batch, "start": start,
+        "end": end} for op, (start, end) in sorted(median.times.items())], indent=1))
+  draw_gantt(median.times, args.stages, args.micro_batches,
+             os.path.join(args.out, "gantt.png"),
+             title=f"{args.schedule}, S = {args.stages}, M = {args.micro_batches}")
+  lines = [f"{args.stages} stages x {args.micro_batches} micro-batches ({args.schedule}), "
+           f"{args.steps} steps: last loss {results[-1].loss:.4f}, median step "
+           f"{1000 * median.seconds:.0f} ms, bubble {summary['median_bubble']:.1%} (ideal "
+           f"{summary['ideal_bubble']:.1%})",
+           "activations held per stage: " + ", ".join(
+               f"{count} micro-batches ({size / 1e6:.2f} MB)" for count, size in stash)]
+  if args.compare:
+    lines.append(f"largest weight difference to one-process SGD: "
+                 f"{summary['max_weight_difference']:.2e}")
+  lines.append(f"wrote {args.out}: summary.json, timeline.json, gantt.png, settings.json, "
+               "versions.json")
+  print("\n".join(lines), file=sys.stdout)
+  return 0
 
 
 def _add_common(parser) -> None:
@@ -59,16 +173,11 @@ def _add_common(parser) -> None:
   parser.add_argument("--lr", type=float, default=0.05, help="inner SGD rate (default 0.05)")
   parser.add_argument("--momentum", type=float, default=0.0,
                       help="inner SGD momentum, kept by each worker (default 0)")
-  parser.add_argument("--dataset", default="cifar10", help="training data (default cifar10)")
-  parser.add_argument("--model", default="cifar_convnet",
-                      help="model name (default cifar_convnet, the course's CNN)")
-  parser.add_argument("--limit", type=int, help="use at most this many examples per split")
-  parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--addresses", metavar="HOST:PORT,...",
                       help="the workers' addresses (default: free loopback ports)")
   parser.add_argument("--simulate", action="store_true",
                       help="run the K workers in this process, exactly (no all-reduce)")
-  add_data_dir(parser)
+  _add_source(parser)
   add_out(parser, "folder for the job, records and weights (default: runs/distributed)",
           default=os.path.join("runs", "distributed"))
   parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -10,6 +10,7 @@ from typing import Callable, Optional, Tuple
 import numpy as np
 
 from tff_course.distributed.slowmo import SlowMoSettings
+from tff_course.distributed.training_source import TrainingSource
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,34 +31,14 @@ class LocalSGDJob:
     fields = json.loads(text)
     return cls(**{**fields, "settings": SlowMoSettings(**fields["settings"])})
 
-  def _dataset(self):
-    from tff_course.data.registry import load_dataset
-
-    return load_dataset(self.dataset, data_dir=self.data_dir, limit=self.limit,
-                        seed=self.settings.seed)
+  @property
+  def source(self) -> TrainingSource:
+    return TrainingSource(self.dataset, self.model, self.data_dir, self.limit,
+                          self.settings.seed)
 
   def load(self) -> Tuple[np.ndarray, np.ndarray, Callable[[], object]]:
     """(training inputs, labels, a function that builds the model)."""
-    from tff_course.data.pipeline import model_inputs
-    from tff_course.models import build_model
-
-    dataset = self._dataset()
-    x = model_inputs(dataset.train.x, dataset.modality)
-
-    def build():
-      return build_model(self.model, x.shape[1:], dataset.num_classes)
-
-    return x, np.asarray(dataset.train.y), build
+    return self.source.load()
 
   def test_accuracy(self, weights) -> float:
-    """The accuracy of a model with these trainable weights on the test split."""
-    from tff_course.data.pipeline import model_inputs
-    from tff_course.models import build_model
-
-    dataset = self._dataset()
-    x = model_inputs(dataset.test.x, dataset.modality)
-    model = build_model(self.model, x.shape[1:], dataset.num_classes)
-    for variable, value in zip(model.trainable_variables, weights):
-      variable.assign(value)
-    logits = model.predict(x, batch_size=500, verbose=0)
-    return float(np.mean(np.argmax(logits, axis=1) == np.asarray(dataset.test.y)))
+    return self.source.test_accuracy(weights)

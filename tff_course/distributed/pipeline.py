@@ -13,6 +13,7 @@ equals one SGD step on the whole batch.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -109,10 +110,12 @@ class RemoteStage:
 
 @dataclasses.dataclass(frozen=True)
 class StepResult:
-  """One pipeline step: its mean loss, and each pass's (start, end) on its stage's clock."""
+  """One pipeline step: its mean loss, each pass's (start, end) on its stage's clock, and
+  the step's wall time on the controller."""
 
   loss: float
   times: Dict[Op, Tuple[float, float]]
+  seconds: float
 
 
 def pipeline_step(stages: Sequence[RemoteStage], schedule: str, x: np.ndarray, y: np.ndarray,
@@ -124,6 +127,7 @@ def pipeline_step(stages: Sequence[RemoteStage], schedule: str, x: np.ndarray, y
   """
   import tensorflow as tf
 
+  began = time.perf_counter()
   size = micro_batches(len(x), count)
   xs = [x[m * size:(m + 1) * size] for m in range(count)]
   ys = [y[m * size:(m + 1) * size] for m in range(count)]
@@ -149,4 +153,5 @@ def pipeline_step(stages: Sequence[RemoteStage], schedule: str, x: np.ndarray, y
     with tf.device(stage.device):
       stage.apply(tf.constant(stage.learning_rate, tf.float32))
   times = {op: tuple(float(t) for t in stamp.numpy()) for op, stamp in stamps.items()}
-  return StepResult(float(np.mean([float(v) for v in losses])), times)
+  loss = float(np.mean([float(v) for v in losses]))
+  return StepResult(loss, times, time.perf_counter() - began)

@@ -13,6 +13,7 @@ import numpy as np
 
 from tff_course.distributed.addresses import free_ports
 from tff_course.distributed.pipeline import RemoteStage, StepResult, micro_batches, pipeline_step
+from tff_course.distributed.pipeline_schedule import peak_stash, stage_orders
 from tff_course.distributed.pipeline_split import split_layers
 from tff_course.distributed.process_group import ProcessFailed, ProcessGroup
 from tff_course.distributed.stage_server import JOB, READY
@@ -61,6 +62,22 @@ def wait_ready(group: ProcessGroup, ready: set, count: int, timeout: float) -> N
     time.sleep(0.05)
 
 
+def stage_input_shapes(model, groups: Sequence[list]) -> List[Tuple[int, ...]]:
+  """The shape (without the batch) of each stage's input."""
+  return [tuple(model.input_shape[1:])] + [tuple(layers[-1].output_shape[1:])
+                                           for layers in groups[:-1]]
+
+
+def activation_stash(settings: PipelineSettings,
+                     shapes: Sequence[Tuple[int, ...]]) -> List[Tuple[int, int]]:
+  """(micro-batches held at once, their input bytes in float32) for each stage: what a
+  stage keeps for its backward passes under the schedule."""
+  size = micro_batches(settings.batch_size, settings.micro_batch_count)
+  orders = stage_orders(settings.schedule, settings.stages, settings.micro_batch_count)
+  return [(peak_stash(order), peak_stash(order) * size * int(np.prod(shape)) * 4)
+          for order, shape in zip(orders, shapes)]
+
+
 def run_pipeline(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray,
                  settings: PipelineSettings, *,
                  delay: Optional[Callable] = None,
@@ -74,7 +91,7 @@ def run_pipeline(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray
   model = build_model()
   groups = split_layers(model, settings.stages)
   initial = [[w for layer in layers for w in layer.get_weights()] for layers in groups]
-  shapes = [model.input_shape[1:]] + [layers[-1].output_shape[1:] for layers in groups[:-1]]
+  shapes = stage_input_shapes(model, groups)
   addresses = [f"127.0.0.1:{port}" for port in free_ports(settings.stages)]
   ready = set()
   with ProcessGroup(stage_commands(addresses),
