@@ -19,10 +19,13 @@ DRIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "programs",
                       "pipeline_driver.py")
 
 
+def run_driver(*argv):
+  return subprocess.run([sys.executable, DRIVER, *argv], capture_output=True, text=True,
+                        timeout=240, check=False, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
 def drive(*argv):
-  result = subprocess.run([sys.executable, DRIVER, *argv], capture_output=True, text=True,
-                          timeout=240, check=False,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+  result = run_driver(*argv)
   assert result.returncode == 0, result.stderr[-3000:]
   return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -36,6 +39,12 @@ class PipelineTest(tf.test.TestCase, parameterized.TestCase):
     self.assertLess(result["difference"], 1e-5)
     self.assertEqual(result["passes"], 2 * int(argv[1]) * int(argv[2]))
     self.assertLen(result["losses"], 4)
+
+  def test_a_killed_stage_ends_the_run_naming_it(self):
+    result = run_driver("1f1b", "3", "3", "kill")
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn("ProcessFailed: stage 1 was killed by SIGKILL; stopped the other processes",
+                  result.stderr)
 
   def test_split_is_contiguous_and_balanced(self):
     model = tf.keras.Sequential([tf.keras.Input((8,))] + [

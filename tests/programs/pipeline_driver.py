@@ -1,12 +1,13 @@
 """Trains a small MLP by pipeline parallelism on stage processes and on one process, and
 prints one JSON line: the largest weight difference, the losses, the bubble of each step.
 
-argv: SCHEDULE STAGES MICRO_BATCHES [delay]; "delay" sleeps a random 0-30 ms before
-dispatching each pass."""
+argv: SCHEDULE STAGES MICRO_BATCHES [delay|kill]; "delay" sleeps a random 0-30 ms before
+dispatching each pass; "kill" kills stage 1 with SIGKILL after the first step."""
 
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 
@@ -29,7 +30,12 @@ def build():
       tf.keras.layers.Dense(5)])
 
 
-def main(schedule, stages, count, delayed):
+def kill_stage_1(step, _):
+  if step == 0:
+    subprocess.run(["pkill", "-KILL", "-P", str(os.getpid()), "-f", "--", "--index 1$"], check=True)
+
+
+def main(schedule, stages, count, delayed, kill):
   rng = np.random.default_rng(0)
   x = rng.normal(size=(240, 12)).astype(np.float32)
   y = rng.integers(0, 5, 240).astype(np.int64)
@@ -37,7 +43,8 @@ def main(schedule, stages, count, delayed):
                               schedule=schedule, learning_rate=0.1, seed=3)
   chance = random.Random(7)
   delay = (lambda op: time.sleep(chance.uniform(0.0, 0.03))) if delayed else None
-  weights, results = run_pipeline(build, x, y, settings, delay=delay)
+  weights, results = run_pipeline(build, x, y, settings, delay=delay,
+                                  on_step=kill_stage_1 if kill else None)
   reference = train_single_process(build, x, y, settings)
   difference = max(float(np.max(np.abs(a - b))) for a, b in zip(weights, reference))
   print(json.dumps({"difference": difference, "losses": [r.loss for r in results],
@@ -46,4 +53,5 @@ def main(schedule, stages, count, delayed):
 
 
 if __name__ == "__main__":
-  main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:] == ["delay"])
+  main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:] == ["delay"],
+       sys.argv[4:] == ["kill"])

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 import time
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
@@ -20,6 +21,8 @@ from tff_course.distributed.stage_server import JOB, READY
 from tff_course.distributed.worker_batches import worker_batch
 
 STARTUP_SECONDS = 60.0
+_WATCH_SECONDS = 0.1
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,19 +110,48 @@ def run_pipeline(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray
                           input_gradient=index > 0)
               for index, layers in enumerate(groups)]
     results = []
-    tf.config.experimental.set_synchronous_execution(False)
-    try:
-      for step in range(settings.steps):
-        batch = step_batch(settings, len(x), step)
-        results.append(pipeline_step(stages, settings.schedule, x[batch], y[batch],
-                                     settings.micro_batch_count, delay))
-        if on_step is not None:
-          on_step(step, results[-1])
-    finally:
-      tf.config.experimental.set_synchronous_execution(True)
-    weights = [w for stage in stages for w in stage.weights()]
+
+    def train():
+      tf.config.experimental.set_synchronous_execution(False)
+      try:
+        for step in range(settings.steps):
+          batch = step_batch(settings, len(x), step)
+          results.append(pipeline_step(stages, settings.schedule, x[batch], y[batch],
+                                       settings.micro_batch_count, delay))
+          if on_step is not None:
+            on_step(step, results[-1])
+      finally:
+        tf.config.experimental.set_synchronous_execution(True)
+      return [w for stage in stages for w in stage.weights()]
+
+    weights = watched(train, group)
     group.stop()
   return weights, results
+
+
+def watched(work: Callable[[], T], group: ProcessGroup) -> T:
+  """`work()` run in a thread while this one watches the group: a stage that dies ends the
+  run with ProcessFailed naming it, and signals (Ctrl-C, SIGTERM) reach this thread even
+  while TensorFlow blocks the other in C++."""
+  outcome = {}
+
+  def run():
+    try:
+      outcome["value"] = work()
+    except BaseException as error:  # pylint: disable=broad-except
+      outcome["error"] = error
+
+  thread = threading.Thread(target=run, daemon=True, name="pipeline controller")
+  thread.start()
+  while thread.is_alive():
+    thread.join(_WATCH_SECONDS)
+    failure = group.failed()
+    if failure is not None:
+      group.stop()
+      raise ProcessFailed(f"{failure}; stopped the other processes")
+  if "error" in outcome:
+    raise outcome["error"]
+  return outcome["value"]
 
 
 def train_single_process(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray,
