@@ -55,12 +55,13 @@ class DistributedCommandTest(tf.test.TestCase):
     out = self.create_tempdir().full_path
     result = subprocess.run(
         [sys.executable, "-m", "tff_course", "distributed", "pipeline", "--dataset",
-         "synthetic_iid", "--model", "mlp", "--stages", "2", "--micro-batches", "4",
+         "synthetic_iid", "--model", "mlp", "--stages", "2", "--pipelines", "2",
+         "--micro-batches", "4",
          "--batch-size", "32", "--steps", "3", "--compare", "--no-progress", "--out", out],
         capture_output=True, text=True, timeout=240, check=False,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
-    self.assertRegex(result.stdout, r"^2 stages x 4 micro-batches \(1f1b\), 3 steps: last loss "
+    self.assertRegex(result.stdout, r"^2 x 2 stages x 4 micro-batches \(1f1b\), 3 steps: last loss "
                                     r"\d\.\d{4}, median step \d+ ms, bubble \d+\.\d% \(ideal "
                                     r"20\.0%\)\nactivations held per stage: 2 micro-batches")
     with open(os.path.join(out, "summary.json")) as stream:

@@ -1,6 +1,7 @@
 """Pipeline parallelism on stage processes: weights equal one-process SGD on the same
-batches (GPipe and 1F1B, with random delays before dispatches), the model's cut into
-stages, and bad sizes in one line. The controller runs in a subprocess of its own
+batches (GPipe and 1F1B, with random delays before dispatches; two pipelines of three
+stages on the union of their batches), a killed stage named, the model's cut into stages,
+and bad sizes in one line. The controller runs in a subprocess of its own
 (it connects its process to the stages' cluster)."""
 
 import json
@@ -33,7 +34,8 @@ def drive(*argv):
 class PipelineTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters(("1f1b", "1f1b", "3", "3"),
-                                  ("gpipe_delayed", "gpipe", "4", "6", "delay"))
+                                  ("gpipe_delayed", "gpipe", "4", "6", "delay"),
+                                  ("two_pipelines", "1f1b", "3", "3", "pipelines=2"))
   def test_equals_single_process_sgd(self, *argv):
     result = drive(*argv)
     self.assertLess(result["difference"], 1e-5)

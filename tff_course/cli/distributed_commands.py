@@ -82,6 +82,10 @@ def _add_pipeline(actions) -> None:
           default=os.path.join("runs", "pipeline"))
   pipeline.add_argument("--no-progress", action="store_true", help="no progress bar")
   pipeline.set_defaults(handler=_pipeline)
+  pipeline.add_argument("--pipelines", type=int, default=1, metavar="P",
+                        help="pipelines trained together, each on its own batch of B; the "
+                             "copies of a stage average their gradients before each step "
+                             "(data and model parallelism; P x S processes; default 1)")
 
 
 def _add_source(parser) -> None:
@@ -108,7 +112,8 @@ def _pipeline(args) -> int:
 
   settings = PipelineSettings(stages=args.stages, micro_batch_count=args.micro_batches,
                               batch_size=args.batch_size, steps=args.steps,
-                              schedule=args.schedule, learning_rate=args.lr, seed=args.seed)
+                              schedule=args.schedule, learning_rate=args.lr, seed=args.seed,
+                              pipelines=args.pipelines)
   source = TrainingSource(args.dataset, args.model, args.data_dir, args.limit, args.seed)
   x, y, build = source.load()
   os.makedirs(args.out, exist_ok=True)
@@ -120,7 +125,7 @@ def _pipeline(args) -> int:
   stash = activation_stash(settings, stage_input_shapes(model, split_layers(model,
                                                                            args.stages)))
   with tqdm(total=args.steps, unit="step", disable=args.no_progress, file=sys.stderr,
-            desc=f"{args.stages} stages", dynamic_ncols=True) as bar:
+            desc=f"{args.pipelines * args.stages} stages", dynamic_ncols=True) as bar:
 
     def advance(_, result):
       bar.update(1)
@@ -146,7 +151,8 @@ def _pipeline(args) -> int:
   draw_gantt(median.times, args.stages, args.micro_batches,
              os.path.join(args.out, "gantt.png"),
              title=f"{args.schedule}, S = {args.stages}, M = {args.micro_batches}")
-  lines = [f"{args.stages} stages x {args.micro_batches} micro-batches ({args.schedule}), "
+  lines = [f"{args.pipelines} x " * (args.pipelines > 1) +
+           f"{args.stages} stages x {args.micro_batches} micro-batches ({args.schedule}), "
            f"{args.steps} steps: last loss {results[-1].loss:.4f}, median step "
            f"{1000 * median.seconds:.0f} ms, bubble {summary['median_bubble']:.1%} (ideal "
            f"{summary['ideal_bubble']:.1%})",

@@ -7,7 +7,10 @@ waiting for them (asynchronous eager execution): activations travel forward and 
 backward between the stages' devices as their consumers need them. A backward pass
 recomputes its stage's forward from the stashed input. Gradients accumulate over the M
 micro-batches with the loss scaled by 1/M, then every stage takes an SGD step, so a step
-equals one SGD step on the whole batch.
+equals one SGD step on the whole batch. Several pipelines (data and model parallelism at
+once) each take their own batch; the copies of a stage average their gradients within
+their own group before the step (`average_copies`), which then equals one SGD step on the
+union of the pipelines' batches.
 """
 
 from __future__ import annotations
@@ -92,6 +95,11 @@ class RemoteStage:
         return (gradients[0] if input_gradient else tf.zeros([])), value
       return stamped(compute)
 
+    def set_accumulated(values):
+      for accumulator, value in zip(self.accumulators, values):
+        accumulator.assign(value)
+      return tf.constant(0)
+
     def apply(rate):
       for variable, accumulator in zip(variables, self.accumulators):
         variable.assign_sub(rate * accumulator)
@@ -102,6 +110,7 @@ class RemoteStage:
     self.backward = tf.function(backward, reduce_retracing=True)
     self.backward_last = tf.function(backward_last, reduce_retracing=True)
     self.apply = tf.function(apply)
+    self.set_accumulated = tf.function(set_accumulated)
     self.learning_rate = learning_rate
 
   def weights(self) -> List[np.ndarray]:
@@ -118,40 +127,64 @@ class StepResult:
   seconds: float
 
 
-def pipeline_step(stages: Sequence[RemoteStage], schedule: str, x: np.ndarray, y: np.ndarray,
-                  count: int, delay: Optional[Callable[[Op], None]] = None) -> StepResult:
-  """One SGD step of the pipeline on the batch (x, y), cut into `count` micro-batches.
+def average_copies(copies: Sequence[RemoteStage]) -> None:
+  """The copies of one stage (one per pipeline) replace their accumulated gradients by
+  their mean: summed on the first copy's process, which receives the others' over gRPC,
+  and sent back to every copy (an all-reduce within the stage's group)."""
+  import tensorflow as tf
+
+  with tf.device(copies[0].device):
+    means = [tf.add_n([copy.accumulators[i] for copy in copies]) / float(len(copies))
+             for i in range(len(copies[0].accumulators))]
+  for copy in copies:
+    with tf.device(copy.device):
+      copy.set_accumulated(means)
+
+
+def pipeline_step(pipelines: Sequence[Sequence[RemoteStage]], schedule: str,
+                  batches: Sequence[Tuple[np.ndarray, np.ndarray]], count: int,
+                  delay: Optional[Callable[[Op], None]] = None) -> StepResult:
+  """One SGD step of every pipeline, each on its batch cut into `count` micro-batches; with
+  several pipelines the copies of each stage average their gradients (`average_copies`)
+  before the step.
 
   `delay(op)`, if given, runs before each pass is dispatched (tests use it to delay
-  transfers at random).
+  transfers at random). The result's times are the first pipeline's.
   """
   import tensorflow as tf
 
   began = time.perf_counter()
-  size = micro_batches(len(x), count)
-  xs = [x[m * size:(m + 1) * size] for m in range(count)]
-  ys = [y[m * size:(m + 1) * size] for m in range(count)]
-  last = len(stages) - 1
+  size = micro_batches(len(batches[0][0]), count)
+  cut = [([x[m * size:(m + 1) * size] for m in range(count)],
+          [y[m * size:(m + 1) * size] for m in range(count)]) for x, y in batches]
+  last = len(pipelines[0]) - 1
   stashed, outputs, gradients, stamps, losses = {}, {}, {}, {}, []
-  for op in issue_order(stage_orders(schedule, len(stages), count)):
+  for op in issue_order(stage_orders(schedule, len(pipelines[0]), count)):
     if delay is not None:
       delay(op)
-    stage, m = stages[op.stage], op.micro_batch
-    with tf.device(stage.device):
-      if op.kind == FORWARD:
-        source = xs[m] if op.stage == 0 else outputs[(op.stage - 1, m)]
-        stashed[(op.stage, m)] = source
-        outputs[(op.stage, m)], stamps[op] = stage.forward(source)
-      elif op.stage == last:
-        (gradients[(op.stage, m)], value), stamps[op] = stage.backward_last(
-            stashed.pop((op.stage, m)), ys[m])
-        losses.append(value)
-      else:
-        gradients[(op.stage, m)], stamps[op] = stage.backward(
-            stashed.pop((op.stage, m)), gradients.pop((op.stage + 1, m)))
-  for stage in stages:
-    with tf.device(stage.device):
-      stage.apply(tf.constant(stage.learning_rate, tf.float32))
+    for replica, stages in enumerate(pipelines):
+      stage, m, key = stages[op.stage], op.micro_batch, (replica, op.stage, op.micro_batch)
+      with tf.device(stage.device):
+        if op.kind == FORWARD:
+          source = cut[replica][0][m] if op.stage == 0 else outputs[(replica, op.stage - 1, m)]
+          stashed[key] = source
+          outputs[key], stamp = stage.forward(source)
+        elif op.stage == last:
+          (gradients[key], value), stamp = stage.backward_last(stashed.pop(key),
+                                                               cut[replica][1][m])
+          losses.append(value)
+        else:
+          gradients[key], stamp = stage.backward(
+              stashed.pop(key), gradients.pop((replica, op.stage + 1, m)))
+      if replica == 0:
+        stamps[op] = stamp
+  if len(pipelines) > 1:
+    for copies in zip(*pipelines):
+      average_copies(copies)
+  for stages in pipelines:
+    for stage in stages:
+      with tf.device(stage.device):
+        stage.apply(tf.constant(stage.learning_rate, tf.float32))
   times = {op: tuple(float(t) for t in stamp.numpy()) for op, stamp in stamps.items()}
   loss = float(np.mean([float(v) for v in losses]))
   return StepResult(loss, times, time.perf_counter() - began)

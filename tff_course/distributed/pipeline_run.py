@@ -1,6 +1,6 @@
-"""Running pipeline-parallel training: S stage processes on free loopback ports (or the
-addresses given), this process as the controller, the model cut into stages, and the same
-SGD on one process for comparison."""
+"""Running pipeline-parallel training: P pipelines of S stage processes on free loopback
+ports, this process as the controller, the model cut into stages, and the same SGD on one
+process for comparison."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tff_course.distributed.pipeline_split import split_layers
 from tff_course.distributed.process_group import ProcessFailed, ProcessGroup
 from tff_course.distributed.stage_server import JOB, READY
 from tff_course.distributed.worker_batches import worker_batch
+from tff_course.ranges import check_integer
 
 STARTUP_SECONDS = 60.0
 _WATCH_SECONDS = 0.1
@@ -27,7 +28,8 @@ T = TypeVar("T")
 
 @dataclasses.dataclass(frozen=True)
 class PipelineSettings:
-  """S stages, M micro-batches of a batch of B, a schedule, SGD steps at a rate."""
+  """P pipelines of S stages, M micro-batches of each pipeline's batch of B, a schedule,
+  SGD steps at a rate."""
 
   stages: int = 3
   micro_batch_count: int = 3
@@ -36,18 +38,35 @@ class PipelineSettings:
   schedule: str = "1f1b"
   learning_rate: float = 0.05
   seed: int = 0
+  pipelines: int = 1
 
   def __post_init__(self):
+    check_integer("pipelines", self.pipelines, 1)
     micro_batches(self.batch_size, self.micro_batch_count)
 
 
-def step_batch(settings: PipelineSettings, num_examples: int, step: int) -> np.ndarray:
-  return worker_batch(num_examples, 1, settings.batch_size, settings.seed, step, 0)
+def pipeline_batch(settings: PipelineSettings, num_examples: int, step: int,
+                   pipeline: int) -> np.ndarray:
+  """The examples pipeline `pipeline` trains on at `step`."""
+  return worker_batch(num_examples, settings.pipelines, settings.batch_size, settings.seed,
+                      step, pipeline)
 
 
-def stage_commands(addresses: Sequence[str]) -> dict:
-  return {f"stage {index}": [sys.executable, "-m", "tff_course.distributed.stage_server",
-                             "--cluster", ",".join(addresses), "--index", str(index)]
+def union_batch(settings: PipelineSettings, num_examples: int, step: int) -> np.ndarray:
+  """Every pipeline's examples at `step`, in pipeline order."""
+  return np.concatenate([pipeline_batch(settings, num_examples, step, pipeline)
+                         for pipeline in range(settings.pipelines)])
+
+
+def stage_commands(addresses: Sequence[str], stages: int) -> dict:
+  """Role ("stage S" or "pipeline P stage S") -> command line of each stage process; task
+  P x stages + S of the cluster is stage S of pipeline P."""
+  def role(index):
+    pipeline, stage = divmod(index, stages)
+    return f"stage {stage}" if len(addresses) == stages else f"pipeline {pipeline} stage {stage}"
+
+  return {role(index): [sys.executable, "-m", "tff_course.distributed.stage_server",
+                        "--cluster", ",".join(addresses), "--index", str(index)]
           for index in range(len(addresses))}
 
 
@@ -86,43 +105,49 @@ def run_pipeline(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray
                  delay: Optional[Callable] = None,
                  on_step: Optional[Callable[[int, StepResult], None]] = None
                  ) -> Tuple[List[np.ndarray], List[StepResult]]:
-  """Trains on S stage processes; (the final weights in the model's order, each step's
-  result). Connects this process to the stages' cluster (once per process)."""
+  """Trains on P x S stage processes; (the first pipeline's final weights in the model's
+  order, each step's result). Connects this process to the stages' cluster (once per
+  process)."""
   import tensorflow as tf
 
+  from tff_course.tf_log import drop_retracing_warnings
+
+  drop_retracing_warnings()
   tf.keras.utils.set_random_seed(settings.seed)
   model = build_model()
   groups = split_layers(model, settings.stages)
   initial = [[w for layer in layers for w in layer.get_weights()] for layers in groups]
   shapes = stage_input_shapes(model, groups)
-  addresses = [f"127.0.0.1:{port}" for port in free_ports(settings.stages)]
+  tasks = settings.stages * settings.pipelines
+  addresses = [f"127.0.0.1:{port}" for port in free_ports(tasks)]
   ready = set()
-  with ProcessGroup(stage_commands(addresses),
+  with ProcessGroup(stage_commands(addresses, settings.stages),
                     on_line=lambda role, line: ready.add(role) if line == READY else None
                     ) as group:
-    wait_ready(group, ready, settings.stages, STARTUP_SECONDS)
+    wait_ready(group, ready, tasks, STARTUP_SECONDS)
     tf.config.experimental_connect_to_cluster(tf.train.ClusterSpec({JOB: addresses}),
                                               job_name="controller")
-    stages = [RemoteStage(f"/job:{JOB}/replica:0/task:{index}/device:CPU:0", layers,
-                          shapes[index], initial[index], learning_rate=settings.learning_rate,
-                          last=index == len(groups) - 1,
-                          micro_batch_count=settings.micro_batch_count,
-                          input_gradient=index > 0)
-              for index, layers in enumerate(groups)]
+    pipelines = [[RemoteStage(
+        f"/job:{JOB}/replica:0/task:{pipeline * settings.stages + index}/device:CPU:0",
+        layers, shapes[index], initial[index], learning_rate=settings.learning_rate,
+        last=index == len(groups) - 1, micro_batch_count=settings.micro_batch_count,
+        input_gradient=index > 0)
+        for index, layers in enumerate(groups)] for pipeline in range(settings.pipelines)]
     results = []
 
     def train():
       tf.config.experimental.set_synchronous_execution(False)
       try:
         for step in range(settings.steps):
-          batch = step_batch(settings, len(x), step)
-          results.append(pipeline_step(stages, settings.schedule, x[batch], y[batch],
+          batches = [(x[b], y[b]) for b in (pipeline_batch(settings, len(x), step, pipeline)
+                                            for pipeline in range(settings.pipelines))]
+          results.append(pipeline_step(pipelines, settings.schedule, batches,
                                        settings.micro_batch_count, delay))
           if on_step is not None:
             on_step(step, results[-1])
       finally:
         tf.config.experimental.set_synchronous_execution(True)
-      return [w for stage in stages for w in stage.weights()]
+      return [w for stage in pipelines[0] for w in stage.weights()]
 
     weights = watched(train, group)
     group.stop()
@@ -156,14 +181,15 @@ def watched(work: Callable[[], T], group: ProcessGroup) -> T:
 
 def train_single_process(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray,
                          settings: PipelineSettings) -> List[np.ndarray]:
-  """The same SGD steps on the same batches, the whole model in this process."""
+  """The same SGD steps on the same batches (all pipelines' together), the whole model in
+  this process."""
   import tensorflow as tf
 
   tf.keras.utils.set_random_seed(settings.seed)
   model = build_model()
   loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
   for step in range(settings.steps):
-    batch = step_batch(settings, len(x), step)
+    batch = union_batch(settings, len(x), step)
     with tf.GradientTape() as tape:
       value = loss(y[batch], model(x[batch], training=True))
     for variable, gradient in zip(model.trainable_variables,
