@@ -54,9 +54,8 @@ class DistributedCommandTest(tf.test.TestCase):
 
     out = self.create_tempdir().full_path
     result = subprocess.run(
-        [sys.executable, "-m", "tff_course", "distributed", "pipeline", "--dataset",
-         "synthetic_iid", "--model", "mlp", "--stages", "2", "--pipelines", "2",
-         "--micro-batches", "4",
+        [sys.executable, "-m", "tff_course", "distributed", "hybrid", "--dataset",
+         "synthetic_iid", "--model", "mlp", "--stages", "2", "--micro-batches", "4",
          "--batch-size", "32", "--steps", "3", "--compare", "--no-progress", "--out", out],
         capture_output=True, text=True, timeout=240, check=False,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})

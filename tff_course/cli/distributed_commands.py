@@ -1,7 +1,7 @@
-"""`tff-course distributed local-sgd|slowmo|pipeline`: one model trained by K worker
+"""`tff-course distributed local-sgd|slowmo|pipeline|hybrid`: one model trained by K worker
 processes that average their weights every H local steps (TensorFlow's collective
 all-reduce), or the exact single-process simulation of the same run; or cut into S stage
-processes that a pipeline schedule drives."""
+processes that a pipeline schedule drives (P such pipelines at once: hybrid)."""
 
 from __future__ import annotations
 
@@ -52,40 +52,53 @@ def add_parser(commands) -> None:
 
 
 def _add_pipeline(actions) -> None:
-  from tff_course.distributed.pipeline_schedule import SCHEDULES
-
   pipeline = actions.add_parser(
       "pipeline", help="pipeline parallelism: the model cut into S stage processes",
       description="Pipeline parallelism with micro-batches: the model's layers cut into S "
                   "stages, one process each; this process dispatches every micro-batch's "
                   "forward and backward passes by the schedule (GPipe or 1F1B), gradients "
                   "accumulate over M micro-batches, then each stage takes an SGD step. "
-                  "Writes the last step's Gantt chart, the timeline and a summary.",
+                  "Writes the median step's Gantt chart, the timeline and a summary.",
       epilog="example: tff-course distributed pipeline --stages 3 --micro-batches 6 "
              "--batch-size 96 --steps 10 --compare --data-dir ../shared/data --limit 5000")
-  pipeline.add_argument("--stages", type=int, default=3, metavar="S",
-                        help="stage processes (default 3)")
-  pipeline.add_argument("--micro-batches", type=int, default=6, metavar="M",
-                        help="micro-batches a batch is cut into; must divide B (default 6)")
-  pipeline.add_argument("--batch-size", type=int, default=96, metavar="B",
-                        help="examples a step (default 96)")
-  pipeline.add_argument("--steps", type=int, default=10, help="SGD steps (default 10)")
-  pipeline.add_argument("--schedule", choices=SCHEDULES, default="1f1b",
-                        help="gpipe: all forwards, then all backwards; 1f1b: one forward, "
-                             "one backward (default 1f1b)")
-  pipeline.add_argument("--lr", type=float, default=0.05, help="SGD rate (default 0.05)")
-  pipeline.add_argument("--compare", action="store_true",
-                        help="also train on one process and print the largest weight "
-                             "difference")
-  _add_source(pipeline)
-  add_out(pipeline, "folder for the summary, timeline and chart (default: runs/pipeline)",
+  _add_pipeline_options(pipeline, pipelines=1)
+  hybrid = actions.add_parser(
+      "hybrid", help="P pipelines of S stages: data and model parallelism at once",
+      description="P pipelines of S stage processes, each trained on its own batch; before "
+                  "each step the P copies of every stage average their gradients within "
+                  "their own group, so a step is SGD on the union of the P batches.",
+      epilog="example: tff-course distributed hybrid --pipelines 2 --stages 3 "
+             "--micro-batches 3 --batch-size 48 --compare --data-dir ../shared/data "
+             "--limit 5000")
+  _add_pipeline_options(hybrid, pipelines=2)
+
+
+def _add_pipeline_options(parser, pipelines: int) -> None:
+  from tff_course.distributed.pipeline_schedule import SCHEDULES
+
+  parser.add_argument("--pipelines", type=int, default=pipelines, metavar="P",
+                      help="pipelines trained together, each on its own batch of B; the "
+                           "copies of a stage average their gradients before each step "
+                           f"(P x S processes; default {pipelines})")
+  parser.add_argument("--stages", type=int, default=3, metavar="S",
+                      help="stage processes a pipeline (default 3)")
+  parser.add_argument("--micro-batches", type=int, default=6 if pipelines == 1 else 3,
+                      metavar="M", help="micro-batches a batch is cut into; must divide B")
+  parser.add_argument("--batch-size", type=int, default=96 if pipelines == 1 else 48,
+                      metavar="B", help="examples a pipeline's step")
+  parser.add_argument("--steps", type=int, default=10, help="SGD steps (default 10)")
+  parser.add_argument("--schedule", choices=SCHEDULES, default="1f1b",
+                      help="gpipe: all forwards, then all backwards; 1f1b: one forward, "
+                           "one backward (default 1f1b)")
+  parser.add_argument("--lr", type=float, default=0.05, help="SGD rate (default 0.05)")
+  parser.add_argument("--compare", action="store_true",
+                      help="also train on one process and print the largest weight "
+                           "difference")
+  _add_source(parser)
+  add_out(parser, "folder for the summary, timeline and chart (default: runs/pipeline)",
           default=os.path.join("runs", "pipeline"))
-  pipeline.add_argument("--no-progress", action="store_true", help="no progress bar")
-  pipeline.set_defaults(handler=_pipeline)
-  pipeline.add_argument("--pipelines", type=int, default=1, metavar="P",
-                        help="pipelines trained together, each on its own batch of B; the "
-                             "copies of a stage average their gradients before each step "
-                             "(data and model parallelism; P x S processes; default 1)")
+  parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+  parser.set_defaults(handler=_pipeline)
 
 
 def _add_source(parser) -> None:
