@@ -222,7 +222,7 @@ EXPERIMENT = CourseExperiment(
         f"values in [0, 1] on the first {VALIDATION_EXAMPLES:,} examples of each test split; "
         f"its second half measures it. {ROUNDS} rounds, measured at the end."),
     duration="26 min measured (2 seeds) from a clean clone, short unit tests beside it; "
-             "--full: 3 seeds, 100 rounds, est. 2.5 h",
+             "--full: 3 seeds, 100 rounds, est. 1.8 h",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The course project merges DINO ViT-S/16 task vectors of CIFAR-100 clients; here "
