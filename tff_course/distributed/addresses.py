@@ -23,6 +23,11 @@ def free_ports(count: int, host: str = "127.0.0.1") -> List[int]:
       sock.close()
 
 
+def loopback_addresses(count: int) -> List[str]:
+  """`count` "127.0.0.1:PORT" addresses on ports free right now."""
+  return [f"127.0.0.1:{port}" for port in free_ports(count)]
+
+
 def parse_address(address: str) -> Tuple[str, int]:
   """(host, port) of "HOST:PORT", or ConfigError naming it."""
   host, _, port = address.rpartition(":")

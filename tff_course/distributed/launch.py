@@ -15,17 +15,14 @@ import numpy as np
 from tff_course.atomic import write_text
 from tff_course.distributed.job import LocalSGDJob
 from tff_course.distributed.local_sgd import SyncRecord, Weights
-from tff_course.distributed.addresses import check_port_free, free_ports, is_local, parse_address
+from tff_course.distributed.addresses import (check_port_free, is_local, loopback_addresses,
+                                              parse_address)
 from tff_course.distributed.process_group import ProcessGroup
 from tff_course.distributed.worker_main import READY, SYNC, syncs_path, weights_path
 from tff_course.errors import ConfigError
 
 JOB_FILE = "job.json"
 STARTUP_SECONDS = 60.0
-
-
-def loopback_addresses(count: int) -> List[str]:
-  return [f"127.0.0.1:{port}" for port in free_ports(count)]
 
 
 def worker_commands(job_path: str, addresses: Sequence[str], out_dir: str) -> dict:

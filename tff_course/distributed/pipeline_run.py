@@ -12,7 +12,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
-from tff_course.distributed.addresses import free_ports
+from tff_course.distributed.addresses import loopback_addresses
 from tff_course.distributed.pipeline import RemoteStage, StepResult, micro_batches, pipeline_step
 from tff_course.distributed.pipeline_schedule import peak_stash, stage_orders
 from tff_course.distributed.pipeline_split import split_layers
@@ -119,7 +119,7 @@ def run_pipeline(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray
   initial = [[w for layer in layers for w in layer.get_weights()] for layers in groups]
   shapes = stage_input_shapes(model, groups)
   tasks = settings.stages * settings.pipelines
-  addresses = [f"127.0.0.1:{port}" for port in free_ports(tasks)]
+  addresses = loopback_addresses(tasks)
   ready = set()
   with ProcessGroup(stage_commands(addresses, settings.stages),
                     on_line=lambda role, line: ready.add(role) if line == READY else None
