@@ -63,7 +63,7 @@ def arms(setting: str) -> List[Arm]:
         config = federated_config(
             key, prepared, rounds=rounds, seed=seed, steps=steps,
             partition="iid" if classes is None else "classes", classes_per_client=classes,
-            eval_every=max(rounds // 2, 1), momentum=CLIENT_MOMENTUM)
+            eval_every=rounds, momentum=CLIENT_MOMENTUM)
         planned.append(Arm(key, f"{partition_label(partition)}, J = {steps}, seed {seed}",
                            config, rounds_per_round=max(LOCAL_STEPS) // steps,
                            preparation=prepared))
