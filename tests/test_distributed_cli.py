@@ -1,5 +1,6 @@
-"""`tff-course distributed local-sgd|slowmo`: worker processes and the simulation give the
-same run; files written; bad input is one line."""
+"""`tff-course distributed local-sgd|slowmo|hybrid|async`: worker processes and the
+simulation give the same run; synchronous parameter-server SGD matches one process; files
+written; bad input is one line."""
 
 import json
 import os
@@ -67,6 +68,32 @@ class DistributedCommandTest(tf.test.TestCase):
       self.assertLess(json.load(stream)["max_weight_difference"], 1e-5)
     for name in ("timeline.json", "gantt.png", "settings.json", "versions.json"):
       self.assertTrue(os.path.isfile(os.path.join(out, name)), name)
+
+  def test_synchronous_async_command_matches_one_process(self):
+    out = self.create_tempdir().full_path
+    status, stdout, stderr = run_main(
+        main, "distributed", "async", "--dataset", "synthetic_iid", "--model", "mlp",
+        "--steps", "12", "--batch-size", "16", "--synchronous", "--compare", "--no-progress",
+        "--out", out)
+    self.assertEqual(status, 0, stderr)
+    self.assertRegex(stdout, r"^synchronous SGD, 2 workers, 1 parameter server\(s\), 12 steps "
+                             r"of 16: test accuracy \d+\.\d\d% in \d+\.\d s\n"
+                             r"staleness: mean 0\.00, max 0\n")
+    with open(os.path.join(out, "summary.json")) as stream:
+      summary = json.load(stream)
+    self.assertAlmostEqual(summary["test_accuracy"], summary["synchronous_test_accuracy"],
+                           places=6)
+    self.assertEqual(summary["staleness_histogram"], {"0": 12})
+    for name in ("job.json", "steps.json", "staleness.png", "versions.json"):
+      self.assertTrue(os.path.isfile(os.path.join(out, name)), name)
+
+  def test_async_bad_input_is_one_line(self):
+    status, _, stderr = run_main(main, "distributed", "async", "--workers", "0",
+                                 "--dataset", "synthetic_iid", "--model", "mlp",
+                                 "--out", self.create_tempdir().full_path)
+    self.assertEqual(status, 2, stderr)
+    self.assertEqual(stderr.strip(), "tff-course: error: workers: got 0, expected an integer "
+                                     ">= 1")
 
 
 if __name__ == "__main__":

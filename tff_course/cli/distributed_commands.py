@@ -1,7 +1,8 @@
-"""`tff-course distributed local-sgd|slowmo|pipeline|hybrid`: one model trained by K worker
-processes that average their weights every H local steps (TensorFlow's collective
+"""`tff-course distributed local-sgd|slowmo|pipeline|hybrid|async`: one model trained by K
+worker processes that average their weights every H local steps (TensorFlow's collective
 all-reduce), or the exact single-process simulation of the same run; or cut into S stage
-processes that a pipeline schedule drives (P such pipelines at once: hybrid)."""
+processes that a pipeline schedule drives (P such pipelines at once: hybrid); or by workers
+that update weights on parameter servers asynchronously (`async_command`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 import numpy as np
 
 from tff_course.arguments import add_out
+from tff_course.cli.async_command import add_parser as add_async_parser
 from tff_course.cli.options import add_data_dir
 
 SYNCS_FILE = "syncs.json"
@@ -21,10 +23,12 @@ SUMMARY_FILE = "summary.json"
 
 def add_parser(commands) -> None:
   distributed = commands.add_parser(
-      "distributed", help="train one model on several worker processes (Local SGD, SlowMo)",
+      "distributed", help="train one model on several processes (Local SGD, SlowMo, "
+                          "pipelines, asynchronous SGD)",
       description="Distributed training on TensorFlow's runtime: worker processes on "
-                  "loopback ports (or the addresses you give) that average their weights "
-                  "with a ring all-reduce.")
+                  "loopback ports (or, for Local SGD, the addresses you give) that average "
+                  "their weights with a ring all-reduce, pipeline stages, or workers that "
+                  "update weights held by parameter servers.")
   actions = distributed.add_subparsers(dest="action", metavar="ACTION")
   actions.required = True
   local = actions.add_parser(
@@ -49,6 +53,7 @@ def add_parser(commands) -> None:
                       help="slow momentum beta in [0, 1) (default 0.5)")
   slowmo.set_defaults(handler=_run)
   _add_pipeline(actions)
+  add_async_parser(actions)
 
 
 def _add_pipeline(actions) -> None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import threading
-import time
-from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,14 +14,13 @@ from tff_course.distributed.addresses import loopback_addresses
 from tff_course.distributed.pipeline import RemoteStage, StepResult, micro_batches, pipeline_step
 from tff_course.distributed.pipeline_schedule import peak_stash, stage_orders
 from tff_course.distributed.pipeline_split import split_layers
-from tff_course.distributed.process_group import ProcessFailed, ProcessGroup
+from tff_course.distributed.process_group import ProcessGroup, wait_ready, watched
+from tff_course.distributed.reference_sgd import sgd_on_batches
 from tff_course.distributed.stage_server import JOB, READY
 from tff_course.distributed.worker_batches import worker_batch
 from tff_course.ranges import check_integer
 
 STARTUP_SECONDS = 60.0
-_WATCH_SECONDS = 0.1
-T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,20 +67,6 @@ def stage_commands(addresses: Sequence[str], stages: int) -> dict:
           for index in range(len(addresses))}
 
 
-def wait_ready(group: ProcessGroup, ready: set, count: int, timeout: float) -> None:
-  """Returns once `count` stages said they serve; ProcessFailed otherwise."""
-  deadline = time.monotonic() + timeout
-  while len(ready) < count:
-    failure = group.failed()
-    if failure is not None:
-      group.stop()
-      raise ProcessFailed(f"{failure} before serving; stopped the other processes")
-    if time.monotonic() > deadline:
-      group.stop()
-      raise ProcessFailed(f"the stages did not serve within {timeout:g} s; stopped them")
-    time.sleep(0.05)
-
-
 def stage_input_shapes(model, groups: Sequence[list]) -> List[Tuple[int, ...]]:
   """The shape (without the batch) of each stage's input."""
   return [tuple(model.input_shape[1:])] + [tuple(layers[-1].output_shape[1:])
@@ -124,7 +107,7 @@ def run_pipeline(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray
   with ProcessGroup(stage_commands(addresses, settings.stages),
                     on_line=lambda role, line: ready.add(role) if line == READY else None
                     ) as group:
-    wait_ready(group, ready, tasks, STARTUP_SECONDS)
+    wait_ready(group, ready, tasks, STARTUP_SECONDS, "the stages")
     tf.config.experimental_connect_to_cluster(tf.train.ClusterSpec({JOB: addresses}),
                                               job_name="controller")
     pipelines = [[RemoteStage(
@@ -154,45 +137,10 @@ def run_pipeline(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray
   return weights, results
 
 
-def watched(work: Callable[[], T], group: ProcessGroup) -> T:
-  """`work()` run in a thread while this one watches the group: a stage that dies ends the
-  run with ProcessFailed naming it, and signals (Ctrl-C, SIGTERM) reach this thread even
-  while TensorFlow blocks the other in C++."""
-  outcome = {}
-
-  def run():
-    try:
-      outcome["value"] = work()
-    except BaseException as error:  # pylint: disable=broad-except
-      outcome["error"] = error
-
-  thread = threading.Thread(target=run, daemon=True, name="pipeline controller")
-  thread.start()
-  while thread.is_alive():
-    thread.join(_WATCH_SECONDS)
-    failure = group.failed()
-    if failure is not None:
-      group.stop()
-      raise ProcessFailed(f"{failure}; stopped the other processes")
-  if "error" in outcome:
-    raise outcome["error"]
-  return outcome["value"]
-
-
 def train_single_process(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray,
                          settings: PipelineSettings) -> List[np.ndarray]:
   """The same SGD steps on the same batches (all pipelines' together), the whole model in
   this process."""
-  import tensorflow as tf
-
-  tf.keras.utils.set_random_seed(settings.seed)
-  model = build_model()
-  loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-  for step in range(settings.steps):
-    batch = union_batch(settings, len(x), step)
-    with tf.GradientTape() as tape:
-      value = loss(y[batch], model(x[batch], training=True))
-    for variable, gradient in zip(model.trainable_variables,
-                                  tape.gradient(value, model.trainable_variables)):
-      variable.assign_sub(settings.learning_rate * gradient)
-  return [v.numpy() for v in model.trainable_variables]
+  return sgd_on_batches(build_model, x, y,
+                        [union_batch(settings, len(x), step) for step in range(settings.steps)],
+                        settings.learning_rate, settings.seed)

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, TypeVar
 
 from tff_course.errors import TffCourseError
 from tff_course.runtime.exit_callbacks import cancel, on_exit
@@ -23,6 +23,8 @@ from tff_course.runtime.worker import prepare_child
 
 _STOP_SECONDS = 3.0
 _POLL_SECONDS = 0.05
+_WATCH_SECONDS = 0.1
+T = TypeVar("T")
 
 LineCallback = Callable[[str, str], None]
 
@@ -55,7 +57,7 @@ class ProcessGroup:
     self._stream = stream or sys.stderr
     self._lock = threading.Lock()
     self.processes: Dict[str, subprocess.Popen] = {}
-    self._readers: List[threading.Thread] = []
+    self._readers: Dict[str, threading.Thread] = {}
     self._exit_token = on_exit(self.stop)
     try:
       for role, command in commands.items():
@@ -73,7 +75,7 @@ class ProcessGroup:
     reader = threading.Thread(target=self._read, args=(role, process), daemon=True,
                               name=f"output of {role}")
     reader.start()
-    self._readers.append(reader)
+    self._readers[role] = reader
 
   def _read(self, role: str, process: subprocess.Popen) -> None:
     for line in process.stdout:
@@ -93,13 +95,16 @@ class ProcessGroup:
     return None
 
   def wait(self, timeout: Optional[float] = None,
-           check: Optional[Callable[[], Optional[str]]] = None) -> None:
-    """Returns once every process exited with status 0.
+           check: Optional[Callable[[], Optional[str]]] = None,
+           roles: Optional[Sequence[str]] = None) -> None:
+    """Returns once every process (or every one of `roles`) exited with status 0.
 
     Args:
       timeout: seconds before giving up (None: no limit).
       check: polled while waiting; a message it returns is a failure (e.g. a worker
         that did not join in time).
+      roles: the processes whose end ends the wait (servers that run until stopped are
+        left out); default all.
 
     Raises:
       ProcessFailed: a process ended badly, `check` reported a failure, or `timeout`
@@ -115,8 +120,8 @@ class ProcessGroup:
       if problem is not None:
         self.stop()
         raise ProcessFailed(f"{problem}; stopped the processes")
-      if all(process.poll() == 0 for process in self.processes.values()):
-        self._join_readers()
+      if all(self.processes[role].poll() == 0 for role in roles or self.processes):
+        self._join_readers(roles)
         return
       if deadline is not None and time.monotonic() > deadline:
         self.stop()
@@ -138,12 +143,53 @@ class ProcessGroup:
     self._join_readers()
     cancel(self._exit_token)
 
-  def _join_readers(self) -> None:
-    for reader in self._readers:
-      reader.join(timeout=_STOP_SECONDS)
+  def _join_readers(self, roles: Optional[Sequence[str]] = None) -> None:
+    for role in roles or list(self._readers):
+      self._readers[role].join(timeout=_STOP_SECONDS)
 
   def __enter__(self) -> "ProcessGroup":
     return self
 
   def __exit__(self, *exc_info) -> None:
     self.stop()
+
+
+def wait_ready(group: ProcessGroup, ready: set, count: int, timeout: float, what: str) -> None:
+  """Returns once `count` roles are in `ready` (filled by the group's line callback);
+  otherwise stops the group and raises ProcessFailed (`what`, e.g. "the stages", names
+  them in the message)."""
+  deadline = time.monotonic() + timeout
+  while len(ready) < count:
+    failure = group.failed()
+    if failure is not None:
+      group.stop()
+      raise ProcessFailed(f"{failure} before serving; stopped the other processes")
+    if time.monotonic() > deadline:
+      group.stop()
+      raise ProcessFailed(f"{what} did not serve within {timeout:g} s; stopped them")
+    time.sleep(_POLL_SECONDS)
+
+
+def watched(work: Callable[[], T], group: ProcessGroup) -> T:
+  """`work()` run in a thread while this one watches the group: a process that dies ends
+  the run with ProcessFailed naming it, and signals (Ctrl-C, SIGTERM) reach this thread
+  even while TensorFlow blocks the other in C++."""
+  outcome = {}
+
+  def run():
+    try:
+      outcome["value"] = work()
+    except BaseException as error:  # pylint: disable=broad-except
+      outcome["error"] = error
+
+  thread = threading.Thread(target=run, daemon=True, name="distributed controller")
+  thread.start()
+  while thread.is_alive():
+    thread.join(_WATCH_SECONDS)
+    failure = group.failed()
+    if failure is not None:
+      group.stop()
+      raise ProcessFailed(f"{failure}; stopped the other processes")
+  if "error" in outcome:
+    raise outcome["error"]
+  return outcome["value"]

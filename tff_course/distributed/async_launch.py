@@ -1,0 +1,90 @@
+"""Running an asynchronous SGD job on this machine: W worker and P parameter-server processes
+(TF gRPC servers) and the coordinator process on free loopback ports, a progress bar fed by
+the coordinator, the results read back, every process stopped at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from tff_course.atomic import write_text
+from tff_course.distributed.addresses import loopback_addresses
+from tff_course.distributed.async_main import READY, STEP, STEPS_FILE, WEIGHTS_FILE
+from tff_course.distributed.async_sgd import AsyncStep, cluster_spec
+from tff_course.distributed.job import AsyncJob
+from tff_course.distributed.process_group import ProcessGroup
+
+JOB_FILE = "job.json"
+COORDINATOR = "coordinator"
+STARTUP_SECONDS = 90.0
+
+
+def process_commands(spec: Dict[str, List[str]], job_path: str,
+                     out_dir: str) -> Dict[str, List[str]]:
+  """Role ("ps K", "worker K", "coordinator") -> command line of each process."""
+  cluster = json.dumps(spec)
+  commands = {f"{job} {index}": [sys.executable, "-m", "tff_course.distributed.stage_server",
+                                 "--spec", cluster, "--job", job, "--index", str(index)]
+              for job in ("ps", "worker") for index in range(len(spec[job]))}
+  commands[COORDINATOR] = [sys.executable, "-m", "tff_course.distributed.async_main",
+                           "--job", job_path, "--spec", cluster, "--out", out_dir]
+  return commands
+
+
+def run_async(job: AsyncJob, out_dir: str, *, progress: bool = True,
+              timeout: Optional[float] = None, startup_timeout: float = STARTUP_SECONDS,
+              on_step: Optional[Callable[[int], None]] = None
+              ) -> Tuple[List[np.ndarray], List[AsyncStep]]:
+  """Runs `job` on its processes; (the final trainable weights, every step's record).
+  `on_step` gets each step's index as the coordinator reports it.
+
+  Raises:
+    ProcessFailed: a process failed (the message names it), the first step did not go
+      through within `startup_timeout` seconds, or `timeout` passed.
+  """
+  from tqdm.auto import tqdm
+
+  settings = job.settings
+  spec = cluster_spec(loopback_addresses(1 + settings.workers + settings.parameter_servers),
+                      settings.workers)
+  os.makedirs(out_dir, exist_ok=True)
+  job_path = os.path.join(out_dir, JOB_FILE)
+  write_text(job_path, job.to_json())
+  mode = "synchronous" if settings.synchronous else "asynchronous"
+  bar = tqdm(total=settings.steps, unit="step", disable=not progress, file=sys.stderr,
+             desc=f"{mode}, {settings.workers} workers", dynamic_ncols=True)
+  ready = []
+  started = time.monotonic()
+
+  def on_line(role: str, line: str) -> None:
+    fields = line.split()
+    if role != COORDINATOR:
+      return
+    if fields[0] == READY:
+      ready.append(True)
+    elif fields[0] == STEP:
+      bar.update(1)
+      bar.set_postfix({"staleness": fields[3], "loss": fields[4]})
+      if on_step is not None:
+        on_step(int(fields[1]))
+
+  def late() -> Optional[str]:
+    if not ready and time.monotonic() - started > startup_timeout:
+      return f"the first step did not go through within {startup_timeout:g} s"
+    return None
+
+  try:
+    with ProcessGroup(process_commands(spec, job_path, out_dir), on_line=on_line) as group:
+      group.wait(timeout, check=late, roles=[COORDINATOR])
+  finally:
+    bar.close()
+  with np.load(os.path.join(out_dir, WEIGHTS_FILE)) as stored:
+    weights = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+  with open(os.path.join(out_dir, STEPS_FILE), encoding="utf-8") as stream:
+    records = [AsyncStep(**fields) for fields in json.load(stream)]
+  return weights, records
