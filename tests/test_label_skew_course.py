@@ -12,6 +12,7 @@ from tests.shared_data import requires_data, shared_data_dir, small_preparations
 from tff_course.course import course_experiment, label_skew, plan_arms, run_course_experiment
 from tff_course.course.preparation import resolved
 from tff_course.course.results import Results
+from tff_course.course.settings import FULL
 
 
 class LabelSkewGridTest(tf.test.TestCase):
@@ -19,12 +20,15 @@ class LabelSkewGridTest(tf.test.TestCase):
   def test_every_arm_takes_the_same_local_steps(self):
     experiment = course_experiment("label-skew")
     arms = plan_arms(experiment)
-    self.assertLen(arms, 4 * 3 * len(label_skew.SEEDS))
+    self.assertLen(arms, len(label_skew.DEFAULT_PARTITIONS) * len(label_skew.LOCAL_STEPS) *
+                   len(label_skew.SEEDS))
     self.assertEqual({arm.config.train.rounds * arm.config.train.steps for arm in arms},
                      {label_skew.STEP_BUDGET})
-    self.assertEqual({arm.config.data.classes_per_client for arm in arms}, {None, 1, 2, 5})
+    self.assertEqual({arm.config.data.classes_per_client for arm in arms}, {None, 1, 5})
+    full = plan_arms(experiment, setting=FULL)
+    self.assertEqual({arm.config.data.classes_per_client for arm in full}, {None, 1, 2, 5})
     cut = {arm.key: arm.config.train.rounds for arm in plan_arms(experiment, rounds=1)}
-    self.assertEqual((cut["nc2-j16-s0"], cut["nc2-j8-s0"], cut["nc2-j4-s0"]), (1, 2, 4))
+    self.assertEqual((cut["nc5-j16-s0"], cut["nc5-j8-s0"], cut["nc5-j4-s0"]), (1, 2, 4))
 
 
 @requires_data("weights", "resnet20-cifar10")

@@ -32,6 +32,7 @@ from tff_course.course.settings import FULL
 
 DATASET = "fashion_mnist_rgb32"
 PARTITIONS: Dict[str, Optional[int]] = {"iid": None, "nc5": 5, "nc2": 2, "nc1": 1}
+DEFAULT_PARTITIONS = ("iid", "nc5", "nc1")
 LOCAL_STEPS = (4, 8, 16)
 STEP_BUDGET = 32
 FULL_STEP_BUDGET = 400
@@ -53,10 +54,12 @@ def _key(partition: str, steps: int, seed: int) -> str:
 def arms(setting: str) -> List[Arm]:
   full = setting == FULL
   budget = FULL_STEP_BUDGET if full else STEP_BUDGET
+  names = list(PARTITIONS) if full else [p for p in DEFAULT_PARTITIONS if p in PARTITIONS]
   planned = []
   for seed in FULL_SEEDS if full else SEEDS:
     prepared = dense_preparation(seed_key("dense", seed), DATASET, seed)
-    for partition, classes in PARTITIONS.items():
+    for partition in names:
+      classes = PARTITIONS[partition]
       for steps in LOCAL_STEPS:
         key = _key(partition, steps, seed)
         rounds = budget // steps
@@ -74,6 +77,12 @@ def _partition_and_steps(group: str) -> Tuple[str, int]:
   """"nc2-j8" -> ("nc2", 8)."""
   partition, steps = group.rsplit("-j", 1)
   return partition, int(steps)
+
+
+def partitions_run(results: Results) -> List[str]:
+  """The partitions that have arms in `results`, in PARTITIONS order."""
+  groups = by_group(results)
+  return [p for p in PARTITIONS if f"{p}-j{LOCAL_STEPS[0]}" in groups]
 
 
 def accuracy_grid(results: Results) -> Dict[Tuple[str, int], Tuple[float, float]]:
@@ -119,7 +128,7 @@ def _client_agreement(results: Results, start_file: str) -> Dict[str, Agreement]
                               schedule="constant", sgdm=SGDMSettings(momentum=CLIENT_MOMENTUM))
   agreement = {}
   seed = results.arms[0].config.train.seed
-  for partition in PARTITIONS:
+  for partition in partitions_run(results):
     arm = results.arm(_key(partition, LOCAL_STEPS[0], seed))
     with build_federation(arm.config, data_dir=results.data_dir) as federation:
       dataset = federation.dataset
@@ -143,7 +152,7 @@ def report(results: Results) -> List[str]:
   groups = by_group(results)
   rows = [[partition_label(partition)] + [
       accuracy_cell(results, groups[f"{partition}-j{steps}"]) for steps in LOCAL_STEPS]
-      for partition in PARTITIONS]
+      for partition in partitions_run(results)]
   agreement = client_agreement(results)
   rows_agreement = [[partition_label(p), f"{mean_off_diagonal(a.cosines):+.3f}",
                      f"{float(np.min(a.cosines)):+.3f}", f"{a.kept:.3f}"]
@@ -165,7 +174,7 @@ def report(results: Results) -> List[str]:
 
 def _grid_figure(results: Results, grid) -> str:
   figure, axis = new_figure()
-  for partition in PARTITIONS:
+  for partition in partitions_run(results):
     means = [100 * grid[(partition, steps)][0] for steps in LOCAL_STEPS]
     errors = [100 * np.nan_to_num(grid[(partition, steps)][1]) for steps in LOCAL_STEPS]
     axis.errorbar(LOCAL_STEPS, means, yerr=errors, marker="o", capsize=3,
@@ -197,12 +206,13 @@ def questions(results: Results) -> List[Answer]:
   from tff_course.sparse.client_vectors import mean_off_diagonal
 
   grid = accuracy_grid(results)
-  anchor = (next(iter(PARTITIONS)), LOCAL_STEPS[0])
-  skewed = (list(PARTITIONS)[-1], LOCAL_STEPS[0])
+  partitions = partitions_run(results)
+  anchor = (partitions[0], LOCAL_STEPS[0])
+  skewed = (partitions[-1], LOCAL_STEPS[0])
   drop = grid[skewed][0] - grid[anchor][0]
   drop_error = float(np.hypot(grid[skewed][1], grid[anchor][1]))
   best_steps = {partition: max(LOCAL_STEPS, key=lambda steps: np.nan_to_num(
-      grid[(partition, steps)][0], nan=-1.0)) for partition in PARTITIONS}
+      grid[(partition, steps)][0], nan=-1.0)) for partition in partitions}
   agreement = client_agreement(results)
   cosines = {p: mean_off_diagonal(a.cosines) for p, a in agreement.items()}
   return [
@@ -232,14 +242,14 @@ EXPERIMENT = CourseExperiment(
         "The published ResNet-20 for CIFAR-10 with a head for Fashion-MNIST trained on its "
         "frozen features; FedAvg with K = 100 clients, C = 0.1, B = 32 and local SGD (lr "
         f"{LR:g}, momentum {CLIENT_MOMENTUM:g}) fine-tunes every eligible weight. Clients are IID "
-        f"or hold Nc in {{5, 2, 1}} of the 10 classes; J in {set(LOCAL_STEPS)} local steps "
+        f"or hold Nc in {{5, 1}} of the 10 classes ({{5, 2, 1}} with --full); J in {set(LOCAL_STEPS)} local steps "
         f"with rounds = {STEP_BUDGET} / J, so every arm takes the same number of steps. "
         f"{VECTOR_CLIENTS} clients of each partition then fine-tune {VECTOR_STEPS} steps "
         "from the start and their task vectors are compared."),
-    duration="28 min measured, with the test suite and a benchmark sharing the cores; "
-             "--full: rounds x J = 400, 3 seeds, est. 6 h",
+    duration="TBD",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The course project uses DINO ViT-S/16 on CIFAR-100 with Nc in {1, 5, 10, 50} of "
         "100 classes; scaled to Fashion-MNIST's 10 classes that is Nc in {1, 2, 5} and IID "
-        "(all 10), here on the real pre-trained ResNet-20, sized for 2 cores."))
+        "(all 10), here on the real pre-trained ResNet-20, sized for 2 cores: the default "
+        "runs IID, Nc = 5 and Nc = 1, --full adds Nc = 2."))
