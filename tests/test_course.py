@@ -241,7 +241,7 @@ class NumpyExperimentTest(tf.test.TestCase):
     self.assertIn("numpy", record["versions"])
     arm = {a.key: a for a in plan_arms(experiment, rounds=3)}["synthetic_1_1-fedavg-j5"]
     again = self.create_tempdir().full_path
-    arm.run_numpy(arm.settings, again)
+    arm.run_outside(arm.settings, again)
     without_seconds = lambda path: [line.rsplit(",", 1)[0] for line in
                                     open(os.path.join(path, "metrics.csv")).readlines()]
     self.assertEqual(without_seconds(again), without_seconds(os.path.join(run_dir, arm.key)))

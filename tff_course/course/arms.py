@@ -1,4 +1,5 @@
-"""An arm of a course experiment: one labelled run, a TFF config or a NumPy function."""
+"""An arm of a course experiment: one labelled run, a TFF config or a function that runs
+it outside the federated runner (NumPy, distributed jobs)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 from tff_course.errors import ConfigError
 from tff_course.experiment.config import ExperimentConfig
 
-NumpyRun = Callable[[Mapping[str, Any], str], Dict[str, float]]
+OutsideRun = Callable[[Mapping[str, Any], str, Optional[str]], Dict[str, float]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,8 +20,10 @@ class Arm:
     key: the run's subdirectory name, unique in the experiment.
     label: how tables and legends name it.
     config: the run's config, for runs of the federated runner.
-    settings, run_numpy: for runs outside TFF: `run_numpy(settings, run_dir)` writes
-      the run's metrics.csv and returns its last metrics.
+    settings, run_outside: for runs outside the federated runner (NumPy, distributed
+      jobs): `run_outside(settings, run_dir, data_dir)` writes the run's config.json (the
+      settings) and, last, its metrics.csv, and returns its last metrics. The settings
+      name the "dataset" and "seed" (and may give "limit" and "dataset_options").
     rounds_per_round: how many of this arm's rounds match one round of the experiment
       under --rounds (a centralized baseline runs E epochs per FedAvg round of E).
     preparation: the pre-trained start and masks the run fine-tunes from
@@ -31,21 +34,21 @@ class Arm:
   label: str
   config: Optional[ExperimentConfig] = None
   settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-  run_numpy: Optional[NumpyRun] = None
+  run_outside: Optional[OutsideRun] = None
   rounds_per_round: int = 1
   preparation: Optional[Any] = None
 
   def __post_init__(self):
-    if (self.config is None) == (self.run_numpy is None):
-      raise ValueError(f"arm {self.key!r}: give either a config or a NumPy run")
+    if (self.config is None) == (self.run_outside is None):
+      raise ValueError(f"arm {self.key!r}: give either a config or a run_outside function")
 
   def with_changes(self, overrides: Sequence[str], rounds: Optional[int]) -> "Arm":
     """The arm with command-line overrides ("section.field=value") and a round count
     (a learning-rate warm-up longer than the rounds is cut to fit them)."""
     if self.config is None:
       if overrides:
-        raise ConfigError(f"--set: arm {self.key!r} runs in NumPy, without a TFF config; "
-                          f"only --rounds applies to it")
+        raise ConfigError(f"--set: arm {self.key!r} runs outside the federated runner, "
+                          f"without a TFF config; only --rounds applies to it")
       if rounds is None:
         return self
       return dataclasses.replace(self, settings={**self.settings, "rounds": rounds})

@@ -246,7 +246,8 @@ EXPERIMENT = CourseExperiment(
         f"with rounds = {STEP_BUDGET} / J, so every arm takes the same number of steps. "
         f"{VECTOR_CLIENTS} clients of each partition then fine-tune {VECTOR_STEPS} steps "
         "from the start and their task vectors are compared."),
-    duration="TBD",
+    duration="24 min measured from a clean clone with nothing else running; --full: Nc "
+             "in {5, 2, 1}, rounds x J = 400, 3 seeds, est. 6 h",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The course project uses DINO ViT-S/16 on CIFAR-100 with Nc in {1, 5, 10, 50} of "

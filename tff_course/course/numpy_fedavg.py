@@ -62,10 +62,10 @@ def data_arms(data: Data, iterations: int) -> List[Arm]:
                                         if data.options else {}),
             "rounds": iterations, "lr": LEARNING_RATE, "batch_size": BATCH_SIZE, "seed": 0}
   return ([Arm(sgd_key(data), f"{data.label}: mini-batch SGD",
-               settings={**common, "algorithm": "sgd"}, run_numpy=run_numpy)] +
+               settings={**common, "algorithm": "sgd"}, run_outside=run_numpy)] +
           [Arm(fedavg_key(data, steps), f"{data.label}: FedAvg J={steps}",
                settings={**common, "algorithm": "fedavg", "local_steps": steps},
-               run_numpy=run_numpy) for steps in LOCAL_STEPS])
+               run_outside=run_numpy) for steps in LOCAL_STEPS])
 
 
 def arms(setting: str, datasets: Sequence[str] = DATASETS) -> List[Arm]:
@@ -238,8 +238,8 @@ def local_steps_iid(results: Results, iid: Data, heterogeneous: Data) -> Answer:
   better, noise = _plateau_gap(results.metrics(fedavg_key(iid, low))["train_loss"],
                                results.metrics(fedavg_key(iid, high))["train_loss"])
   return Answer(
-      f"Is the effect of J due to the heterogeneity: what do the same J do on the IID "
-      f"data?",
+      "Is the effect of J due to the heterogeneity: what do the same J do on the IID "
+      "data?",
       f"plateau train loss on {iid.label}: {plateaus(iid)}; on {heterogeneous.label}: "
       f"{plateaus(heterogeneous)}. On {iid.label}, J={high} ends {better:+.3f} below "
       f"J={low} (fluctuation {noise:.3f}).", sign_verdict(better, noise),

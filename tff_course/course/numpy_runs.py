@@ -3,35 +3,31 @@ tff_course.scratch, the global model evaluated after every server iteration."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
 import time
-from typing import Any, Dict, Iterator, List, Mapping
+from typing import Any, Dict, Iterator, Mapping, Optional
 
 import numpy as np
 
-from tff_course.atomic import write_text
+from tff_course.course.outside_runs import write_outside_run
 from tff_course.data import load_dataset
 from tff_course.errors import ConfigError
-from tff_course.versions import environment_versions
 
 ALGORITHMS = ("sgd", "fedavg")
 COLUMNS = ("round", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
            "gradient_steps", "seconds")
 
 
-def run_numpy(settings: Mapping[str, Any], run_dir: str) -> Dict[str, float]:
+def run_numpy(settings: Mapping[str, Any], run_dir: str,
+              data_dir: Optional[str] = None) -> Dict[str, float]:
   """Trains as `settings` say and writes run_dir/metrics.csv (the runner's columns;
   "round" is the server iteration, gradient_steps the mini-batch gradient evaluations so
   far, summed over clients), config.json and versions.json; returns the last row.
 
   Settings: dataset, dataset_options (load_dataset's, optional), algorithm ("sgd" or
   "fedavg"), local_steps (FedAvg's J), rounds (server iterations), lr, batch_size,
-  seed.
+  seed. `data_dir` is for real datasets (the synthetic ones need none).
   """
-  data = load_dataset(settings["dataset"], seed=settings["seed"],
+  data = load_dataset(settings["dataset"], seed=settings["seed"], data_dir=data_dir,
                       **settings.get("dataset_options", {}))
   rows, steps = [], 0
   start = time.perf_counter()
@@ -41,12 +37,7 @@ def run_numpy(settings: Mapping[str, Any], run_dir: str) -> Dict[str, float]:
                  **_scores(params, data.test, "test"), "gradient_steps": steps,
                  "seconds": time.perf_counter() - start})
     start = time.perf_counter()
-  os.makedirs(run_dir, exist_ok=True)
-  write_text(os.path.join(run_dir, "config.json"), json.dumps(dict(settings), indent=2) + "\n")
-  write_text(os.path.join(run_dir, "versions.json"),
-             json.dumps(environment_versions(), indent=2) + "\n")
-  write_text(os.path.join(run_dir, "metrics.csv"), _csv(rows))
-  return {k: float(v) for k, v in rows[-1].items() if k != "round"}
+  return write_outside_run(run_dir, settings, rows, COLUMNS)
 
 
 def _iterations(settings: Mapping[str, Any], data) -> Iterator:
@@ -71,11 +62,3 @@ def _scores(params, split, prefix: str) -> Dict[str, float]:
 
   loss, _ = softmax_cross_entropy(forward(params, split.x)[0], split.y)
   return {f"{prefix}_loss": loss, f"{prefix}_accuracy": accuracy(params, split.x, split.y)}
-
-
-def _csv(rows: List[Dict[str, float]]) -> str:
-  stream = io.StringIO()
-  writer = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n")
-  writer.writeheader()
-  writer.writerows(rows)
-  return stream.getvalue()

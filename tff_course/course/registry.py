@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Dict
 
 from tff_course.course import (calibration_sweeps, fedavg_cifar, fedsgd_fedavg,
-                               finetune_schedules, group_fairness, label_skew, numpy_fedavg,
-                               quantized, single_device, sparse_rules, sparse_sweeps,
-                               task_arithmetic)
+                               finetune_schedules, group_fairness, label_skew,
+                               local_sgd_course, numpy_fedavg, quantized, single_device,
+                               sparse_rules, sparse_sweeps, task_arithmetic)
 from tff_course.course.experiment import CourseExperiment
 from tff_course.errors import ConfigError
 
 EXPERIMENTS: Dict[str, CourseExperiment] = {module.EXPERIMENT.name: module.EXPERIMENT for module in (
     single_device, fedavg_cifar, group_fairness, quantized, fedsgd_fedavg, numpy_fedavg,
     finetune_schedules, label_skew, sparse_rules, sparse_sweeps, calibration_sweeps,
-    task_arithmetic)}
+    task_arithmetic, local_sgd_course)}
 
 
 def course_experiment(name: str) -> CourseExperiment:

@@ -63,8 +63,8 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *,
   answers to the assignment's questions, also in run_dir/answers.json).
 
   Re-running the same command resumes: finished runs of the federated runner are not
-  trained again and a killed one continues from its last checkpoint (NumPy arms take
-  seconds and run again). Every run directory is checked before anything runs: one
+  trained again and a killed one continues from its last checkpoint; an arm run outside
+  the runner is not run again once its metrics.csv is written for the same settings. Every run directory is checked before anything runs: one
   holding a different config is refused. Returns the report's path.
   """
   from tff_course.experiment.records import check_resumable
@@ -150,7 +150,8 @@ def _arm_dataset(arm: Arm, data_dir: Optional[str]):
   if arm.config is None:
     from tff_course.data import load_dataset
 
-    return load_dataset(arm.settings["dataset"], seed=arm.settings["seed"],
+    return load_dataset(arm.settings["dataset"], seed=arm.settings["seed"], data_dir=data_dir,
+                        limit=arm.settings.get("limit"),
                         **arm.settings.get("dataset_options", {}))
   from tff_course.experiment.federation import load_config_dataset
 
@@ -160,7 +161,7 @@ def _arm_dataset(arm: Arm, data_dir: Optional[str]):
 def _loader_arguments(arm: Arm) -> tuple:
   """What the arm's dataset loading depends on: arms that agree share one load."""
   if arm.config is None:
-    return (arm.settings["dataset"], arm.settings["seed"],
+    return (arm.settings["dataset"], arm.settings["seed"], arm.settings.get("limit"),
             json.dumps(arm.settings.get("dataset_options", {}), sort_keys=True))
   data = arm.config.data
   return (data.dataset, data.data_dir, data.limit, json.dumps(dict(data.options),
@@ -168,12 +169,29 @@ def _loader_arguments(arm: Arm) -> tuple:
           arm.config.train.seed)
 
 
+def finished_outside_run(arm: Arm, run_dir: str) -> Optional[Dict[str, float]]:
+  """The last metrics of an outside-the-runner arm already run into `run_dir` with the
+  same settings (its config.json), or None."""
+  config, metrics = (os.path.join(run_dir, name) for name in ("config.json", "metrics.csv"))
+  if not (os.path.isfile(config) and os.path.isfile(metrics)):
+    return None
+  with open(config, encoding="utf-8") as stream:
+    if json.load(stream) != json.loads(json.dumps(dict(arm.settings))):
+      return None
+  from tff_course.experiment.metrics_file import read_metrics
+
+  return {key: float(values[-1]) for key, values in read_metrics(run_dir).items()
+          if key != "round"}
+
+
 def run_arm(arm: Arm, run_dir: str, *, data_dir: Optional[str], progress: bool):
   """Runs (or resumes) one arm; returns its last metrics. An arm whose training diverges
   is a result, not a failure: its run directory gets DIVERGED_FILE (the reason) and the
   experiment goes on; re-running does not train it again."""
-  if arm.run_numpy is not None:
-    return arm.run_numpy(arm.settings, run_dir)
+  if arm.run_outside is not None:
+    finished = finished_outside_run(arm, run_dir)
+    return (finished if finished is not None else
+            arm.run_outside(arm.settings, run_dir, data_dir))
   from tff_course.experiment.runner import TrainingDiverged, run_experiment
 
   diverged = os.path.join(run_dir, DIVERGED_FILE)

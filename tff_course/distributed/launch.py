@@ -25,11 +25,13 @@ JOB_FILE = "job.json"
 STARTUP_SECONDS = 60.0
 
 
-def worker_commands(job_path: str, addresses: Sequence[str], out_dir: str) -> dict:
+def worker_commands(job_path: str, addresses: Sequence[str], out_dir: str,
+                    evaluate_every: int = 0) -> dict:
   """Role -> command line of each worker process."""
   return {f"worker {index}": [sys.executable, "-m", "tff_course.distributed.worker_main",
                               "--job", job_path, "--cluster", ",".join(addresses),
-                              "--index", str(index), "--out", out_dir]
+                              "--index", str(index), "--out", out_dir,
+                              "--evaluate-every", str(evaluate_every)]
           for index in range(len(addresses))}
 
 
@@ -45,10 +47,11 @@ def _on_line(role: str, line: str, bar, ready: set) -> None:
 
 def run_workers(job: LocalSGDJob, out_dir: str, *, addresses: Optional[Sequence[str]] = None,
                 progress: bool = True, timeout: Optional[float] = None,
-                startup_timeout: float = STARTUP_SECONDS
+                startup_timeout: float = STARTUP_SECONDS, evaluate_every: int = 0
                 ) -> Tuple[List[Weights], List[SyncRecord]]:
   """Runs `job` on K worker processes; (the final weights of each worker started here,
-  worker 0's records).
+  worker 0's records, with the test accuracy every `evaluate_every` syncs and after the
+  last when it is > 0).
 
   The workers whose address is on this machine are started here; the others must be
   started on their machines with the same job file, cluster and their index
@@ -89,7 +92,7 @@ def run_workers(job: LocalSGDJob, out_dir: str, *, addresses: Optional[Sequence[
               f"{', '.join(remote or addresses)}")
     return None
 
-  commands = worker_commands(job_path, addresses, out_dir)
+  commands = worker_commands(job_path, addresses, out_dir, evaluate_every)
   try:
     with ProcessGroup({f"worker {index}": commands[f"worker {index}"] for index in local},
                       on_line=lambda role, line: _on_line(role, line, bar, ready)) as group:

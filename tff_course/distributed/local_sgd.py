@@ -21,14 +21,16 @@ Average = Callable[[Sequence[Weights], float], Tuple[Weights, float]]
 @dataclasses.dataclass(frozen=True)
 class SyncRecord:
   """One sync: the workers' mean training loss over its local steps, the seconds spent
-  computing and communicating, and the bytes each worker's weights put on the all-reduce
-  (a ring all-reduce sends 2 (K - 1) / K of it from each worker)."""
+  computing and communicating, the bytes each worker's weights put on the all-reduce
+  (a ring all-reduce sends 2 (K - 1) / K of it from each worker), and the averaged
+  model's test accuracy where it was measured."""
 
   sync: int
   loss: float
   compute_seconds: float
   communication_seconds: float
   bytes_reduced: int
+  test_accuracy: Optional[float] = None
 
 
 class Replica:

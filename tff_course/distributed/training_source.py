@@ -39,13 +39,23 @@ class TrainingSource:
 
   def test_accuracy(self, weights: Sequence[np.ndarray]) -> float:
     """The accuracy of a model with these trainable weights on the test split."""
+    return self.evaluator()(weights)
+
+  def evaluator(self) -> Callable[[Sequence[np.ndarray]], float]:
+    """A function from trainable weights to test accuracy that loads the test split and
+    builds the model once."""
     from tff_course.data.pipeline import model_inputs
     from tff_course.models import build_model
 
     dataset = self._dataset()
     x = model_inputs(dataset.test.x, dataset.modality)
+    labels = np.asarray(dataset.test.y)
     model = build_model(self.model, x.shape[1:], dataset.num_classes)
-    for variable, value in zip(model.trainable_variables, weights):
-      variable.assign(value)
-    logits = model.predict(x, batch_size=500, verbose=0)
-    return float(np.mean(np.argmax(logits, axis=1) == np.asarray(dataset.test.y)))
+
+    def accuracy(weights: Sequence[np.ndarray]) -> float:
+      for variable, value in zip(model.trainable_variables, weights):
+        variable.assign(value)
+      logits = model.predict(x, batch_size=500, verbose=0)
+      return float(np.mean(np.argmax(logits, axis=1) == labels))
+
+    return accuracy

@@ -4,7 +4,9 @@ tff_course.distributed.worker_main --job JOB.json --cluster H:P,H:P --index K --
 It joins the cluster (TF_CONFIG from --cluster and --index), trains its replica with the
 others through `run_syncs`, and writes DIR/weights-K.npz and DIR/syncs-K.json. Lines that
 begin with "@" on its stdout are for the controller: "@ready" once a first all-reduce went
-through (every worker joined), "@sync T N LOSS" after each sync.
+through (every worker joined), "@sync T N LOSS" after each sync. With --evaluate-every,
+worker 0 also measures the averaged model's test accuracy (outside the timed compute and
+communication).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ def main(argv: Optional[List[str]] = None) -> int:
   parser.add_argument("--cluster", required=True, help="every worker's host:port")
   parser.add_argument("--index", type=int, required=True, help="this worker's place")
   parser.add_argument("--out", required=True, help="folder for weights and records")
+  parser.add_argument("--evaluate-every", type=int, default=0, metavar="N",
+                      help="worker 0 measures the test accuracy every N syncs and after the "
+                           "last (default 0: never)")
   args = parser.parse_args(argv)
   from tff_course.distributed.job import LocalSGDJob
 
@@ -64,10 +69,19 @@ def main(argv: Optional[List[str]] = None) -> int:
   average([replica.weights()], 0.0)
   print(READY, flush=True)
 
+  evaluate = (job.source.evaluator() if args.index == 0 and args.evaluate_every > 0
+              else None)
+  accuracies = {}
+
   def report(record):
+    if evaluate is not None and (record.sync % args.evaluate_every == 0 or
+                                 record.sync == job.settings.syncs):
+      accuracies[record.sync] = evaluate(replica.weights())
     print(f"{SYNC} {record.sync} {job.settings.syncs} {record.loss:.6f}", flush=True)
 
-  records = run_syncs([(args.index, replica)], job.settings, x, y, average, report)
+  records = [dataclasses.replace(record, test_accuracy=accuracies.get(record.sync))
+             for record in run_syncs([(args.index, replica)], job.settings, x, y, average,
+                                     report)]
   with atomic_path(weights_path(args.out, args.index)) as temp:
     np.savez(temp, *replica.weights())
   write_text(syncs_path(args.out, args.index),
