@@ -19,7 +19,7 @@ class LocalSgdCourseTest(tf.test.TestCase):
     for setting, steps in (("default", local_sgd_course.STEPS),
                            (FULL, local_sgd_course.FULL_STEPS)):
       planned = plan_arms(experiment, setting=setting)
-      self.assertEqual({arm.settings["syncs"] * arm.settings["local_steps"] for arm in planned},
+      self.assertEqual({arm.settings["rounds"] * arm.settings["local_steps"] for arm in planned},
                        {steps})
       self.assertEqual(sorted({arm.settings["local_steps"] for arm in planned}),
                        list(local_sgd_course.LOCAL_STEPS))
@@ -32,7 +32,7 @@ class LocalSgdCourseTest(tf.test.TestCase):
     small = {**local_sgd_course.COMMON, "dataset": "synthetic_iid", "model": "mlp",
              "batch_size": 16}
     with mock.patch.multiple(local_sgd_course, COMMON=small, LOCAL_STEPS=(1, 4),
-                             SLOWMO_STEPS=4, SEEDS=(0,), STEPS=8, EVALUATIONS=2, LIMIT=None):
+                             SLOWMO_STEPS=4, SEEDS=(0,), STEPS=8, EVALUATIONS=2):
       experiment = course_experiment("local-sgd")
       report = run_course_experiment(experiment, run_dir, progress=False)
       with open(report, encoding="utf-8") as stream:

@@ -16,7 +16,8 @@ def run_local_sgd(settings: Mapping[str, Any], run_dir: str,
                   data_dir: Optional[str] = None) -> Dict[str, float]:
   """Runs the job `settings` describe and writes run_dir's files; returns the last row.
 
-  Settings: dataset, model, limit, seed, workers, local_steps, syncs, batch_size, lr,
+  Settings: dataset, model, limit (optional), seed, workers, local_steps, rounds (syncs),
+  batch_size, lr,
   momentum, outer_lr, outer_momentum, evaluate_every (syncs between test evaluations).
   A row per sync ("round"): the workers' mean training loss, the test accuracy where
   measured, the seconds worker 0 spent computing and communicating (evaluation left out),
@@ -28,7 +29,7 @@ def run_local_sgd(settings: Mapping[str, Any], run_dir: str,
 
   job = LocalSGDJob(
       SlowMoSettings(workers=settings["workers"], local_steps=settings["local_steps"],
-                     syncs=settings["syncs"], batch_size=settings["batch_size"],
+                     syncs=settings["rounds"], batch_size=settings["batch_size"],
                      inner_lr=settings["lr"], inner_momentum=settings["momentum"],
                      outer_lr=settings["outer_lr"], outer_momentum=settings["outer_momentum"],
                      seed=settings["seed"]),
