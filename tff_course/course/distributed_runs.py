@@ -17,8 +17,8 @@ def run_local_sgd(settings: Mapping[str, Any], run_dir: str,
   """Runs the job `settings` describe and writes run_dir's files; returns the last row.
 
   Settings: dataset, model, limit (optional), seed, workers, local_steps, rounds (syncs),
-  batch_size, lr,
-  momentum, outer_lr, outer_momentum, evaluate_every (syncs between test evaluations).
+  batch_size, lr, momentum, outer_lr, outer_momentum, evaluate_every (syncs between test
+  evaluations).
   A row per sync ("round"): the workers' mean training loss, the test accuracy where
   measured, the seconds worker 0 spent computing and communicating (evaluation left out),
   the SGD steps taken by all workers so far and the bytes each all-reduced.
