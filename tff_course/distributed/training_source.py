@@ -37,6 +37,17 @@ class TrainingSource:
 
     return x, np.asarray(dataset.train.y), build
 
+  def test_split(self) -> Tuple[np.ndarray, np.ndarray]:
+    """(test inputs as the model takes them, labels)."""
+    return self._test()[:2]
+
+  def _test(self) -> Tuple[np.ndarray, np.ndarray, int]:
+    from tff_course.data.pipeline import model_inputs
+
+    dataset = self._dataset()
+    return (model_inputs(dataset.test.x, dataset.modality), np.asarray(dataset.test.y),
+            dataset.num_classes)
+
   def test_accuracy(self, weights: Sequence[np.ndarray]) -> float:
     """The accuracy of a model with these trainable weights on the test split."""
     return self.evaluator()(weights)
@@ -44,13 +55,10 @@ class TrainingSource:
   def evaluator(self) -> Callable[[Sequence[np.ndarray]], float]:
     """A function from trainable weights to test accuracy that loads the test split and
     builds the model once."""
-    from tff_course.data.pipeline import model_inputs
     from tff_course.models import build_model
 
-    dataset = self._dataset()
-    x = model_inputs(dataset.test.x, dataset.modality)
-    labels = np.asarray(dataset.test.y)
-    model = build_model(self.model, x.shape[1:], dataset.num_classes)
+    x, labels, num_classes = self._test()
+    model = build_model(self.model, x.shape[1:], num_classes)
 
     def accuracy(weights: Sequence[np.ndarray]) -> float:
       for variable, value in zip(model.trainable_variables, weights):
