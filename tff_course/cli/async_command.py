@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from tff_course.arguments import add_out
-from tff_course.cli.options import add_data_dir
+from tff_course.cli.options import add_training_source
 
 SUMMARY_FILE = "summary.json"
 FIGURE_FILE = "staleness.png"
@@ -43,12 +43,7 @@ def add_parser(actions) -> None:
   parser.add_argument("--compare", action="store_true",
                       help="also train synchronous SGD on the same batches in this process "
                            "and print both test accuracies")
-  parser.add_argument("--dataset", default="cifar10", help="training data (default cifar10)")
-  parser.add_argument("--model", default="cifar_convnet",
-                      help="model name (default cifar_convnet, the course's CNN)")
-  parser.add_argument("--limit", type=int, help="use at most this many examples per split")
-  parser.add_argument("--seed", type=int, default=0)
-  add_data_dir(parser)
+  add_training_source(parser)
   add_out(parser, "folder for the job, records, summary and figure (default: runs/async)",
           default=os.path.join("runs", "async"))
   parser.add_argument("--no-progress", action="store_true", help="no progress bar")

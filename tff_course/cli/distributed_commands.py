@@ -15,7 +15,7 @@ import numpy as np
 
 from tff_course.arguments import add_out
 from tff_course.cli.async_command import add_parser as add_async_parser
-from tff_course.cli.options import add_data_dir
+from tff_course.cli.options import add_training_source
 
 SYNCS_FILE = "syncs.json"
 SUMMARY_FILE = "summary.json"
@@ -99,20 +99,11 @@ def _add_pipeline_options(parser, pipelines: int) -> None:
   parser.add_argument("--compare", action="store_true",
                       help="also train on one process and print the largest weight "
                            "difference")
-  _add_source(parser)
+  add_training_source(parser)
   add_out(parser, "folder for the summary, timeline and chart (default: runs/pipeline)",
           default=os.path.join("runs", "pipeline"))
   parser.add_argument("--no-progress", action="store_true", help="no progress bar")
   parser.set_defaults(handler=_pipeline)
-
-
-def _add_source(parser) -> None:
-  parser.add_argument("--dataset", default="cifar10", help="training data (default cifar10)")
-  parser.add_argument("--model", default="cifar_convnet",
-                      help="model name (default cifar_convnet, the course's CNN)")
-  parser.add_argument("--limit", type=int, help="use at most this many examples per split")
-  parser.add_argument("--seed", type=int, default=0)
-  add_data_dir(parser)
 
 
 def _pipeline(args) -> int:
@@ -201,7 +192,7 @@ def _add_common(parser) -> None:
                       help="the workers' addresses (default: free loopback ports)")
   parser.add_argument("--simulate", action="store_true",
                       help="run the K workers in this process, exactly (no all-reduce)")
-  _add_source(parser)
+  add_training_source(parser)
   add_out(parser, "folder for the job, records and weights (default: runs/distributed)",
           default=os.path.join("runs", "distributed"))
   parser.add_argument("--no-progress", action="store_true", help="no progress bar")
