@@ -172,8 +172,9 @@ def wait_ready(group: ProcessGroup, ready: set, count: int, timeout: float, what
 
 def watched(work: Callable[[], T], group: ProcessGroup) -> T:
   """`work()` run in a thread while this one watches the group: a process that dies ends
-  the run with ProcessFailed naming it, and signals (Ctrl-C, SIGTERM) reach this thread
-  even while TensorFlow blocks the other in C++."""
+  the run with ProcessFailed naming it (also when `work` failed first, on a connection
+  the death reset), and signals (Ctrl-C, SIGTERM) reach this thread even while
+  TensorFlow blocks the other in C++."""
   outcome = {}
 
   def run():
@@ -186,10 +187,22 @@ def watched(work: Callable[[], T], group: ProcessGroup) -> T:
   thread.start()
   while thread.is_alive():
     thread.join(_WATCH_SECONDS)
+    _raise_if_failed(group, 0.0)
+  if "error" in outcome:
+    _raise_if_failed(group, _STOP_SECONDS)
+    raise outcome["error"]
+  return outcome["value"]
+
+
+def _raise_if_failed(group: ProcessGroup, grace: float) -> None:
+  """ProcessFailed naming a process of the group that ended badly, waiting up to `grace`
+  seconds for one (an RPC to a killed process can fail before the kernel reaps it)."""
+  deadline = time.monotonic() + grace
+  while True:
     failure = group.failed()
     if failure is not None:
       group.stop()
       raise ProcessFailed(f"{failure}; stopped the other processes")
-  if "error" in outcome:
-    raise outcome["error"]
-  return outcome["value"]
+    if time.monotonic() >= deadline:
+      return
+    time.sleep(_POLL_SECONDS)
