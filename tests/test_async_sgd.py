@@ -76,6 +76,29 @@ class AsyncSgdTest(tf.test.TestCase):
                               capture_output=True, text=True, check=False).stdout.split()
     self.assertEqual([pid for pid in children if alive(int(pid))], [])
 
+  def test_a_port_in_use_and_a_server_that_never_joins_are_one_line(self):
+    import socket
+
+    from tff_course.distributed.addresses import free_ports
+
+    local = [f"127.0.0.1:{port}" for port in free_ports(3)]
+    with socket.socket() as taken:
+      taken.bind(("127.0.0.1", 0))
+      port = taken.getsockname()[1]
+      with self.assertRaisesRegex(ConfigError, rf"^address 127.0.0.1:{port}: cannot listen "
+                                               r"there \(Address already in use\)"):
+        run_async(job(2, 1, synchronous=False), self.create_tempdir().full_path,
+                  addresses=local + [f"127.0.0.1:{port}"], progress=False)
+    with self.assertRaisesRegex(ConfigError, r"^addresses: got 2 \(.*\), expected 4: one for "
+                                             r"each of coordinator, worker 0, worker 1, ps 0$"):
+      run_async(job(2, 1, synchronous=False), self.create_tempdir().full_path,
+                addresses=local[:2], progress=False)
+    absent = "192.0.2.1:2222"
+    with self.assertRaisesRegex(ProcessFailed, rf"^the cluster did not form within 8 s; no "
+                                               rf"answer from {absent}; stopped the processes$"):
+      run_async(job(2, 1, synchronous=False), self.create_tempdir().full_path,
+                addresses=local + [absent], progress=False, startup_timeout=8)
+
   def test_staleness_histogram(self):
     records = [AsyncStep(step, 0.0, step + 1, stale, 0.0)
                for step, stale in enumerate([0, 1, 0, 2, 1, 0])]

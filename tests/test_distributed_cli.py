@@ -41,8 +41,8 @@ class DistributedCommandTest(tf.test.TestCase):
         ("--local-steps", "0", "local_steps (H): got 0, expected an integer >= 1"),
         ("--outer-momentum", "1.5", "outer_momentum (beta): got 1.5, expected a number in "
                                     "[0, 1)"),
-        ("--addresses", "127.0.0.1:1", "addresses: got 1 (127.0.0.1:1), expected one per "
-                                       "worker (2)")):
+        ("--addresses", "127.0.0.1:1", "addresses: got 1 (127.0.0.1:1), expected 2: one for "
+                                       "each of worker 0, worker 1")):
       with self.subTest(flag=flag):
         status, _, stderr = run_main(main, "distributed", "slowmo", *SMALL, flag, value,
                                      "--out", out)

@@ -31,7 +31,7 @@ def _arrays(path):
 
 
 SMALL = PrepareSettings(head_examples=300, calibration_examples=32, rounds=2, density=0.2,
-                        fisher_batch=16)
+                        fisher_batch=16, limit=2000)
 
 
 @requires_data("weights", "resnet20-cifar10")
@@ -42,7 +42,7 @@ class PrepareTest(tf.test.TestCase):
     code, stdout, stderr = run_cli(
         ["sparse", "prepare", "--data-dir", shared_data_dir(), "--out", out,
          "--head-examples", "300", "--calibration-examples", "32", "--calibration-rounds",
-         "2", "--density", "0.2", "--head", "ridge", "--no-progress"])
+         "2", "--density", "0.2", "--head", "ridge", "--limit", "2000", "--no-progress"])
     self.assertEqual(code, 0, stderr)
     self.assertIn("masks (central): kept fraction per round 0.447, 0.200", stdout)
     for name in ("init.weights.h5", "masks.npz", "prepare.json", "mask-density.png",
@@ -51,6 +51,7 @@ class PrepareTest(tf.test.TestCase):
     with open(os.path.join(out, "prepare.json"), encoding="utf-8") as stream:
       summary = json.load(stream)
     self.assertGreater(summary["head_test_accuracy"], 0.5)
+    self.assertEqual(summary["test_examples"], 2000)
     masks = load_masks(os.path.join(out, "masks.npz"))
     self.assertFalse(masks["linear/kernel"].any())
     eligible = np.concatenate([masks[key].ravel() for key in summary["eligible"]])
@@ -59,6 +60,7 @@ class PrepareTest(tf.test.TestCase):
     self.assertEqual((config.train.algorithm, config.train.model, config.data.num_clients,
                       config.train.client_fraction, config.train.steps),
                      ("sparse_fedavg", "resnet20_cifar", 100, 0.1, 4))
+    self.assertEqual(config.data.limit, 2000)
     code, _, stderr = run_cli(["sparse", "prepare", "--data-dir", shared_data_dir(),
                                "--out", out, "--density", "0.5", "--no-progress"])
     self.assertEqual(code, 2)
@@ -67,7 +69,7 @@ class PrepareTest(tf.test.TestCase):
 
   def test_federated_calibration_sums_the_clients_scores(self):
     out = self.create_tempdir().full_path
-    clients = [np.arange(5000 + 16 * i, 5000 + 16 * (i + 1)) for i in range(2)]
+    clients = [np.arange(1000 + 16 * i, 1000 + 16 * (i + 1)) for i in range(2)]
     summary = prepare(SMALL, out, data_dir=shared_data_dir(), client_indices=clients,
                       progress=False)
     self.assertEqual((summary["calibration"], summary["clients"]), ("federated", 2))
@@ -97,6 +99,8 @@ class PrepareTest(tf.test.TestCase):
     self.assertNotEqual(head_key(dataclasses.replace(other, seed=1), None),
                         head_key(other, None))
     self.assertEqual(head_key(other, None), head_key(SMALL, None))
+    self.assertNotEqual(head_key(dataclasses.replace(SMALL, limit=None), None),
+                        head_key(SMALL, None))
 
 
 class PrepareSettingsTest(tf.test.TestCase):
@@ -109,6 +113,8 @@ class PrepareSettingsTest(tf.test.TestCase):
         ({"pretrained": "vgg16"}, "pretrained: got 'vgg16', expected one of resnet20_cifar10"),
         ({"head": "svm"}, "head: got 'svm', expected one of ridge, train"),
         ({"calibration_examples": 0}, "calibration_examples: got 0, expected a whole"),
+        ({"limit": 0}, r"limit: got 0, expected a whole number >= 1 \(examples per split\) "
+                       "or none"),
     ):
       with self.assertRaisesRegex(ConfigError, message):
         PrepareSettings(**changes)

@@ -43,6 +43,12 @@ def add_parser(actions) -> None:
   parser.add_argument("--compare", action="store_true",
                       help="also train synchronous SGD on the same batches in this process "
                            "and print both test accuracies")
+  parser.add_argument("--addresses", metavar="HOST:PORT,...",
+                      help="the coordinator's, then each worker's, then each parameter "
+                           "server's address (default: free loopback ports); processes of "
+                           "other machines are started there with python -m "
+                           "tff_course.distributed.stage_server --spec CLUSTER_JSON --job "
+                           "worker|ps --index I, CLUSTER_JSON as in OUT/cluster.json")
   add_training_source(parser)
   add_out(parser, "folder for the job, records, summary and figure (default: runs/async)",
           default=os.path.join("runs", "async"))
@@ -68,7 +74,9 @@ def run(args) -> int:
   os.makedirs(args.out, exist_ok=True)
   write_text(os.path.join(args.out, "versions.json"),
              json.dumps(environment_versions(), indent=1))
-  weights, records = run_async(job, args.out, progress=not args.no_progress)
+  addresses = args.addresses.split(",") if args.addresses else None
+  weights, records = run_async(job, args.out, addresses=addresses,
+                               progress=not args.no_progress)
   staleness = [r.staleness for r in records]
   summary = {"test_accuracy": job.test_accuracy(weights), "final_loss": records[-1].loss,
              "seconds": records[-1].seconds, "mean_staleness": float(np.mean(staleness)),

@@ -77,6 +77,9 @@ def add_parser(commands) -> None:
   prepare.add_argument("--classes-per-client", type=int, help="for --partition classes")
   prepare.add_argument("--alpha", type=float, help="for --partition dirichlet")
   prepare.add_argument("--seed", type=int, default=defaults.seed)
+  prepare.add_argument("--limit", type=int, metavar="N",
+                       help="use at most N examples of each split, the run config too (a "
+                            "quick try; default: all)")
   add_out(prepare, "the folder to write (default: runs/sparse-prepared)",
           default=os.path.join("runs", "sparse-prepared"))
   add_data_dir(prepare)
@@ -95,7 +98,7 @@ def _prepare(args) -> int:
       rounds=args.calibration_rounds, rule=args.rule, scope=args.scope,
       norms=not args.no_norms, biases=not args.no_biases,
       calibration_examples=args.calibration_examples, targets=args.targets,
-      objective=args.objective, seed=args.seed)
+      objective=args.objective, seed=args.seed, limit=args.limit)
   clients = _client_indices(args) if args.federated_clients else None
   summary = prepare(settings, args.out, data_dir=args.data_dir, weights=args.weights,
                     client_indices=clients, progress=not args.no_progress)
@@ -119,7 +122,7 @@ def _client_indices(args):
   if args.federated_clients < 1:
     raise ConfigError(f"--federated-clients: got {args.federated_clients}, expected a whole "
                       f"number >= 1 (or 0 for central calibration)")
-  train = load_dataset(args.dataset, data_dir=args.data_dir).train
+  train = load_dataset(args.dataset, data_dir=args.data_dir, limit=args.limit).train
   partition = make_partition(args.partition, train, num_clients=args.federated_clients,
                              classes_per_client=args.classes_per_client, alpha=args.alpha,
                              seed=args.seed)

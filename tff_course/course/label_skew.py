@@ -241,8 +241,9 @@ EXPERIMENT = CourseExperiment(
     description=(
         "The published ResNet-20 for CIFAR-10 with a head for Fashion-MNIST trained on its "
         "frozen features; FedAvg with K = 100 clients, C = 0.1, B = 32 and local SGD (lr "
-        f"{LR:g}, momentum {CLIENT_MOMENTUM:g}) fine-tunes every eligible weight. Clients are IID "
-        f"or hold Nc in {{5, 1}} of the 10 classes ({{5, 2, 1}} with --full); J in {set(LOCAL_STEPS)} local steps "
+        f"{LR:g}, momentum {CLIENT_MOMENTUM:g}) fine-tunes every eligible weight. Clients are "
+        "IID or hold Nc in {5, 1} of the 10 classes ({5, 2, 1} with --full); J in "
+        f"{set(LOCAL_STEPS)} local steps "
         f"with rounds = {STEP_BUDGET} / J, so every arm takes the same number of steps. "
         f"{VECTOR_CLIENTS} clients of each partition then fine-tune {VECTOR_STEPS} steps "
         "from the start and their task vectors are compared."),

@@ -5,7 +5,7 @@ the time goes."""
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 import numpy as np
 
@@ -14,9 +14,10 @@ from tff_course.course.arms import Arm
 from tff_course.course.distributed_runs import run_local_sgd
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.figures import new_figure, saved_image
-from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, mean_and_error, plus_minus
+from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, mean_and_error
 from tff_course.course.results import Results
-from tff_course.course.seed_groups import accuracy_cell, by_group, group_accuracy, seed_key
+from tff_course.course.seed_groups import (accuracy_cell, accuracy_gap, by_group,
+                                           group_accuracy, mean_curve, seed_key)
 from tff_course.course.settings import FULL
 
 LOCAL_STEPS = (1, 2, 4, 8, 16)
@@ -59,29 +60,13 @@ def arms(setting: str) -> List[Arm]:
   return planned
 
 
-def _evaluated(results: Results, key: str) -> Dict[str, np.ndarray]:
-  """The arm's rows with a test accuracy, with cumulative wall seconds."""
-  columns = results.metrics(key)
-  columns = {**columns, "wall_seconds": np.cumsum(columns["seconds"])}
-  measured = ~np.isnan(columns["test_accuracy"])
-  return {name: values[measured] for name, values in columns.items()}
-
-
-def _mean_curve(results: Results, keys: List[str], x: str) -> Tuple[np.ndarray, np.ndarray]:
-  """The seeds' mean test accuracy at each evaluation, against the seeds' mean `x`."""
-  curves = [_evaluated(results, key) for key in keys]
-  length = min(len(curve["round"]) for curve in curves)
-  return (np.mean([curve[x][:length] for curve in curves], axis=0),
-          np.mean([curve["test_accuracy"][:length] for curve in curves], axis=0))
-
-
 def _curves_figure(results: Results) -> str:
   figure, (rounds_axis, time_axis) = new_figure(2, figsize=(10, 3.8))
   for group, keys in by_group(results).items():
     name = results.arm(keys[0]).label.rsplit(", seed", 1)[0]
     style = "--" if group.startswith("slowmo") else "-"
     for axis, x in ((rounds_axis, "round"), (time_axis, "wall_seconds")):
-      xs, accuracy = _mean_curve(results, keys, x)
+      xs, accuracy = mean_curve(results, keys, x)
       axis.plot(xs, 100 * accuracy, style, marker="o", markersize=3, label=name)
   rounds_axis.set_xscale("log", base=2)
   rounds_axis.set_xlabel("communication rounds (averages)")
@@ -121,20 +106,14 @@ def report(results: Results) -> List[str]:
           _curves_figure(results)]
 
 
-def _gap(accuracy: Dict[str, Tuple[float, float]], group: str, reference: str) -> str:
-  """"+1.23 pt +- 0.45 pt": the group's mean accuracy minus the reference's."""
-  (mean, error), (base, base_error) = accuracy[group], accuracy[reference]
-  return plus_minus(mean - base, float(np.hypot(error, base_error)))
-
-
 def questions(results: Results) -> List[Answer]:
   groups = by_group(results)
   accuracy = {group: group_accuracy(results, keys) for group, keys in groups.items()}
-  gaps = ", ".join(f"H = {h}: {_gap(accuracy, group_name(h, False), group_name(1, False))}"
+  gaps = ", ".join(f"H = {h}: {accuracy_gap(accuracy, group_name(h, False), group_name(1, False))}"
                    for h in LOCAL_STEPS[1:])
   shares = {h: _time_split(results, groups[group_name(h, False)]) for h in LOCAL_STEPS}
   saved = ", ".join(f"H = {h}: {shares[h][1]:.1f} s" for h in LOCAL_STEPS)
-  slow_gap = _gap(accuracy, group_name(SLOWMO_STEPS, True), group_name(SLOWMO_STEPS, False))
+  slow_gap = accuracy_gap(accuracy, group_name(SLOWMO_STEPS, True), group_name(SLOWMO_STEPS, False))
   speedups = mean_and_error([
       float(np.sum(results.metrics(keys_sync)["seconds"]) /
             np.sum(results.metrics(keys_local)["seconds"]))

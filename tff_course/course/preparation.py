@@ -52,8 +52,8 @@ def resolved(arm, run_dir: str):
 
 def prepare_arms(arms: Sequence, run_dir: str, data_dir: Optional[str],
                  progress: bool) -> List[str]:
-  """Prepares every distinct preparation of `arms` (done ones are kept); returns their
-  folders."""
+  """Prepares every distinct preparation of `arms` (done ones are kept) on the examples
+  of the first arm that needs it (its data.limit); returns their folders."""
   from tff_course.sparse.prepare import prepare
 
   done, folders = {}, []
@@ -64,7 +64,8 @@ def prepare_arms(arms: Sequence, run_dir: str, data_dir: Optional[str],
     folder = os.path.join(run_dir, PREPARED_DIR, preparation.key)
     print(f"[prepare] {preparation.key}", file=sys.stderr, flush=True)
     clients = _client_indices(arm, data_dir) if preparation.federated else None
-    prepare(preparation.settings, folder, data_dir=data_dir or arm.config.data.data_dir,
+    settings = dataclasses.replace(preparation.settings, limit=arm.config.data.limit)
+    prepare(settings, folder, data_dir=data_dir or arm.config.data.data_dir,
             client_indices=clients, head_cache=os.path.join(run_dir, PREPARED_DIR, HEADS_DIR),
             progress=progress)
     done[preparation.key] = folder

@@ -95,7 +95,8 @@ def questions(results: Results) -> List[Answer]:
              bound_verdict(low_gap, WITHIN_4_BITS, low_error) if learned else WITHIN_NOISE,
              "4-bit within 1 point of 32-bit."),
       Answer("How much communication does each save?",
-             f"uploaded per round: 32 bits {markdown.megabytes(reference.bytes_up / reference.rounds)}"
+             "uploaded per round: 32 bits "
+             f"{markdown.megabytes(reference.bytes_up / reference.rounds)}"
              f", 16 bits {markdown.megabytes(half.bytes_up / half.rounds)} "
              f"({half.bytes_up / reference.bytes_up:.3f} of it), 4 bits "
              f"{markdown.megabytes(low.bytes_up / low.rounds)} "

@@ -64,8 +64,9 @@ def run_course_experiment(experiment: CourseExperiment, run_dir: str, *,
 
   Re-running the same command resumes: finished runs of the federated runner are not
   trained again and a killed one continues from its last checkpoint; an arm run outside
-  the runner is not run again once its metrics.csv is written for the same settings. Every run directory is checked before anything runs: one
-  holding a different config is refused. Returns the report's path.
+  the runner is not run again once its metrics.csv is written for the same settings. Every
+  run directory is checked before anything runs: one holding a different config is
+  refused. Returns the report's path.
   """
   from tff_course.experiment.records import check_resumable
 

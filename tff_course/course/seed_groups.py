@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
+import numpy as np
+
 from tff_course.course import markdown
-from tff_course.course.questions import accuracy_standard_error, mean_and_error
+from tff_course.course.questions import accuracy_standard_error, mean_and_error, plus_minus
 from tff_course.course.results import Results
 
 
@@ -42,3 +44,28 @@ def accuracy_cell(results: Results, keys: List[str]) -> str:
     return f"diverged ({diverged} of {len(keys)} seed{'s' if len(keys) > 1 else ''})"
   accuracy, error = group_accuracy(results, keys)
   return f"{markdown.percent(accuracy)} +- {100 * error:.1f}"
+
+
+def evaluated_rows(results: Results, key: str) -> Dict[str, np.ndarray]:
+  """The arm's metrics rows that have a test accuracy, with the cumulative seconds as
+  "wall_seconds"."""
+  columns = results.metrics(key)
+  columns = {**columns, "wall_seconds": np.cumsum(columns["seconds"])}
+  measured = ~np.isnan(columns["test_accuracy"])
+  return {name: values[measured] for name, values in columns.items()}
+
+
+def mean_curve(results: Results, keys: List[str], x: str) -> Tuple[np.ndarray, np.ndarray]:
+  """The seeds' mean test accuracy at each evaluation, against the seeds' mean column `x`
+  (of `evaluated_rows`), cut to the shortest seed."""
+  curves = [evaluated_rows(results, key) for key in keys]
+  length = min(len(curve["round"]) for curve in curves)
+  return (np.mean([curve[x][:length] for curve in curves], axis=0),
+          np.mean([curve["test_accuracy"][:length] for curve in curves], axis=0))
+
+
+def accuracy_gap(accuracy: Dict[str, Tuple[float, float]], group: str, reference: str) -> str:
+  """"+1.23 pt +- 0.45 pt": the group's mean accuracy minus the reference's (accuracy:
+  group -> `group_accuracy`)."""
+  (mean, error), (base, base_error) = accuracy[group], accuracy[reference]
+  return plus_minus(mean - base, float(np.hypot(error, base_error)))

@@ -1,6 +1,7 @@
-"""Running an asynchronous SGD job on this machine: W worker and P parameter-server processes
-(TF gRPC servers) and the coordinator process on free loopback ports, a progress bar fed by
-the coordinator, the results read back, every process stopped at the end."""
+"""Running an asynchronous SGD job: W worker and P parameter-server processes (TF gRPC
+servers) and the coordinator process, on free loopback ports or the addresses given (those
+on other machines started there), a progress bar fed by the coordinator, the results read
+back, every process started here stopped at the end."""
 
 from __future__ import annotations
 
@@ -8,18 +9,19 @@ import json
 import os
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from tff_course.atomic import write_text
-from tff_course.distributed.addresses import loopback_addresses
+from tff_course.distributed.addresses import not_formed, planned_addresses
 from tff_course.distributed.async_main import READY, STEP, STEPS_FILE, WEIGHTS_FILE
 from tff_course.distributed.async_sgd import AsyncStep, cluster_spec
 from tff_course.distributed.job import AsyncJob
 from tff_course.distributed.process_group import ProcessGroup
 
 JOB_FILE = "job.json"
+CLUSTER_FILE = "cluster.json"
 COORDINATOR = "coordinator"
 STARTUP_SECONDS = 90.0
 
@@ -36,25 +38,39 @@ def process_commands(spec: Dict[str, List[str]], job_path: str,
   return commands
 
 
-def run_async(job: AsyncJob, out_dir: str, *, progress: bool = True,
-              timeout: Optional[float] = None, startup_timeout: float = STARTUP_SECONDS,
+def roles(workers: int, parameter_servers: int) -> List[str]:
+  """The processes in address order: the coordinator, the workers, the servers."""
+  return ([COORDINATOR] + [f"worker {i}" for i in range(workers)] +
+          [f"ps {i}" for i in range(parameter_servers)])
+
+
+def run_async(job: AsyncJob, out_dir: str, *, addresses: Optional[Sequence[str]] = None,
+              progress: bool = True, timeout: Optional[float] = None,
+              startup_timeout: float = STARTUP_SECONDS,
               on_step: Optional[Callable[[int], None]] = None
               ) -> Tuple[List[np.ndarray], List[AsyncStep]]:
   """Runs `job` on its processes; (the final trainable weights, every step's record).
-  `on_step` gets each step's index as the coordinator reports it.
+  `addresses`: one HOST:PORT per role of `roles` (default: free loopback ports); the
+  processes whose address is on this machine are started here, the others must be
+  started on theirs (`python -m tff_course.distributed.stage_server --spec CLUSTER --job
+  worker|ps --index I`, the cluster as written to out_dir/cluster.json). `on_step` gets each step's index as the coordinator reports it.
 
   Raises:
+    ConfigError: addresses that do not match the roles, a coordinator elsewhere, or a
+      local port in use.
     ProcessFailed: a process failed (the message names it), the first step did not go
       through within `startup_timeout` seconds, or `timeout` passed.
   """
   from tqdm.auto import tqdm
 
   settings = job.settings
-  spec = cluster_spec(loopback_addresses(1 + settings.workers + settings.parameter_servers),
-                      settings.workers)
+  planned = roles(settings.workers, settings.parameter_servers)
+  addresses, local = planned_addresses(addresses, planned)
+  spec = cluster_spec(addresses, settings.workers)
   os.makedirs(out_dir, exist_ok=True)
   job_path = os.path.join(out_dir, JOB_FILE)
   write_text(job_path, job.to_json())
+  write_text(os.path.join(out_dir, CLUSTER_FILE), json.dumps(spec) + "\n")
   mode = "synchronous" if settings.synchronous else "asynchronous"
   bar = tqdm(total=settings.steps, unit="step", disable=not progress, file=sys.stderr,
              desc=f"{mode}, {settings.workers} workers", dynamic_ncols=True)
@@ -75,11 +91,13 @@ def run_async(job: AsyncJob, out_dir: str, *, progress: bool = True,
 
   def late() -> Optional[str]:
     if not ready and time.monotonic() - started > startup_timeout:
-      return f"the first step did not go through within {startup_timeout:g} s"
+      return not_formed(addresses, local, startup_timeout)
     return None
 
+  commands = process_commands(spec, job_path, out_dir)
   try:
-    with ProcessGroup(process_commands(spec, job_path, out_dir), on_line=on_line) as group:
+    with ProcessGroup({planned[i]: commands[planned[i]] for i in local},
+                      on_line=on_line) as group:
       group.wait(timeout, check=late, roles=[COORDINATOR])
   finally:
     bar.close()

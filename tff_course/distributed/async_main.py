@@ -2,7 +2,8 @@
 tff_course.distributed.async_main --job JOB.json --spec CLUSTER_JSON --out DIR`.
 
 It connects to the cluster's workers and parameter servers, dispatches the job's steps
-(`async_sgd.train_on_cluster`) and writes DIR/weights.npz and DIR/steps.json. Lines that
+(`async_sgd.train_on_cluster`) and writes DIR/weights.npz, DIR/steps.json and, when the job
+takes snapshots, DIR/snapshots.npz. Lines that
 begin with "@" on its stdout are for the controller: "@ready" once the first step went
 through, "@step STEP VERSION STALENESS LOSS" after each. It ends with os._exit: TF 2.14's
 ClusterCoordinator destructor can wait forever on servers that are already gone.
@@ -42,6 +43,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   quiet_tf_log()
   quiet_tf_python_log()
   from tff_course.distributed.async_sgd import train_on_cluster
+  from tff_course.distributed.async_snapshots import SNAPSHOTS_FILE, write_snapshots
 
   x, y, build = job.load()
 
@@ -51,7 +53,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"{STEP} {record.step} {record.version} {record.staleness} {record.loss:.6f}",
           flush=True)
 
-  weights, records = train_on_cluster(build, x, y, job.settings, json.loads(args.spec), report)
+  snapshots = []
+  weights, records = train_on_cluster(build, x, y, job.settings, json.loads(args.spec), report,
+                                      snapshots.append)
+  if snapshots:
+    write_snapshots(os.path.join(args.out, SNAPSHOTS_FILE), snapshots)
   with atomic_path(os.path.join(args.out, WEIGHTS_FILE)) as temp:
     np.savez(temp, *weights)
   write_text(os.path.join(args.out, STEPS_FILE),

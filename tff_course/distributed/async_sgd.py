@@ -18,13 +18,18 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from tff_course.distributed.async_snapshots import Snapshot
 from tff_course.distributed.worker_batches import worker_batch
 from tff_course.ranges import check_integer, check_range
 
 
+IN_FLIGHT_PER_WORKER = 2
+
+
 @dataclasses.dataclass(frozen=True)
 class AsyncSettings:
-  """W workers, P parameter servers, `steps` SGD steps of B examples at a rate."""
+  """W workers, P parameter servers, `steps` SGD steps of B examples at a rate; the weights
+  read off the servers every `snapshot_every` dispatched steps (0: never)."""
 
   workers: int = 2
   parameter_servers: int = 1
@@ -33,12 +38,14 @@ class AsyncSettings:
   learning_rate: float = 0.05
   seed: int = 0
   synchronous: bool = False
+  snapshot_every: int = 0
 
   def __post_init__(self):
     check_integer("workers", self.workers, 1)
     check_integer("parameter_servers", self.parameter_servers, 1)
     check_integer("steps", self.steps, 1)
     check_integer("batch_size", self.batch_size, 1)
+    check_integer("snapshot_every", self.snapshot_every, 0)
     check_range("learning_rate", self.learning_rate, 0.0, float("inf"), lower_open=True,
                 upper_open=True)
 
@@ -77,13 +84,16 @@ def staleness_histogram(records: Sequence[AsyncStep]) -> Dict[int, int]:
 
 def train_on_cluster(build_model: Callable[[], object], x: np.ndarray, y: np.ndarray,
                      settings: AsyncSettings, spec: Dict[str, List[str]],
-                     on_step: Optional[Callable[[AsyncStep], None]] = None
+                     on_step: Optional[Callable[[AsyncStep], None]] = None,
+                     on_snapshot: Optional[Callable[[Snapshot], None]] = None
                      ) -> Tuple[List[np.ndarray], List[AsyncStep]]:
   """Coordinates training on the cluster `spec` (its workers and parameter servers serve
   already, or soon); (the final trainable weights, every step's record in step order).
-  Connects this process to the cluster as its coordinator: once per process, and TF's
-  coordinator may block the process's exit once the servers are gone (`async_main`
-  ends with os._exit)."""
+  At most IN_FLIGHT_PER_WORKER steps a worker are dispatched and not yet collected; every
+  `settings.snapshot_every` dispatched steps the weights are read and given to
+  `on_snapshot`. Connects this process to the cluster as its coordinator: once per
+  process, and TF's coordinator may block the process's exit once the servers are gone
+  (`async_main` ends with os._exit)."""
   import tensorflow as tf
 
   from tff_course.tf_log import drop_retracing_warnings
@@ -112,11 +122,16 @@ def train_on_cluster(build_model: Callable[[], object], x: np.ndarray, y: np.nda
     if on_step is not None:
       on_step(records[-1])
 
+  window = 1 if settings.synchronous else IN_FLIGHT_PER_WORKER * settings.workers
   for index, batch in enumerate(batches):
+    while index - len(records) >= window:
+      collect(len(records))
+    if on_snapshot is not None and settings.snapshot_every and index \
+        and index % settings.snapshot_every == 0:
+      on_snapshot(Snapshot(int(version.numpy()), time.monotonic() - started,
+                           [v.numpy() for v in model.trainable_variables]))
     pending.append(coordinator.schedule(
         step, args=(tf.constant(x[batch]), tf.constant(y[batch]))))
-    if settings.synchronous:
-      collect(index)
   for index in range(len(records), len(batches)):
     collect(index)
   coordinator.join()

@@ -14,12 +14,10 @@ import numpy as np
 
 from tff_course.atomic import write_text
 from tff_course.distributed.job import LocalSGDJob
+from tff_course.distributed.addresses import not_formed, planned_addresses
 from tff_course.distributed.local_sgd import SyncRecord, Weights
-from tff_course.distributed.addresses import (check_port_free, is_local, loopback_addresses,
-                                              parse_address)
 from tff_course.distributed.process_group import ProcessGroup
 from tff_course.distributed.worker_main import READY, SYNC, syncs_path, weights_path
-from tff_course.errors import ConfigError
 
 JOB_FILE = "job.json"
 STARTUP_SECONDS = 60.0
@@ -66,20 +64,10 @@ def run_workers(job: LocalSGDJob, out_dir: str, *, addresses: Optional[Sequence[
   from tqdm.auto import tqdm
 
   workers = job.settings.workers
-  addresses = list(addresses) if addresses else loopback_addresses(workers)
-  if len(addresses) != workers:
-    raise ConfigError(f"addresses: got {len(addresses)} ({', '.join(addresses)}), expected "
-                      f"one per worker ({workers})")
+  addresses, local = planned_addresses(addresses, [f"worker {i}" for i in range(workers)])
   os.makedirs(out_dir, exist_ok=True)
   job_path = os.path.join(out_dir, JOB_FILE)
   write_text(job_path, job.to_json())
-  local = [index for index, address in enumerate(addresses)
-           if is_local(parse_address(address)[0])]
-  if 0 not in local:
-    raise ConfigError(f"addresses: the first ({addresses[0]}) must be on this machine: worker "
-                      "0 reports to the controller")
-  for index in local:
-    check_port_free(*parse_address(addresses[index]))
   bar = tqdm(total=job.settings.syncs, unit="sync", disable=not progress, file=sys.stderr,
              desc=f"{workers} workers", dynamic_ncols=True)
   ready = set()
@@ -87,9 +75,7 @@ def run_workers(job: LocalSGDJob, out_dir: str, *, addresses: Optional[Sequence[
 
   def late() -> Optional[str]:
     if len(ready) < len(local) and time.monotonic() - started > startup_timeout:
-      remote = [address for index, address in enumerate(addresses) if index not in local]
-      return (f"the cluster did not form within {startup_timeout:g} s; no answer from "
-              f"{', '.join(remote or addresses)}")
+      return not_formed(addresses, local, startup_timeout)
     return None
 
   commands = worker_commands(job_path, addresses, out_dir, evaluate_every)

@@ -46,5 +46,6 @@ def sparse_fedavg_config(summary: Dict, out_dir: str, data_dir: Optional[str] = 
   return ExperimentConfig(
       name=name,
       data=DataConfig(dataset=summary["settings"]["dataset"], data_dir=data_dir,
-                      partition="iid", num_clients=100),
+                      partition="iid", num_clients=100,
+                      limit=summary["settings"].get("limit")),
       train=TrainConfig(**fields))

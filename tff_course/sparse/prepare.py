@@ -35,7 +35,8 @@ RUN_MODELS = {"resnet20_cifar10": "resnet20_cifar", "dino_vits16": "vit_small"}
 
 @dataclasses.dataclass(frozen=True)
 class PrepareSettings:
-  """What `prepare` builds; checked on creation."""
+  """What `prepare` builds; checked on creation. `limit`: at most this many examples of
+  each split (None: all of them)."""
 
   pretrained: str = "resnet20_cifar10"
   dataset: str = "fashion_mnist_rgb32"
@@ -52,6 +53,7 @@ class PrepareSettings:
   objective: str = "log_prob"
   fisher_batch: int = 16
   seed: int = 0
+  limit: Optional[int] = None
 
   def __post_init__(self):
     self.calibration()
@@ -69,6 +71,10 @@ class PrepareSettings:
       value = getattr(self, name)
       if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name}: got {value!r}, expected a whole number >= 1")
+    if self.limit is not None and (isinstance(self.limit, bool) or
+                                   not isinstance(self.limit, int) or self.limit < 1):
+      raise ConfigError(f"limit: got {self.limit!r}, expected a whole number >= 1 (examples "
+                        "per split) or none")
 
   def calibration(self) -> CalibrationSettings:
     return CalibrationSettings(self.density, self.rounds, self.rule, self.scope)
@@ -104,7 +110,7 @@ def prepare(settings: PrepareSettings, out_dir: str, *, data_dir: Optional[str] 
   from tff_course.versions import environment_versions
 
   started = time.perf_counter()
-  dataset = load_dataset(settings.dataset, data_dir=data_dir)
+  dataset = load_dataset(settings.dataset, data_dir=data_dir, limit=settings.limit)
   train, test = dataset.train, dataset.test
   image_size = int(train.x.shape[1])
   model = with_new_head(load_pretrained(settings.pretrained, weights=weights,
@@ -147,8 +153,9 @@ def prepare(settings: PrepareSettings, out_dir: str, *, data_dir: Optional[str] 
 def head_key(settings: PrepareSettings, weights: Optional[str]) -> str:
   """What a fitted head depends on, as a file name."""
   source = "" if weights is None else "-" + os.path.basename(weights).replace(".", "_")
+  limit = "" if settings.limit is None else f"-l{settings.limit}"
   return (f"{settings.pretrained}{source}-{settings.dataset}-{settings.head}-"
-          f"{settings.head_examples}-s{settings.seed}")
+          f"{settings.head_examples}-s{settings.seed}{limit}")
 
 
 def _head(settings: PrepareSettings, model, dataset, head_cache: Optional[str],
