@@ -46,11 +46,17 @@ class ArmsTest(tf.test.TestCase):
     self.assertEqual({(a.config.train.rounds, a.config.train.warmup_rounds) for a in single},
                      {(1, 0)})
 
-  def test_numpy_arms_take_rounds_but_refuse_config_overrides(self):
+  def test_arms_run_outside_take_rounds_and_a_limit_but_refuse_config_overrides(self):
     experiment = course_experiment("numpy-fedavg")
     self.assertEqual({a.settings["rounds"] for a in plan_arms(experiment, rounds=4)}, {4})
-    with self.assertRaisesRegex(ConfigError, "runs outside the federated runner"):
+    with self.assertRaisesRegex(ConfigError, "runs outside the federated runner, without a "
+                                             "TFF config; of --set only data.limit applies"):
       plan_arms(experiment, overrides=["train.rounds=2"])
+    limited = plan_arms(course_experiment("async-sgd"), overrides=["data.limit=2000"])
+    self.assertEqual({a.settings["limit"] for a in limited}, {2000})
+    with self.assertRaisesRegex(ConfigError, r"^--set data.limit: got 0, expected a whole "
+                                             r"number >= 1 or null$"):
+      plan_arms(course_experiment("async-sgd"), overrides=["data.limit=0"])
 
   def test_overrides_of_what_the_arms_compare_are_refused(self):
     with self.assertRaisesRegex(ConfigError, "--set train.quant_bits: the quantized "

@@ -42,7 +42,8 @@ def add_parser(commands) -> None:
                       help="override every run's number of rounds (e.g. 2, with --out "
                            "elsewhere, for a smoke test)")
   add_overrides(parser, "override a config field of every run, e.g. "
-                        "data.samples_per_client=50 (repeatable)")
+                        "data.samples_per_client=50 (repeatable); runs outside the "
+                        "federated runner (NumPy, distributed jobs) take data.limit only")
   add_out(parser, "where it writes (default: runs/experiments/NAME, with -full or "
                   "-assignment appended for those settings; for 'all', the directory "
                   "that holds them, default runs/experiments)", old=("--run-dir",))

