@@ -50,10 +50,15 @@ class ArmsTest(tf.test.TestCase):
     experiment = course_experiment("numpy-fedavg")
     self.assertEqual({a.settings["rounds"] for a in plan_arms(experiment, rounds=4)}, {4})
     with self.assertRaisesRegex(ConfigError, "runs outside the federated runner, without a "
-                                             "TFF config; of --set only data.limit applies"):
+                                             "TFF config; of --set only data.dataset and "
+                                             "data.limit apply"):
       plan_arms(experiment, overrides=["train.rounds=2"])
-    limited = plan_arms(course_experiment("async-sgd"), overrides=["data.limit=2000"])
-    self.assertEqual({a.settings["limit"] for a in limited}, {2000})
+    limited = plan_arms(course_experiment("async-sgd"),
+                        overrides=["data.limit=2000", "data.dataset=cifar100"])
+    self.assertEqual({(a.settings["limit"], a.settings["dataset"]) for a in limited},
+                     {(2000, "cifar100")})
+    with self.assertRaisesRegex(ConfigError, r"^dataset: got 'imagenet', expected one of "):
+      plan_arms(course_experiment("local-sgd"), overrides=["data.dataset=imagenet"])
     with self.assertRaisesRegex(ConfigError, r"^--set data.limit: got 0, expected a whole "
                                              r"number >= 1 or null$"):
       plan_arms(course_experiment("async-sgd"), overrides=["data.limit=0"])

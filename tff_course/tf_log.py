@@ -21,9 +21,33 @@ leaves those notices out too.
 
 import logging
 import os
+from typing import Dict, Optional
 
 QUIET_LEVEL = "3"
-_USER_CHOSE = "TF_CPP_MIN_LOG_LEVEL" in os.environ
+LEVEL = "TF_CPP_MIN_LOG_LEVEL"
+INITIAL_ENVIRONMENT = "/proc/self/environ"
+_USER_CHOSE = LEVEL in os.environ
+
+
+def _initial_level() -> Optional[str]:
+  """TF_CPP_MIN_LOG_LEVEL as the process was started with it (Linux: /proc/self/environ),
+  before any import could set it (jax sets "1" when TensorFlow was imported first); else
+  as the toolkit found it on import."""
+  try:
+    with open(INITIAL_ENVIRONMENT, "rb") as stream:
+      entries = stream.read().split(b"\0")
+  except OSError:
+    return os.environ.get(LEVEL) if _USER_CHOSE else None
+  prefix = LEVEL.encode() + b"="
+  chosen = [entry[len(prefix):] for entry in entries if entry.startswith(prefix)]
+  return chosen[0].decode() if chosen else None
+
+
+def child_environment() -> Dict[str, str]:
+  """This process's environment for the processes the toolkit starts, with TensorFlow's C++
+  log at the level the user started with, else QUIET_LEVEL (so that workers do not print
+  TensorFlow's start-up lines)."""
+  return {**os.environ, LEVEL: _initial_level() or QUIET_LEVEL}
 
 
 def quiet_tf_log() -> None:

@@ -43,7 +43,8 @@ def add_parser(commands) -> None:
                            "elsewhere, for a smoke test)")
   add_overrides(parser, "override a config field of every run, e.g. "
                         "data.samples_per_client=50 (repeatable); runs outside the "
-                        "federated runner (NumPy, distributed jobs) take data.limit only")
+                        "federated runner (NumPy, distributed jobs) take data.dataset and "
+                        "data.limit only")
   add_out(parser, "where it writes (default: runs/experiments/NAME, with -full or "
                   "-assignment appended for those settings; for 'all', the directory "
                   "that holds them, default runs/experiments)", old=("--run-dir",))

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 from tff_course.errors import ConfigError
 from tff_course.experiment.config import ExperimentConfig
 
+OUTSIDE_OVERRIDES = {"data.dataset": "dataset", "data.limit": "limit"}
 OutsideRun = Callable[[Mapping[str, Any], str, Optional[str]], Dict[str, float]]
 
 
@@ -72,20 +73,23 @@ class Arm:
     return {"label": self.label, "numpy": dict(self.settings)}
 
   def _outside_overrides(self, overrides: Sequence[str]) -> Dict[str, Any]:
-    """The settings an arm run outside the federated runner takes from --set: data.limit
-    only."""
+    """The settings an arm run outside the federated runner takes from --set: data.dataset
+    and data.limit."""
+    from tff_course.data.registry import dataset_info
     from tff_course.key_value import parse_key_value
 
     changes: Dict[str, Any] = {}
     for override in overrides:
-      key, value = parse_key_value(override, "--set", "data.limit=N")
-      if key != "data.limit":
+      key, value = parse_key_value(override, "--set", "data.dataset=NAME or data.limit=N")
+      if key not in OUTSIDE_OVERRIDES:
         raise ConfigError(f"--set: arm {self.key!r} runs outside the federated runner, "
-                          f"without a TFF config; of --set only data.limit applies to it "
-                          f"(and --rounds), got {key!r}")
-      if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                or value < 1):
+                          f"without a TFF config; of --set only data.dataset and data.limit "
+                          f"apply to it (and --rounds), got {key!r}")
+      if key == "data.limit" and value is not None and (
+          isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ConfigError(f"--set data.limit: got {value!r}, expected a whole number >= 1 "
                           "or null")
-      changes["limit"] = value
+      if key == "data.dataset":
+        dataset_info(value)
+      changes[OUTSIDE_OVERRIDES[key]] = value
     return changes

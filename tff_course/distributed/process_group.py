@@ -44,7 +44,9 @@ def describe_status(status: int) -> str:
 
 
 class ProcessGroup:
-  """Starts one process per role; `wait()` until all succeed; `stop()` ends them all.
+  """Starts one process per role; `wait()` until all succeed; `stop()` ends them all. The
+  processes get `env`, by default this one's environment with TensorFlow's C++ log at the
+  user's level, else quiet (`tf_log.child_environment`).
 
   Example:
     >>> with ProcessGroup({"worker 0": [...], "worker 1": [...]}) as group:
@@ -67,9 +69,12 @@ class ProcessGroup:
       raise
 
   def _start(self, role: str, command: List[str], env) -> None:
+    from tff_course.tf_log import child_environment
+
     process = subprocess.Popen(  # pylint: disable=consider-using-with
         command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        env=env, text=True, bufsize=1, start_new_session=True,
+        env=env if env is not None else child_environment(), text=True, bufsize=1,
+        start_new_session=True,
         preexec_fn=prepare_child if sys.platform.startswith("linux") else None)
     self.processes[role] = process
     reader = threading.Thread(target=self._read, args=(role, process), daemon=True,
