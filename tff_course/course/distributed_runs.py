@@ -70,7 +70,9 @@ def run_async_sgd(settings: Mapping[str, Any], run_dir: str,
   from tff_course.distributed.async_sgd import AsyncSettings
   from tff_course.distributed.async_snapshots import SNAPSHOTS_FILE, Snapshot, read_snapshots
   from tff_course.distributed.job import AsyncJob
+  from tff_course.tf_log import drop_retracing_warnings
 
+  drop_retracing_warnings()
   per_round = settings["steps_per_round"]
   job = AsyncJob(
       AsyncSettings(workers=settings["workers"], parameter_servers=settings["parameter_servers"],
