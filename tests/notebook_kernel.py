@@ -51,8 +51,8 @@ def with_parameters(notebook, parameters):
 def execute(name: str, parameters, work_dir: str):
   """Runs notebooks/NAME.ipynb with `parameters` in `work_dir`, in a kernel whose
   environment leaves TensorFlow's log level to the toolkit, as a user's does; returns
-  (the executed notebook, seconds). A failing cell raises nbclient's CellExecutionError, a cell still
-  running after CELL_TIMEOUT seconds its CellTimeoutError."""
+  (the executed notebook, seconds). A failing cell raises nbclient's CellExecutionError, a
+  cell still running after CELL_TIMEOUT seconds its CellTimeoutError."""
   notebook = with_parameters(nbformat.read(os.path.join(NOTEBOOKS, f"{name}.ipynb"),
                                            as_version=4), parameters)
   manager = kernel_manager(os.path.join(work_dir, ".jupyter"))

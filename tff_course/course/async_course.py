@@ -4,7 +4,6 @@ were."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import List
 
@@ -49,11 +48,10 @@ def arms(setting: str) -> List[Arm]:
 
 def staleness(results: Results, keys: List[str]) -> np.ndarray:
   """The staleness of every update the arms applied (all seeds)."""
-  values = []
-  for key in keys:
-    with open(os.path.join(results.path(key), JOB_DIR, "steps.json"), encoding="utf-8") as f:
-      values += [record["staleness"] for record in json.load(f)]
-  return np.asarray(values)
+  from tff_course.distributed.async_launch import read_steps
+
+  return np.asarray([record.staleness for key in keys
+                     for record in read_steps(os.path.join(results.path(key), JOB_DIR))])
 
 
 def _wall_seconds(results: Results, keys: List[str]) -> float:
@@ -114,8 +112,9 @@ def questions(results: Results) -> List[Answer]:
   asynchronous = [group for group in groups if group != SYNCHRONOUS]
   gaps = ", ".join(f"{LABELS[group]}: {accuracy_gap(accuracy, group, SYNCHRONOUS)}"
                    for group in asynchronous)
-  mean_staleness = ", ".join(f"{LABELS[group]}: mean {staleness(results, groups[group]).mean():.2f}"
-                             for group in asynchronous)
+  mean_staleness = ", ".join(
+      f"{LABELS[group]}: mean {staleness(results, groups[group]).mean():.2f}"
+      for group in asynchronous)
   speedups = []
   for group in asynchronous:
     ratio = mean_and_error([

@@ -109,11 +109,13 @@ def report(results: Results) -> List[str]:
 def questions(results: Results) -> List[Answer]:
   groups = by_group(results)
   accuracy = {group: group_accuracy(results, keys) for group, keys in groups.items()}
-  gaps = ", ".join(f"H = {h}: {accuracy_gap(accuracy, group_name(h, False), group_name(1, False))}"
-                   for h in LOCAL_STEPS[1:])
+  gaps = ", ".join(
+      f"H = {h}: {accuracy_gap(accuracy, group_name(h, False), group_name(1, False))}"
+      for h in LOCAL_STEPS[1:])
   shares = {h: _time_split(results, groups[group_name(h, False)]) for h in LOCAL_STEPS}
   saved = ", ".join(f"H = {h}: {shares[h][1]:.1f} s" for h in LOCAL_STEPS)
-  slow_gap = accuracy_gap(accuracy, group_name(SLOWMO_STEPS, True), group_name(SLOWMO_STEPS, False))
+  slow_gap = accuracy_gap(accuracy, group_name(SLOWMO_STEPS, True),
+                          group_name(SLOWMO_STEPS, False))
   speedups = mean_and_error([
       float(np.sum(results.metrics(keys_sync)["seconds"]) /
             np.sum(results.metrics(keys_local)["seconds"]))

@@ -53,7 +53,8 @@ def run_async(job: AsyncJob, out_dir: str, *, addresses: Optional[Sequence[str]]
   `addresses`: one HOST:PORT per role of `roles` (default: free loopback ports); the
   processes whose address is on this machine are started here, the others must be
   started on theirs (`python -m tff_course.distributed.stage_server --spec CLUSTER --job
-  worker|ps --index I`, the cluster as written to out_dir/cluster.json). `on_step` gets each step's index as the coordinator reports it.
+  worker|ps --index I`, the cluster as written to out_dir/cluster.json). `on_step` gets
+  each step's index as the coordinator reports it.
 
   Raises:
     ConfigError: addresses that do not match the roles, a coordinator elsewhere, or a
@@ -103,6 +104,10 @@ def run_async(job: AsyncJob, out_dir: str, *, addresses: Optional[Sequence[str]]
     bar.close()
   with np.load(os.path.join(out_dir, WEIGHTS_FILE)) as stored:
     weights = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+  return weights, read_steps(out_dir)
+
+
+def read_steps(out_dir: str) -> List[AsyncStep]:
+  """Every step's record the coordinator wrote to out_dir, in step order."""
   with open(os.path.join(out_dir, STEPS_FILE), encoding="utf-8") as stream:
-    records = [AsyncStep(**fields) for fields in json.load(stream)]
-  return weights, records
+    return [AsyncStep(**fields) for fields in json.load(stream)]

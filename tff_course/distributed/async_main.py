@@ -3,9 +3,9 @@ tff_course.distributed.async_main --job JOB.json --spec CLUSTER_JSON --out DIR`.
 
 It connects to the cluster's workers and parameter servers, dispatches the job's steps
 (`async_sgd.train_on_cluster`) and writes DIR/weights.npz, DIR/steps.json and, when the job
-takes snapshots, DIR/snapshots.npz. Lines that
-begin with "@" on its stdout are for the controller: "@ready" once the first step went
-through, "@step STEP VERSION STALENESS LOSS" after each. It ends with os._exit: TF 2.14's
+takes snapshots, DIR/snapshots.npz. Lines that begin with "@" on its stdout are for the
+controller: "@ready" once the first step went through, "@step STEP VERSION STALENESS LOSS"
+after each. It ends with os._exit: TF 2.14's
 ClusterCoordinator destructor can wait forever on servers that are already gone.
 """
 

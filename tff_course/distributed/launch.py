@@ -13,8 +13,8 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from tff_course.atomic import write_text
-from tff_course.distributed.job import LocalSGDJob
 from tff_course.distributed.addresses import not_formed, planned_addresses
+from tff_course.distributed.job import LocalSGDJob
 from tff_course.distributed.local_sgd import SyncRecord, Weights
 from tff_course.distributed.process_group import ProcessGroup
 from tff_course.distributed.worker_main import READY, SYNC, syncs_path, weights_path

@@ -20,6 +20,7 @@ from typing import Callable, Dict, List, Optional, Sequence, TypeVar
 from tff_course.errors import TffCourseError
 from tff_course.runtime.exit_callbacks import cancel, on_exit
 from tff_course.runtime.worker import prepare_child
+from tff_course.tf_log import child_environment
 
 _STOP_SECONDS = 3.0
 _POLL_SECONDS = 0.05
@@ -69,8 +70,6 @@ class ProcessGroup:
       raise
 
   def _start(self, role: str, command: List[str], env) -> None:
-    from tff_course.tf_log import child_environment
-
     process = subprocess.Popen(  # pylint: disable=consider-using-with
         command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         env=env if env is not None else child_environment(), text=True, bufsize=1,
