@@ -1,16 +1,19 @@
 """Ctrl-C stops a command with exit 130 and one line at any moment; a closed output
 pipe does not stop it."""
 
+import _thread
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import tensorflow as tf
 
 from tests.cli_runner import run_main
 from tff_course.cli.dispatch import dispatch
+from tff_course.cli import interrupts
 from tff_course.cli.interrupts import catch_interrupts, was_interrupted
 from tff_course.cli.streams import tolerate_closed_output
 
@@ -70,6 +73,29 @@ class DroppedInterruptTest(tf.test.TestCase):
           pass
       self.assertTrue(was_interrupted())
     self.assertFalse(was_interrupted())
+
+  def test_a_redelivery_sent_as_the_block_ends_does_not_outlive_it(self):
+    holding = threading.Event()
+
+    def redeliver_while_the_block_ends():
+      with interrupts._REDELIVERY_LOCK:
+        holding.set()
+        time.sleep(0.3)
+        interrupts._STATE["redelivering"] = True
+        _thread.interrupt_main()
+
+    helper = threading.Thread(target=redeliver_while_the_block_ends)
+    try:
+      with catch_interrupts():
+        helper.start()
+        holding.wait()
+      deadline = time.monotonic() + 1
+      while time.monotonic() < deadline:
+        pass
+    except KeyboardInterrupt:
+      self.fail("the redelivered interrupt reached the handler restored after the block")
+    finally:
+      helper.join()
 
 
 class DispatchInterruptTest(tf.test.TestCase):

@@ -20,9 +20,11 @@ import time
 from typing import Iterator
 
 _REDELIVERY_DELAY_SECONDS = 0.05
-_STATE = {"interrupted": False, "active": False}
+_PENDING_WAIT_SECONDS = 0.5
+_STATE = {"interrupted": False, "active": False, "redelivering": False}
 _DROPPED = threading.Event()
 _WATCHER_LOCK = threading.Lock()
+_REDELIVERY_LOCK = threading.Lock()
 _WATCHER = []
 
 
@@ -48,15 +50,28 @@ def catch_interrupts() -> Iterator[None]:
   try:
     yield
   finally:
-    _STATE.update(interrupted=False, active=False)
+    with _REDELIVERY_LOCK:
+      _STATE.update(interrupted=False, active=False)
+    _let_pending_redelivery_land()
     signal.signal(signal.SIGINT, previous_handler)
     sys.unraisablehook = previous_hook
 
 
 def _on_sigint(signum, frame):
   del signum, frame
+  _STATE["redelivering"] = False
+  if not _STATE["active"]:
+    return
   _STATE["interrupted"] = True
   raise KeyboardInterrupt
+
+
+def _let_pending_redelivery_land() -> None:
+  """A redelivery the watcher sent just before the block ended reaches `_on_sigint`, which
+  drops it, rather than the handler restored after the block."""
+  deadline = time.monotonic() + _PENDING_WAIT_SECONDS
+  while _STATE["redelivering"] and time.monotonic() < deadline:
+    time.sleep(0.001)
 
 
 def _note_dropped_interrupt(previous_hook):
@@ -84,5 +99,7 @@ def _redeliver_dropped_interrupts() -> None:
     _DROPPED.wait()
     _DROPPED.clear()
     time.sleep(_REDELIVERY_DELAY_SECONDS)
-    if _STATE["active"]:
-      _thread.interrupt_main()
+    with _REDELIVERY_LOCK:
+      if _STATE["active"]:
+        _STATE["redelivering"] = True
+        _thread.interrupt_main()
