@@ -7,7 +7,8 @@ import inspect
 import os
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from tff_course.data import cifar, colour, mnist, shakespeare, synthetic, tfds_source, toy
+from tff_course.data import (cifar, colour, leaf_shakespeare, mnist, shakespeare, synthetic,
+                             tfds_source, toy)
 from tff_course.data.dataset import Dataset
 from tff_course.data.locate import find_folder, resolve_data_dir
 from tff_course.errors import ConfigError
@@ -87,6 +88,20 @@ def _shakespeare(folder, tfds_dir, limit, sequence_length: int = 80, stride: int
                                        stride=stride, limit=limit)
 
 
+def _leaf_shakespeare(folder, tfds_dir, limit, sampling: str = "niid", fraction: float = 1.0,
+                      iid_users: float = 0.01, min_samples: int = 0, split: str = "sample",
+                      train_fraction: float = 0.9, sampling_seed: int = 0,
+                      split_seed: int = 0):
+  del tfds_dir
+  options = leaf_shakespeare.LeafOptions(
+      sampling=sampling, fraction=fraction, iid_users=iid_users, min_samples=min_samples,
+      split=split, train_fraction=train_fraction, sampling_seed=sampling_seed,
+      split_seed=split_seed)
+  path, text, note = leaf_shakespeare.read_text(folder or leaf_shakespeare.download_text())
+  dataset = leaf_shakespeare.build_leaf_shakespeare(text, options, source=path, limit=limit)
+  return dataclasses.replace(dataset, notes=tuple(dataset.notes) + ((note,) if note else ()))
+
+
 def _synthetic(seed, alpha: float = 1.0, beta: float = 1.0, num_devices: int = 30):
   return synthetic.fedprox_synthetic(alpha, beta, num_devices=num_devices, seed=seed)
 
@@ -122,6 +137,9 @@ _REGISTRY: Dict[str, Tuple[DatasetInfo, Callable]] = {
                      (60000, 10000)), _colour(_fashion_mnist, "fashion_mnist_rgb32")),
         (DatasetInfo("shakespeare", "Shakespeare next character, one client per role",
                      ("tinyshakespeare", "shakespeare")), _shakespeare),
+        (DatasetInfo("leaf_shakespeare", "LEAF's Shakespeare from the 1994 Gutenberg text: "
+                     "one client per character of a play, LEAF's sampling and split",
+                     ("shakespeare-leaf", "leaf_shakespeare")), _leaf_shakespeare),
         (DatasetInfo("synthetic", "FedProx Synthetic(alpha, beta): 60 features, 10 "
                      "classes, 30 devices"), _synthetic),
         (DatasetInfo("synthetic_iid", "FedProx Synthetic-IID: one model for all 30 "
@@ -134,7 +152,8 @@ _REGISTRY: Dict[str, Tuple[DatasetInfo, Callable]] = {
 }
 _ALIASES = {"fashion-mnist": "fashion_mnist", "fmnist": "fashion_mnist",
             "cifar-10": "cifar10", "cifar-100": "cifar100",
-            "tiny_shakespeare": "shakespeare", "synthetic-iid": "synthetic_iid"}
+            "tiny_shakespeare": "shakespeare", "leaf-shakespeare": "leaf_shakespeare",
+            "synthetic-iid": "synthetic_iid"}
 
 
 def dataset_infos() -> Tuple[DatasetInfo, ...]:
