@@ -75,7 +75,8 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
     optimizer = fine_tuning_optimizer(model, train, rate)
     fitted = inference_mode(model)
   else:
-    optimizer = tf.keras.optimizers.SGD(rate, momentum=train.client_momentum or 0.0)
+    optimizer = (tf.keras.optimizers.Adam(rate) if train.client_optimizer == "adam" else
+                 tf.keras.optimizers.SGD(rate, momentum=train.client_momentum or 0.0))
     fitted = model
   fitted.compile(optimizer, tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                  metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])

@@ -23,6 +23,7 @@ ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized", "sparse_fedavg")
 LR_SCHEDULES = SCHEDULES
 AGGREGATORS = ("mean", "quantized", "group_mean", "median", "trimmed_mean", "krum")
 ROUNDINGS = ("stochastic", "deterministic")
+CLIENT_OPTIMIZERS = ("sgd", "adam")
 OVERRIDE_FORM = "SECTION.FIELD=VALUE with SECTION data or train, e.g. train.rounds=20"
 
 
@@ -62,6 +63,9 @@ class TrainConfig:
     client_lr: local SGD learning rate (FedSGD: the server step; centralized: the
       peak learning rate).
     client_momentum: SGD momentum of local steps (centralized: of the optimizer).
+    client_optimizer: "sgd" (with client_momentum, SGDM) or "adam" (FedAvg, FedProx and
+      centralized): local Adam whose moments start from zero on every client each
+      round, as TFF's client work builds them.
     lr_schedule, warmup_rounds: "constant"; "cosine" annealing of the client (or
       centralized) learning rate to 0 over the rounds, after a linear warmup of
       `warmup_rounds` rounds; or "step": divided by 10 at 50 % and 75 % of the rounds
@@ -103,6 +107,7 @@ class TrainConfig:
   fedsgd_form: str = "gradient"
   client_lr: float = 0.05
   client_momentum: Optional[float] = None
+  client_optimizer: str = "sgd"
   lr_schedule: str = "constant"
   warmup_rounds: int = 0
   server_optimizer: str = "sgd"
@@ -265,6 +270,7 @@ def validate(config: ExperimentConfig) -> None:
   if train.byzantine < 0:
     raise ConfigError(f"train.byzantine: got {train.byzantine!r}, expected a whole number "
                       f">= 0")
+  _check_client_optimizer(train)
   if train.algorithm == "fedprox" and not train.mu > 0:
     raise ConfigError(f"train.mu: got {train.mu}, FedProx needs mu > 0")
   _check_sparse(train)
@@ -283,6 +289,21 @@ def check_byzantine(train: TrainConfig, per_round: int, source: str) -> None:
           "expected 3 clients per round or more, even with f = 0")
   raise ConfigError(f"train.byzantine: got {train.byzantine}, but Krum needs at least 2f + 3 "
                     f"= {needed} clients per round and {source}; {fits}")
+
+
+def _check_client_optimizer(train: TrainConfig) -> None:
+  if train.client_optimizer not in CLIENT_OPTIMIZERS:
+    raise ConfigError(f"train.client_optimizer: got {train.client_optimizer!r}, expected "
+                      f"one of {', '.join(CLIENT_OPTIMIZERS)}")
+  if train.client_optimizer == "sgd":
+    return
+  if train.algorithm in ("fedsgd", "sparse_fedavg") or train.masks or train.init_weights:
+    raise ConfigError(f"train.client_optimizer: got 'adam', but {train.algorithm} "
+                      f"{'fine-tuning ' if train.masks or train.init_weights else ''}takes "
+                      f"'sgd'; expected 'sgd' or algorithm fedavg, fedprox or centralized")
+  if train.client_momentum is not None:
+    raise ConfigError(f"train.client_momentum: got {train.client_momentum}, but it is SGD's; "
+                      f"expected null with train.client_optimizer 'adam'")
 
 
 def _check_sparse(train: TrainConfig) -> None:

@@ -233,13 +233,21 @@ def _algorithm_process(train, model_fn, build_keras_model, num_groups: Optional[
                         model_aggregator=aggregator, num_groups=num_groups,
                         client_batches=client_batches, packed=packed)
   return build_fedavg(
-      model_fn, client_optimizer=build_optimizer(
-          "sgdm" if train.client_momentum else "sgd", train.client_lr,
-          momentum=train.client_momentum),
+      model_fn, client_optimizer=_client_optimizer(train),
       server_optimizer=server_optimizer,
       proximal_mu=train.mu if train.algorithm == "fedprox" else 0.0,
       model_aggregator=aggregator, num_groups=num_groups, client_learning_rate=client_rate,
       client_batches=client_batches, packed=packed)
+
+
+def _client_optimizer(train):
+  """The clients' optimizer; Adam with Keras' defaults, as the centralized baseline's."""
+  from tff_course.algorithms import build_optimizer
+
+  if train.client_optimizer == "adam":
+    return build_optimizer("adam", train.client_lr, beta_2=0.999, epsilon=1e-7)
+  return build_optimizer("sgdm" if train.client_momentum else "sgd", train.client_lr,
+                         momentum=train.client_momentum)
 
 
 def _sparse_process(train, model_fn, build_keras_model, client_batches, client_rate,

@@ -12,6 +12,7 @@
 | resnet20_groupnorm | 272,474 on 32x32x3 |
 | resnet20_cifar | 269,722 trainable on 32x32x3 (akamaster's PyTorch layout, batch norm) |
 | shakespeare_lstm | 818,137 for 81 characters (265 V + 796,672) |
+| shakespeare_lstm_lm | 818,137 for 81 characters; trained on every character of the window |
 | shakespeare_lstm_paper | 866,578 (peephole cells, 258 symbols, as in the paper) |
 | vit_small | 21,665,664 on 224x224x3, + 385 per class (DINO ViT-S/16; 0 classes: features) |
 """
@@ -23,7 +24,7 @@ from typing import Callable, Dict, Sequence
 from tff_course.errors import ConfigError
 from tff_course.models.dense import logistic, mlp
 from tff_course.models.dlg import dlg_lenet
-from tff_course.models.lstm import shakespeare_lstm, shakespeare_lstm_paper
+from tff_course.models.lstm import shakespeare_lstm, shakespeare_lstm_lm, shakespeare_lstm_paper
 from tff_course.models.mcmahan import mnist_2nn, mnist_cnn
 from tff_course.models.resnet import resnet20_groupnorm
 from tff_course.models.resnet_cifar import resnet20_cifar
@@ -41,6 +42,7 @@ MODEL_BUILDERS: Dict[str, Callable] = {
     "resnet20_groupnorm": resnet20_groupnorm,
     "resnet20_cifar": resnet20_cifar,
     "shakespeare_lstm": shakespeare_lstm,
+    "shakespeare_lstm_lm": shakespeare_lstm_lm,
     "shakespeare_lstm_paper": shakespeare_lstm_paper,
     "vit_small": vit_small_for_shape,
 }
@@ -59,4 +61,4 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, **optio
 
 __all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "dlg_lenet", "lenet5", "logistic",
            "mlp", "mnist_2nn", "mnist_cnn", "resnet20_cifar", "resnet20_groupnorm", "shakespeare_lstm",
-           "shakespeare_lstm_paper", "vit_small_for_shape"]
+           "shakespeare_lstm_lm", "shakespeare_lstm_paper", "vit_small_for_shape"]

@@ -43,6 +43,25 @@ def shakespeare_lstm(input_shape: Sequence[int] = (80,), num_classes: int = 81, 
   ], name=name)
 
 
+def shakespeare_lstm_lm(input_shape: Sequence[int] = (80,), num_classes: int = 81):
+  """`shakespeare_lstm` (the same 818,137 parameters for 81 characters) trained as a
+  language model: its output is still the logits for the character after the window,
+  and in training it also learns to predict every character of the window from the
+  ones before it (see tff_course.models.every_character)."""
+  import tensorflow as tf
+
+  from tff_course.models.every_character import EveryCharacterLoss
+
+  layers = tf.keras.layers
+  codes = layers.Input(shape=tuple(input_shape), dtype="int32")
+  hidden = layers.Embedding(num_classes, 8)(codes)
+  hidden = layers.LSTM(256, return_sequences=True)(hidden)
+  hidden = layers.LSTM(256, return_sequences=True)(hidden)
+  logits = layers.Dense(num_classes)(hidden)
+  return tf.keras.Model(codes, EveryCharacterLoss()([codes, logits]),
+                        name="shakespeare_lstm_lm")
+
+
 def shakespeare_lstm_paper(input_shape: Sequence[int] = (80,), num_classes: int = 81):
   """McMahan et al.'s model as counted in the paper: peephole LSTM cells and 258
   symbols (866,578 parameters)."""
