@@ -75,6 +75,21 @@ class FieldsThatMustAgreeTest(unittest.TestCase):
       config(train={"epochs": None})
     self.assertEqual(config(train={"epochs": None, "steps": 4}).train.steps, 4)
 
+  def test_client_adam_is_for_fedavg_fedprox_and_centralized_without_momentum(self):
+    self.assertEqual(config(train={"client_optimizer": "adam"}).train.client_optimizer,
+                     "adam")
+    cases = [({"client_optimizer": "rmsprop"},
+              r"^train.client_optimizer: got 'rmsprop', expected one of sgd, adam$"),
+             ({"client_optimizer": "adam", "algorithm": "fedsgd"},
+              r"^train.client_optimizer: got 'adam', but fedsgd takes 'sgd'"),
+             ({"client_optimizer": "adam", "client_momentum": 0.9},
+              r"^train.client_momentum: got 0.9, but it is SGD's; expected null with "
+              r"train.client_optimizer 'adam'$")]
+    for train, message in cases:
+      with self.subTest(train=train):
+        with self.assertRaisesRegex(ConfigError, message):
+          config(train=train)
+
   def test_devices_per_group_names_the_groups_of_a_group_partition(self):
     data = {"partition": "groups", "samples_per_client": 5, "groups": GROUPS}
     with self.assertRaisesRegex(ConfigError, r"^train.devices_per_group: got \{0: 1, 7: 1\}, "
