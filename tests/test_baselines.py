@@ -1,6 +1,7 @@
 """The centralized and single-device baselines."""
 
 import csv
+import dataclasses
 import math
 import os
 
@@ -65,6 +66,23 @@ class CentralizedRunTest(tf.test.TestCase):
     with open(os.path.join(run_dir, "metrics.csv"), newline="") as stream:
       self.assertEqual([row["round"] for row in csv.DictReader(stream)], ["1", "2", "3", "4"])
     self.assertEqual(last_checkpoint_round(run_dir), 4)
+
+  def test_with_steps_a_round_is_that_many_batches_and_resumes_exactly(self):
+    config = dataclasses.replace(self.config(), train=TrainConfig(
+        model="mlp", algorithm="centralized", rounds=3, client_lr=0.01, epochs=None,
+        steps=3, batch_size=10, client_optimizer="adam"))
+    whole = run_experiment(config, self.create_tempdir().full_path, progress=False)
+    self.assertEqual(whole["examples"], 30)
+    run_dir = self.create_tempdir().full_path
+
+    def stop(epoch):
+      if epoch == 1:
+        raise KeyboardInterrupt
+
+    with self.assertRaises(KeyboardInterrupt):
+      run_experiment(config, run_dir, progress=False, on_round_end=stop)
+    self.assertEqual(run_experiment(config, run_dir, progress=False)["test_loss"],
+                     whole["test_loss"])
 
   def test_single_device_sees_its_share_only(self):
     full = run_experiment(self.config(), self.create_tempdir().full_path, progress=False)

@@ -1,9 +1,10 @@
 """The centralized baseline: one Keras model trained on the union of the clients' data.
 
-SGD with momentum, optionally with cosine annealing after a linear warmup (Loshchilov
-and Hutter, "SGDR", ICLR 2017; Goyal et al., "Accurate, Large Minibatch SGD", 2017).
-One epoch is one "round", and the metrics file has the federated runner's columns, so
-a baseline plots beside federated runs. With a one-client partition of a fraction of
+SGD with momentum (or Adam), optionally with cosine annealing after a linear warmup
+(Loshchilov and Hutter, "SGDR", ICLR 2017; Goyal et al., "Accurate, Large Minibatch
+SGD", 2017). One epoch (with train.steps, that many batches) is one "round", and the
+metrics file has the federated runner's columns, so a baseline plots beside federated
+runs. With a one-client partition of a fraction of
 the data it is the single-device baseline. The model and optimizer are checkpointed
 each round; re-running resumes.
 """
@@ -65,7 +66,7 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
   indices = np.sort(np.concatenate([d.indices for d in federation.devices]))
   x, y = split.x[indices], split.y[indices]
   batch = train.batch_size or len(indices)
-  steps_per_epoch = int(math.ceil(len(indices) / batch))
+  steps_per_epoch = train.steps or int(math.ceil(len(indices) / batch))
   tf.keras.utils.set_random_seed(train.seed)
   model = federation.build_keras_model()
   rate = keras_schedule(train.lr_schedule, train.client_lr, steps_per_epoch * train.rounds,
@@ -97,10 +98,14 @@ def run_centralized(federation: Federation, run_dir: str, releases, *,
       start = time.perf_counter()
       data = make_tf_dataset(x, y, federation.dataset.modality, batch_size=batch,
                              shuffle_seed=round_seed(train.seed, epoch))
+      if train.steps:
+        data = data.repeat().take(train.steps)
       history = fitted.fit(data, epochs=1, verbose=0)
       metrics = {"train_loss": float(history.history["loss"][-1]),
                  "train_accuracy": float(history.history["accuracy"][-1]),
-                 "clients": len(federation.devices), "examples": len(indices)}
+                 "clients": len(federation.devices),
+                 "examples": min(steps_per_epoch * batch, len(indices)) if train.steps
+                             else len(indices)}
       if epoch % train.eval_every == 0 or epoch == train.rounds:
         test = federation.dataset.test
         metrics.update({f"test_{k}": v for k, v in evaluate_weights(

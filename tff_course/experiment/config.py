@@ -57,7 +57,7 @@ class TrainConfig:
     model: a name from tff_course.models, e.g. "mlp" (one hidden layer of 64 ReLU).
     algorithm: fedavg, fedprox (with mu), fedsgd (with fedsgd_form), centralized: the
       baseline that trains one Keras model on the union of the partition's clients,
-      one epoch per round (all the data, or, with a one-client partition, a single
+      one epoch per round (train.steps: that many batches per round) (all the data, or, with a one-client partition, a single
       device's share), or sparse_fedavg: FedAvg whose clients fine-tune with SparseSGDM
       under `masks` (tff_course.sparse), the model in inference mode.
     client_lr: local SGD learning rate (FedSGD: the server step; centralized: the
