@@ -13,7 +13,7 @@ from tasks.diffusion.attention_hooks import attention_sites, hooked, map_size
 from tasks.diffusion.attention_maps import (map_shape, prompt_positions, save_token_maps,
                                             token_maps, token_words, upsample_nearest)
 from tasks.diffusion.local_blend import LocalBlend, blend_mask
-from tasks.diffusion.prompt_to_prompt import align_tokens, edit, edit_controller
+from tasks.diffusion.prompt_to_prompt import align_tokens, edit, edit_controller, edits
 from tasks.diffusion.sampler import generate
 from tests.shared_data import requires_data, shared_data_dir
 from tff_course.errors import ConfigError
@@ -299,6 +299,19 @@ class EditTest(tf.test.TestCase):
                   **SAMPLING)
     np.testing.assert_array_equal(np.stack([result.source, result.edited]), self.unedited)
     self.assertEqual(sorted(result.maps), [1, 4, 16])
+
+  def test_edits_of_one_block_share_one_trace_and_match_single_edits(self):
+    model = tiny_model()
+    with edits(model, SOURCE, EDITED, kind="swap") as edit_at:
+      swapped, plain = edit_at(0.4, 0.4, **SAMPLING), edit_at(0.0, 0.0, **SAMPLING)
+      traced = [function for key, function in model._cache.items()
+                if key.startswith("prediction/")]
+    self.assertEqual([function.experimental_get_tracing_count() for function in traced], [1])
+    np.testing.assert_array_equal(np.stack([plain.source, plain.edited]), self.unedited)
+    single = edit(model, SOURCE, EDITED, kind="swap", tau_cross=0.4, tau_self=0.4, **SAMPLING)
+    np.testing.assert_array_equal(swapped.edited, single.edited)
+    for queries, maps in single.maps.items():
+      np.testing.assert_array_equal(swapped.maps[queries], maps)
 
   def test_reweight_by_one_gives_the_unedited_images_bit_for_bit(self):
     result = edit(tiny_model(), SOURCE, EDITED, kind="reweight", weights={"dog": 1.0},

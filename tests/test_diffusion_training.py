@@ -122,7 +122,9 @@ class ResumeTest(tf.test.TestCase):
   then put back as a kill at step 5 would have left it, and the same trainer, run again,
   must restore everything a run needs (weights, optimizer moments, step count) from it:
   any state the checkpoint missed would keep its step-10 value and change the ending.
-  One traced step serves both runs (tracing dominates this test's time)."""
+  A new trainer of the model, from its initial weights, takes over the traced step but
+  starts afresh (zero moments and step count): it ends with the same weights. One traced
+  step serves every run (tracing dominates this test's time)."""
 
   def test_steps_lower_the_loss_and_a_resumed_run_ends_with_the_same_weights(self):
     root = self.get_temp_dir()
@@ -130,9 +132,10 @@ class ResumeTest(tf.test.TestCase):
     batch = fixed_batch(model)
     before = float(denoising_loss(model, batch, training=False))
     networks = ["diffusion_model", "text_encoder"]
+    initial = {name: model.networks[name].get_weights() for name in networks}
     checkpoints = os.path.join(root, "run")
     trainer = DenoisingTrainer(model, networks, learning_rate=3e-3,
-                               checkpoint_dir=checkpoints)
+                               batch_size=len(batch.latents), checkpoint_dir=checkpoints)
     trainer.run(5, lambda step: batch, progress=False)
     shutil.copytree(checkpoints, os.path.join(root, "killed"))
     trainer.run(10, lambda step: batch, progress=False)
@@ -143,6 +146,16 @@ class ResumeTest(tf.test.TestCase):
     shutil.copytree(os.path.join(root, "killed"), checkpoints)
     metrics = trainer.run(10, lambda step: batch, progress=False)
     self.assertEqual(metrics["resumed_at"], 5)
-    for name in networks:
-      for a, b in zip(uninterrupted[name], model.networks[name].weights, strict=True):
+    self.assertEndsAt(model, uninterrupted)
+    for name, values in initial.items():
+      model.networks[name].set_weights(values)
+    again = DenoisingTrainer(model, networks, learning_rate=3e-3,
+                             batch_size=len(batch.latents))
+    self.assertIs(again.optimizer, trainer.optimizer)
+    self.assertEqual(again.run(10, lambda step: batch, progress=False)["resumed_at"], 0)
+    self.assertEndsAt(model, uninterrupted)
+
+  def assertEndsAt(self, model, weights):
+    for name, values in weights.items():
+      for a, b in zip(values, model.networks[name].weights, strict=True):
         self.assertAllClose(a, b, rtol=1e-4, atol=1e-5)

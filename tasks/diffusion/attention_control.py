@@ -118,7 +118,9 @@ class AttentionEdit(Store):
   self-attention maps are the source's (at layers with at most `self_max_queries`
   queries, as the authors' code does for Stable Diffusion); cross-attention maps are
   `edit_cross`'s for steps < int(tau_cross * num_steps); `blend` (a LocalBlend)
-  keeps the latents outside the edited words' region from the source.
+  keeps the latents outside the edited words' region from the source. Those step
+  counts are variables that `begin` sets, so a traced UNet call serves any tau_cross
+  and tau_self the controller is given before sampling.
 
   Args:
     tau_cross: fraction of the steps with cross-attention edits, in [0, 1].
@@ -130,16 +132,19 @@ class AttentionEdit(Store):
   def __init__(self, *, tau_cross: float = 0.8, tau_self: float = 0.4,
                self_max_queries: int = SELF_MAX_QUERIES,
                blend: Optional[LocalBlend] = None):
+    import tensorflow as tf
+
     super().__init__()
     self.tau_cross, self.tau_self = float(tau_cross), float(tau_self)
     self.self_max_queries = int(self_max_queries)
     self.blend = blend
-    self.cross_steps = self.self_steps = 0
+    self.cross_steps = tf.Variable(0, dtype=tf.int32, trainable=False)
+    self.self_steps = tf.Variable(0, dtype=tf.int32, trainable=False)
 
   def begin(self, num_steps: int) -> None:
     super().begin(num_steps)
-    self.cross_steps = int(self.tau_cross * num_steps)
-    self.self_steps = int(self.tau_self * num_steps)
+    self.cross_steps.assign(int(self.tau_cross * num_steps))
+    self.self_steps.assign(int(self.tau_self * num_steps))
 
   def attention(self, weights, *, layer: str, cross: bool, step):
     weights = super().attention(weights, layer=layer, cross=cross, step=step)
@@ -214,10 +219,10 @@ class Reweight(AttentionEdit):
     return edited * self.scale[:, None, None, :]
 
 
-def edit_rows(weights, edit, step, active_steps: int):
+def edit_rows(weights, edit, step, active_steps):
   """`weights` with the edited prompts' conditional rows replaced by `edit(source,
-  edited)` while `step < active_steps`; every other row, and every row when inactive,
-  unchanged."""
+  edited)` while `step < active_steps` (an int or an int32 variable); every other row,
+  and every row when inactive, unchanged."""
   import tensorflow as tf
 
   half = tf.shape(weights)[0] // 2

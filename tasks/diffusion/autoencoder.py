@@ -30,6 +30,7 @@ class AutoencoderTrainer:
     self.encoder, self.decoder = encoder, decoder
     self.variables = encoder.trainable_variables + decoder.trainable_variables
     self.optimizer = tf.keras.optimizers.Adam(learning_rate)
+    self.optimizer.build(self.variables)
     self.checkpoints = Checkpoints(checkpoint_dir, CHECKPOINT_PREFIX,
                                    optimizer=self.optimizer, encoder=encoder, decoder=decoder)
     self.step = self.checkpoints.step

@@ -152,11 +152,13 @@ def class_prompt_accuracy(model, judge, words: Sequence[str], config: CourseConf
 
 def run_course(out: str, model_dir: str, config: CourseConfig = CourseConfig(), *,
                experiments: Sequence[str] = EXPERIMENTS, data_dir: Optional[str] = None,
-               vocabulary=None, progress: bool = True) -> str:
+               vocabulary=None, model=None, progress: bool = True) -> str:
   """Runs the chosen EXPERIMENTS (the class accuracy of samples, DreamBooth,
   prompt-to-prompt) on the pretrained small model in MODEL_DIR, each unless OUT's
   results.json has it from an earlier run with the same settings; writes OUT/report.md,
   results.json, config.json, versions.json and the figures; returns the report's path.
+  `model` is MODEL_DIR's model when already loaded (None: loaded here); it ends with the
+  weights it had.
 
   Raises:
     ConfigError: an unknown experiment, or OUT holding a course run of another config.
@@ -170,8 +172,9 @@ def run_course(out: str, model_dir: str, config: CourseConfig = CourseConfig(), 
   os.makedirs(out, exist_ok=True)
   write_text(os.path.join(out, "config.json"), json.dumps(settings, indent=2))
   write_text(os.path.join(out, "versions.json"), json.dumps(environment_versions(), indent=2))
-  model, model_config = load_small_model(model_dir, vocabulary=vocabulary)
-  dataset_name = "cifar10" if model_config.image_shape[-1] == 3 else "fashion_mnist"
+  if model is None:
+    model = load_small_model(model_dir, vocabulary=vocabulary)[0]
+  dataset_name = "cifar10" if model.image_shape[-1] == 3 else "fashion_mnist"
   dataset = load_diffusion_dataset(dataset_name, data_dir)
   words = class_words(dataset)
   for source_word, target_word in config.swaps:
@@ -187,9 +190,8 @@ def run_course(out: str, model_dir: str, config: CourseConfig = CourseConfig(), 
     subject = test_images[np.flatnonzero(test_labels == judge.label_index(
         config.subject_class))[config.subject_index]]
     results["dreambooth"] = dreambooth_experiment(
-        model_dir, model, judge, subject_views(subject, config.instance_images),
-        config.subject_class, config, os.path.join(out, "dreambooth"),
-        vocabulary=vocabulary, progress=progress)
+        model, judge, subject_views(subject, config.instance_images), config.subject_class,
+        config, os.path.join(out, "dreambooth"), progress=progress)
     _write_results(out, results)
   if "p2p" in experiments and "prompt_to_prompt" not in results:
     results["prompt_to_prompt"] = prompt_to_prompt_experiment(

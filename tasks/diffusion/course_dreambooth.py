@@ -15,7 +15,6 @@ from tasks.diffusion.dreambooth import fine_tune, sample_grid
 from tasks.diffusion.grids import save_labeled_grid
 from tasks.diffusion.image_metrics import class_accuracy, diversity, sample_distances
 from tasks.diffusion.instance_images import save_instance_images
-from tasks.diffusion.small_model import load_small_model
 
 BEFORE = "before fine-tuning"
 WITH_PRIOR = "prior preservation (lambda 1)"
@@ -34,40 +33,54 @@ def dreambooth_measures(judge, with_identifier: np.ndarray, without: np.ndarray,
           "identifier_class_accuracy": class_accuracy(judge, with_identifier, label)}
 
 
-def dreambooth_experiment(model_dir: str, before, judge, instance: np.ndarray, word: str,
-                          config, out: str, *, vocabulary=None,
+def dreambooth_experiment(model, judge, instance: np.ndarray, word: str, config, out: str, *,
                           progress: bool = True) -> Dict[str, Dict[str, object]]:
-  """`dreambooth_measures` before fine-tuning (`before`: the pretrained model, left
-  unchanged) and after each of the two runs, each fine-tuned from MODEL_DIR with the
-  course `config`'s steps, learning rate and text-encoder setting. Writes
-  OUT/dreambooth.png (8 samples of each prompt per run) and OUT/instance.png."""
+  """`dreambooth_measures` before fine-tuning and after each of the two runs, each
+  fine-tuned from `model`'s pretrained weights with the course `config`'s steps, learning
+  rate and text-encoder setting. `model` is fine-tuned in place (so its traced steps serve
+  every run) and has its pretrained weights back on return. Writes OUT/dreambooth.png (8
+  samples of each prompt per run) and OUT/instance.png."""
   instance_dir = os.path.join(out, "instance")
   save_instance_images(instance, instance_dir)
   instance_prompt = f"a photo of sks {word}"
   class_prompt = CAPTION_TEMPLATE.format(word)
   label = judge.label_index(word)
   rows, measured = {}, {}
-  for name, prior in ((BEFORE, None), (WITH_PRIOR, 1.0), (WITHOUT_PRIOR, 0.0)):
-    model = before
-    if prior is not None:
-      model = load_small_model(model_dir, vocabulary=vocabulary)[0]
-      run_dir = os.path.join(out, f"lambda-{prior:g}")
-      settings = config.dreambooth(instance_prompt, class_prompt, prior)
-      if prior:
-        _share_class_images(out, run_dir)
-      fine_tune(model, instance_dir, settings, run_dir, progress=progress)
-    with_identifier, without = sample_grid(
-        model, [instance_prompt, class_prompt], config.evaluation_samples,
-        seed=config.seed + 1, steps=config.steps, guidance=config.guidance,
-        progress=progress)
-    measured[name] = dreambooth_measures(judge, with_identifier, without, instance, label)
-    rows[f"{name}: sks"] = with_identifier[:8]
-    rows[f"{name}: class"] = without[:8]
+  pretrained = network_weights(model)
+  try:
+    for name, prior in ((BEFORE, None), (WITH_PRIOR, 1.0), (WITHOUT_PRIOR, 0.0)):
+      if prior is not None:
+        set_network_weights(model, pretrained)
+        run_dir = os.path.join(out, f"lambda-{prior:g}")
+        if prior:
+          _share_class_images(out, run_dir)
+        fine_tune(model, instance_dir, config.dreambooth(instance_prompt, class_prompt, prior),
+                  run_dir, progress=progress)
+      with_identifier, without = sample_grid(
+          model, [instance_prompt, class_prompt], config.evaluation_samples,
+          seed=config.seed + 1, steps=config.steps, guidance=config.guidance,
+          progress=progress)
+      measured[name] = dreambooth_measures(judge, with_identifier, without, instance, label)
+      rows[f"{name}: sks"] = with_identifier[:8]
+      rows[f"{name}: class"] = without[:8]
+  finally:
+    set_network_weights(model, pretrained)
   save_labeled_grid(os.path.join(out, "dreambooth.png"), np.concatenate(list(rows.values())),
                     row_labels=list(rows))
   save_labeled_grid(os.path.join(out, "instance.png"), instance,
                     row_labels=["instance images"])
   return measured
+
+
+def network_weights(model) -> Dict[str, list]:
+  """A copy of the weights of each of `model`'s networks, by name."""
+  return {name: network.get_weights() for name, network in model.networks.items()}
+
+
+def set_network_weights(model, weights: Dict[str, list]) -> None:
+  """Gives `model`'s networks the weights `network_weights` copied."""
+  for name, values in weights.items():
+    model.networks[name].set_weights(values)
 
 
 def _share_class_images(out: str, run_dir: str) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 from tasks.diffusion.captions import CAPTION_TEMPLATE
 from tasks.diffusion.grids import save_labeled_grid
 from tasks.diffusion.image_metrics import pixel_distance, ssim
-from tasks.diffusion.prompt_to_prompt import edit
+from tasks.diffusion.prompt_to_prompt import edits
 from tff_course.atomic import atomic_path
 from tff_course.course.questions import accuracy_standard_error
 
@@ -40,31 +40,29 @@ def swap_sweep(model, judge, swaps: Sequence[Sequence[str]], seeds: Sequence[int
     source_prompt, target_prompt = (CAPTION_TEMPLATE.format(word)
                                     for word in (source_word, target_word))
     target = judge.label_index(target_word)
-    for seed in seeds:
-      images, source = [], None
-      for setting, cross, self_tau in settings:
-        result = edit(model, source_prompt, target_prompt, kind="swap", tau_cross=cross,
-                      tau_self=self_tau, seed=seed, steps=steps, guidance=guidance,
-                      progress=False)
-        if source is None:
-          source = result.source
-          if not rows:
-            save_token_maps(os.path.join(out, "attention.png"), result.maps,
-                            model.tokenizer, result.tokens[0], row=0, image=source,
-                            title=source_prompt)
-        images.append(result.edited)
-        bar.update()
-      edited = np.stack(images)
-      sources = np.repeat(source[None], len(edited), 0)
-      similarity, distance = ssim(edited, sources), pixel_distance(edited, sources)
-      is_target = judge.predict(edited) == target
-      rows += [{"source": source_word, "target": target_word, "seed": int(seed),
-                "setting": setting, "is_target": bool(is_target[i]),
-                "ssim": float(similarity[i]), "pixel_distance": float(distance[i])}
-               for i, (setting, _, _) in enumerate(settings)]
-      if seed in seeds[:4]:
-        grid.append(np.concatenate([source[None], edited]))
-        labels.append(f"{source_word} -> {target_word}, seed {seed}")
+    with edits(model, source_prompt, target_prompt, kind="swap") as edit_at:
+      for seed in seeds:
+        results = []
+        for _, cross, self_tau in settings:
+          results.append(edit_at(cross, self_tau, seed=seed, steps=steps, guidance=guidance,
+                                 progress=False))
+          bar.update()
+        source = results[0].source
+        if not rows:
+          save_token_maps(os.path.join(out, "attention.png"), results[0].maps,
+                          model.tokenizer, results[0].tokens[0], row=0, image=source,
+                          title=source_prompt)
+        edited = np.stack([result.edited for result in results])
+        sources = np.repeat(source[None], len(edited), 0)
+        similarity, distance = ssim(edited, sources), pixel_distance(edited, sources)
+        is_target = judge.predict(edited) == target
+        rows += [{"source": source_word, "target": target_word, "seed": int(seed),
+                  "setting": setting, "is_target": bool(is_target[i]),
+                  "ssim": float(similarity[i]), "pixel_distance": float(distance[i])}
+                 for i, (setting, _, _) in enumerate(settings)]
+        if seed in seeds[:4]:
+          grid.append(np.concatenate([source[None], edited]))
+          labels.append(f"{source_word} -> {target_word}, seed {seed}")
   bar.close()
   save_labeled_grid(os.path.join(out, "edits.png"), np.concatenate(grid), row_labels=labels,
                     col_labels=["source", REGENERATED] + [f"tau_self {tau:g}"

@@ -113,7 +113,7 @@ def pretrain(out: str, config: PretrainConfig = PretrainConfig(), *,
   model = dataclasses.replace(model, image_encoder=encode, decoder=decode)
   tokens = model.tokens([CAPTION_TEMPLATE.format(word) for word in words] + [""])
   trainer = DenoisingTrainer(model, ["diffusion_model", "text_encoder"],
-                             learning_rate=config.learning_rate,
+                             learning_rate=config.learning_rate, batch_size=config.batch_size,
                              checkpoint_dir=os.path.join(out, "checkpoints", "unet"))
   unet_metrics = trainer.run(
       config.steps, captioned_batches(latents * scale, labels, tokens, config,

@@ -12,9 +12,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -101,9 +102,7 @@ def edit_controller(model: TextToImage, source_prompt: str, edited_prompt: str, 
   """
   if kind not in KINDS:
     raise ConfigError(f"kind: got {kind!r}, expected one of {', '.join(KINDS)}")
-  for name, tau in (("tau_cross", tau_cross), ("tau_self", tau_self)):
-    if not 0.0 <= tau <= 1.0:
-      raise ConfigError(f"{name}: got {tau}, expected a fraction of the steps in [0, 1]")
+  check_taus(tau_cross, tau_self)
   tokenizer = model.tokenizer
   source, edited = model.tokens([source_prompt, edited_prompt])
   common = dict(tau_cross=tau_cross, tau_self=tau_self,
@@ -167,15 +166,48 @@ def edit(model: TextToImage, source_prompt: str, edited_prompt: str, *, kind: st
     ConfigError: one line for any argument out of range (see `edit_controller`).
   """
   check_sampling(steps, guidance)
+  with edits(model, source_prompt, edited_prompt, kind=kind, weights=weights,
+             blend_words=blend_words) as edit_at:
+    return edit_at(tau_cross, tau_self, seed=seed, steps=steps, guidance=guidance,
+                   progress=progress)
+
+
+@contextlib.contextmanager
+def edits(model: TextToImage, source_prompt: str, edited_prompt: str, *, kind: str = "swap",
+          weights: Optional[Mapping[str, float]] = None,
+          blend_words: Optional[Sequence[str]] = None) -> Iterator[Callable[..., EditResult]]:
+  """Yields edit_at(tau_cross, tau_self, *, seed=0, steps=50, guidance=7.5,
+  progress=True), which returns `edit`'s result for this edit at those settings; inside
+  the block the edit's controller stays hooked, so its UNet call is traced once for all of
+  them (one `edit` each would trace it again).
+
+  Raises:
+    ConfigError: one line for any argument out of range (see `edit_controller`);
+      edit_at likewise for its taus, steps and guidance.
+  """
   controller = edit_controller(model, source_prompt, edited_prompt, kind=kind,
-                               tau_cross=tau_cross, tau_self=tau_self, weights=weights,
-                               blend_words=blend_words)
+                               weights=weights, blend_words=blend_words)
   prompts = [source_prompt, edited_prompt]
-  with hooked(model, controller):
+
+  def edit_at(tau_cross: float, tau_self: float, *, seed: int = 0, steps: int = 50,
+              guidance: float = 7.5, progress: bool = True) -> EditResult:
+    check_taus(tau_cross, tau_self)
+    controller.tau_cross, controller.tau_self = float(tau_cross), float(tau_self)
     images = generate(model, prompts, seed=seed, steps=steps, guidance=guidance,
                       controller=controller, progress=progress,
                       description=f"prompt-to-prompt ({kind})")
-  return EditResult(images[0], images[1], controller.average_maps(), model.tokens(prompts))
+    return EditResult(images[0], images[1], controller.average_maps(),
+                      model.tokens(prompts))
+
+  with hooked(model, controller):
+    yield edit_at
+
+
+def check_taus(tau_cross: float, tau_self: float) -> None:
+  """Raises ConfigError, one line, for a tau outside [0, 1]."""
+  for name, tau in (("tau_cross", tau_cross), ("tau_self", tau_self)):
+    if not 0.0 <= tau <= 1.0:
+      raise ConfigError(f"{name}: got {tau}, expected a fraction of the steps in [0, 1]")
 
 
 def _blend(tokenizer, source, edited, words: Optional[Sequence[str]],

@@ -40,8 +40,9 @@ def denoise(model: TextToImage, latents, prompts: Sequence[str], *, steps: int =
   latents.
 
   The unconditional and conditional passes of a step run as one batch, unconditional
-  rows first, in one traced TF function. A `controller` (prompt-to-prompt) must be
-  hooked into the model (`attention_hooks.hooked`); it is told the step count
+  rows first, in one traced TF function, made once per model (and per controller in a
+  `hooked` block, which drops it on the way out). A `controller` (prompt-to-prompt) must
+  be hooked into the model (`attention_hooks.hooked`); it is told the step count
   (`begin(steps)`), the hooks call it while that function is traced, with the step
   index as a tensor; what it records there (`recorded()`, a dict of tensors) comes back
   from every step as NumPy (`collect(values, step)`), and `end_step(latents, step)` may
@@ -69,8 +70,8 @@ def denoise(model: TextToImage, latents, prompts: Sequence[str], *, steps: int =
   order = list(enumerate(timesteps))[::-1]
   if controller is not None:
     controller.begin(len(order))
-  predict = (_traced_prediction(model, controller) if controller is not None
-             else model.cached("plain_prediction", lambda: _traced_prediction(model, None)))
+  cache_key = "plain_prediction" if controller is None else f"prediction/{id(controller)}"
+  predict = model.cached(cache_key, lambda: _traced_prediction(model, controller, context))
   for position, (index, timestep) in enumerate(tqdm(
       order, desc=description, unit="step", disable=not progress, file=sys.stderr,
       dynamic_ncols=True, leave=False)):
@@ -88,12 +89,17 @@ def denoise(model: TextToImage, latents, prompts: Sequence[str], *, steps: int =
   return latents
 
 
-def _traced_prediction(model: TextToImage, controller):
+def _traced_prediction(model: TextToImage, controller, context):
   """The UNet's noise prediction as one traced function of (latents, timesteps,
-  context, step index), returning the controller's recorded tensors beside it."""
+  context like `context`, step index) for any batch size, returning the controller's
+  recorded tensors beside it."""
   import tensorflow as tf
 
-  @tf.function(reduce_retracing=True)
+  @tf.function(input_signature=[
+      tf.TensorSpec((None,) + tuple(model.latent_shape), tf.float32),
+      tf.TensorSpec((None,), tf.int32),
+      tf.TensorSpec((None,) + tuple(context.shape[1:]), context.dtype),
+      tf.TensorSpec((), tf.int32)])
   def predict(latents, timesteps, context, step):
     if controller is not None:
       controller.step = step

@@ -12,6 +12,7 @@ import numpy as np
 from tasks.diffusion.parts import TextToImage
 from tasks.diffusion.resumable import Checkpoints, recent_mean, run_steps
 from tasks.diffusion.schedule import add_noise
+from tasks.diffusion.tokenizer import CONTEXT_LENGTH
 
 CHECKPOINT_PREFIX = "step"
 
@@ -54,8 +55,64 @@ def draw_noise(rng: np.random.Generator, latents: np.ndarray, train_timesteps: i
   return noise, timesteps
 
 
+class TracedStep:
+  """One AdamW step on the noise-prediction loss of `networks`, traced once (without
+  AutoGraph, which it does not need) for batches of `batch_size` examples (None: any
+  number; a slower trace); its optimizer is built before tracing, so it traces once, not
+  twice; `reset` gives it a fresh optimizer's state."""
+
+  def __init__(self, model: TextToImage, networks: Sequence[str], weight_decay: float,
+               clip_norm: float, batch_size: Optional[int] = None):
+    import tensorflow as tf
+
+    self.model = model
+    self.variables = [v for name in networks for v in model.networks[name].trainable_variables]
+    self.optimizer = tf.keras.optimizers.AdamW(weight_decay=weight_decay,
+                                               global_clipnorm=clip_norm)
+    self.optimizer.build(self.variables)
+    self._apply = tf.function(self._step, input_signature=batch_signature(model, batch_size),
+                              autograph=False)
+
+  def reset(self, learning_rate: float) -> None:
+    """Zero moments and step count, and `learning_rate`: a new optimizer's state."""
+    import tensorflow as tf
+
+    for variable in self.optimizer.variables:
+      variable.assign(tf.zeros_like(variable))
+    self.optimizer.learning_rate = learning_rate
+
+  def __call__(self, batch: Batch) -> float:
+    """One optimisation step; returns the batch's loss before it."""
+    return float(self._apply(batch.latents, batch.tokens, batch.noise, batch.timesteps,
+                             batch.weights))
+
+  def _step(self, latents, tokens, noise, timesteps, weights):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+      loss = denoising_loss(self.model, Batch(latents, tokens, noise, timesteps, weights),
+                            training=True)
+    gradients = tape.gradient(loss, self.variables)
+    self.optimizer.apply_gradients(zip(gradients, self.variables))
+    return loss
+
+
+def batch_signature(model: TextToImage, batch_size: Optional[int] = None) -> list:
+  """TensorSpecs of a Batch's fields for `model`, `batch_size` examples (None: any
+  number)."""
+  import tensorflow as tf
+
+  latents = tf.TensorSpec((batch_size,) + tuple(model.latent_shape), tf.float32)
+  return [latents, tf.TensorSpec((batch_size, CONTEXT_LENGTH), tf.int32), latents,
+          tf.TensorSpec((batch_size,), tf.int32), tf.TensorSpec((batch_size,), tf.float32)]
+
+
 class DenoisingTrainer:
   """AdamW on the noise-prediction loss of chosen networks, with checkpoints.
+
+  The traced step and its optimizer are made once per model, networks, weight decay, clip
+  norm and batch size (`model.cached`) and start afresh with each trainer: a model trains
+  under one trainer at a time, and its later trainers skip the tracing.
 
   Args:
     model: the model trained.
@@ -63,41 +120,32 @@ class DenoisingTrainer:
     learning_rate: AdamW's learning rate.
     weight_decay: AdamW's decoupled weight decay.
     clip_norm: gradients are clipped to this global norm.
+    batch_size: examples in every batch, when they all have as many (a faster trace);
+      None: any number.
     checkpoint_dir: where checkpoints are written and resumed from (None: none).
   """
 
   def __init__(self, model: TextToImage, networks: Sequence[str], *, learning_rate: float,
                weight_decay: float = 1e-2, clip_norm: float = 1.0,
-               checkpoint_dir: Optional[str] = None):
-    import tensorflow as tf
-
+               batch_size: Optional[int] = None, checkpoint_dir: Optional[str] = None):
     self.model = model
     self.networks = tuple(networks)
-    self.variables = [v for name in self.networks
-                      for v in model.networks[name].trainable_variables]
-    self.optimizer = tf.keras.optimizers.AdamW(learning_rate=learning_rate,
-                                               weight_decay=weight_decay,
-                                               global_clipnorm=clip_norm)
+    key = (f"train_step/{','.join(self.networks)}/{float(weight_decay)!r}/"
+           f"{float(clip_norm)!r}/{batch_size}")
+    self._traced = model.cached(key, lambda: TracedStep(model, self.networks, weight_decay,
+                                                        clip_norm, batch_size))
+    self._traced.reset(learning_rate)
+    self.variables = self._traced.variables
+    self.optimizer = self._traced.optimizer
     self.checkpoints = Checkpoints(checkpoint_dir, CHECKPOINT_PREFIX,
                                    optimizer=self.optimizer, **model.networks)
     self.step = self.checkpoints.step
-    self._train_step = tf.function(self._apply, reduce_retracing=True)
-
-  def _apply(self, latents, tokens, noise, timesteps, weights):
-    import tensorflow as tf
-
-    batch = Batch(latents, tokens, noise, timesteps, weights)
-    with tf.GradientTape() as tape:
-      loss = denoising_loss(self.model, batch, training=True)
-    gradients = tape.gradient(loss, self.variables)
-    self.optimizer.apply_gradients(zip(gradients, self.variables))
-    self.step.assign_add(1)
-    return loss
 
   def train_step(self, batch: Batch) -> float:
     """One optimisation step; returns the batch's loss before it."""
-    return float(self._train_step(batch.latents, batch.tokens, batch.noise,
-                                  batch.timesteps, batch.weights))
+    loss = self._traced(batch)
+    self.step.assign_add(1)
+    return loss
 
   def run(self, total_steps: int, batch_at: Callable[[int], Batch], *,
           checkpoint_every: int = 0, progress: bool = True, description: str = "training",
