@@ -209,8 +209,10 @@ class RegistryArgumentsTest(tf.test.TestCase):
   def test_dataset_infos(self):
     names = [info.name for info in dataset_infos()]
     self.assertEqual(names, ["mnist", "fashion_mnist", "cifar10", "cifar100", "mnist_rgb32",
-                             "fashion_mnist_rgb32", "shakespeare", "synthetic",
-                             "synthetic_iid", "toy_iid", "toy_hetero"])
+                             "fashion_mnist_rgb32", "shakespeare", "leaf_shakespeare",
+                             "synthetic", "synthetic_iid", "toy_iid", "toy_hetero"])
+    self.assertEqual(dataset_info("leaf-shakespeare").folders,
+                     ("shakespeare-leaf", "leaf_shakespeare"))
     self.assertEqual(dataset_info("fmnist").name, "fashion_mnist")
     self.assertEqual(dataset_info("tiny_shakespeare").folders, ("tinyshakespeare", "shakespeare"))
     self.assertFalse(dataset_info("cifar-10").synthetic)
