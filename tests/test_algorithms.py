@@ -121,5 +121,69 @@ class FedProxTest(tf.test.TestCase):
       build_fedavg(None, client_optimizer=None, server_optimizer=None, proximal_mu=-1)
 
 
+def _numpy_adam_steps(weights, batches, lr, steps, beta_1=0.9, beta_2=0.999, eps=1e-7):
+  """Softmax regression trained by Adam from fresh moments, in NumPy: (kernel, bias)."""
+  kernel, bias = (np.array(w, np.float64) for w in weights)
+  moments = [(np.zeros_like(kernel), np.zeros_like(kernel)),
+             (np.zeros_like(bias), np.zeros_like(bias))]
+  for step, (x, y) in zip(range(1, steps + 1), batches):
+    logits = x @ kernel + bias
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1.0
+    gradients = (x.T @ p / len(y), p.mean(axis=0))
+    updated = []
+    for value, gradient, (m, v) in zip((kernel, bias), gradients, moments):
+      m[...] = beta_1 * m + (1 - beta_1) * gradient
+      v[...] = beta_2 * v + (1 - beta_2) * gradient ** 2
+      rate = lr * np.sqrt(1 - beta_2 ** step) / (1 - beta_1 ** step)
+      updated.append(value - rate * m / (np.sqrt(v) + eps))
+    kernel, bias = updated
+  return kernel, bias
+
+
+class ClientAdamTest(tf.test.TestCase):
+
+  def test_fedavg_clients_take_adam_steps_from_fresh_moments_each_round(self):
+    self._check_against_numpy(schedule=None, rates=[0.05, 0.05])
+
+  def test_a_round_schedule_sets_the_client_adam_rate(self):
+    from tff_course.algorithms.schedules import round_schedule
+
+    schedule = round_schedule("cosine", 0.05, 3, 1)
+    rates = [float(schedule(r)) for r in range(3)]
+    self.assertAllClose(rates, [0.05, 0.05, 0.025])
+    self._check_against_numpy(schedule=schedule, rates=rates)
+
+  def _check_against_numpy(self, schedule, rates):
+    from tff_course.experiment.config import TrainConfig
+    from tff_course.experiment.federation import _client_optimizer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 5)).astype(np.float32)
+    y = rng.integers(0, 3, size=30).astype(np.int64)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(10)
+
+    def model():
+      return tf.keras.Sequential([tf.keras.layers.InputLayer(input_shape=(5,)),
+                                  tf.keras.layers.Dense(3)])
+
+    train = TrainConfig(client_optimizer="adam", client_lr=0.05)
+    process = build_fedavg(keras_model_fn(model, data.element_spec),
+                           client_optimizer=_client_optimizer(train),
+                           server_optimizer=build_optimizer("sgd", 1.0),
+                           client_learning_rate=schedule)
+    state = process.initialize()
+    start = [rng.normal(size=(5, 3)).astype(np.float32), np.zeros(3, np.float32)]
+    state = process.set_model_weights(
+        state, process.get_model_weights(state).__class__(trainable=start, non_trainable=[]))
+    batches = [(x[i:i + 10].astype(np.float64), y[i:i + 10]) for i in range(0, 30, 10)]
+    expected = start
+    for rate in rates:
+      state = process.next(state, [data]).state
+      expected = _numpy_adam_steps(expected, batches, rate, 3)
+      self.assertAllClose(process.get_model_weights(state).trainable, expected,
+                          rtol=1e-5, atol=1e-5)
+
 if __name__ == "__main__":
   tf.test.main()

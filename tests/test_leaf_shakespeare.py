@@ -181,6 +181,21 @@ class BuildTest(tf.test.TestCase):
                      spoken[80:80 + int(rows.sum())])
     self.assertIn("3 train users", dataset.notes[1])
 
+  def test_test_windows_draws_a_fixed_subset_of_the_test_windows(self):
+    text = _edition(speech_lines=40)
+    whole = leaf_shakespeare.build_leaf_shakespeare(text, source="edition")
+    options = leaf_shakespeare.LeafOptions(test_windows=50, split_seed=3)
+    first, again = (leaf_shakespeare.build_leaf_shakespeare(text, options, source="edition")
+                    for _ in range(2))
+    self.assertLen(first.test, 50)
+    self.assertAllEqual(first.test.x, again.test.x)
+    self.assertEqual(len(first.train), len(whole.train))
+    expected = whole.test.sample(50, seed=3)
+    self.assertAllEqual(first.test.x, expected.x)
+    self.assertAllEqual(first.test.y, expected.y)
+    self.assertAllEqual(first.test.client_ids, expected.client_ids)
+    self.assertIn("evaluated on 50 of the", first.notes[-1])
+
   def test_options_that_leave_no_user_are_one_line(self):
     with self.assertRaisesRegex(DataError, r"^edition: no user is left after .* lower "
                                            r"min_samples$"):
@@ -192,6 +207,7 @@ class BuildTest(tf.test.TestCase):
              ({"fraction": 0.0}, r"fraction: got 0.0, expected a value in \(0, 1\]"),
              ({"train_fraction": 1.5}, r"train_fraction: got 1.5"),
              ({"min_samples": -1}, r"min_samples: got -1, expected a whole number >= 0"),
+             ({"test_windows": 2.5}, r"test_windows: got 2.5, expected a whole number >= 0"),
              ({"split": "play"}, r"split: got 'play', expected one of sample, user")]
     for options, message in cases:
       with self.assertRaisesRegex(DataError, message):

@@ -35,10 +35,11 @@ def build_client_work(model_fn: Callable, client_step: Callable,
 
   `client_step` runs inside a tf.function on a fresh model and returns
   (ClientResult, the model's local unfinalized metrics); a client whose update or
-  weight is not finite reports zero metrics (the aggregator drops its update); `batches` is the client's
-  dataset, or whatever has its `reduce` method. With `learning_rate_fn` (round index
-  -> rate, in TensorFlow), the process keeps the round index as its state and
-  broadcasts that round's rate to the clients as `rate`; without it, `rate` is None.
+  weight is not finite reports zero metrics (the aggregator drops its update);
+  `batches` is the client's dataset, or whatever has its `reduce` method. With
+  `learning_rate_fn` (round index -> rate, in TensorFlow), the process keeps the round
+  index as its state and broadcasts that round's rate to the clients as `rate`; without
+  it, `rate` is None.
 
   Client data: by default each client's dataset. With `client_batches` (an int64 input
   row -> the client's `TensorBatches`), each client holds a sequence of input rows

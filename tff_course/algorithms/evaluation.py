@@ -27,20 +27,33 @@ def evaluate_weights(keras_model, model_weights, x: np.ndarray, y: np.ndarray,
   """
   import tensorflow as tf
 
-  from tff_course.data.pipeline import model_inputs
-
   model_weights.assign_weights_to(keras_model)
   loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True,
                                                           reduction="sum")
-  logits_of = _inference_function(keras_model)
   total_loss, correct = 0.0, 0
-  for start in range(0, len(y), batch_size):
-    logits = logits_of(model_inputs(x[start:start + batch_size], modality))
+  for start, logits in _batched_logits(keras_model, x, modality, batch_size):
     labels = y[start:start + batch_size]
     total_loss += float(loss_fn(labels, logits))
     correct += int(np.sum(np.argmax(logits.numpy(), axis=1) == labels))
   count = max(len(y), 1)
   return {"loss": total_loss / count, "accuracy": correct / count}
+
+
+def predicted_labels(keras_model, x: np.ndarray, modality: Modality, *,
+                     batch_size: int = 1000) -> np.ndarray:
+  """The model's most likely class for every row of x (inference mode)."""
+  labels = [np.argmax(logits.numpy(), axis=1)
+            for _, logits in _batched_logits(keras_model, x, modality, batch_size)]
+  return np.concatenate(labels) if labels else np.zeros(0, np.int64)
+
+
+def _batched_logits(keras_model, x: np.ndarray, modality: Modality, batch_size: int):
+  """(start row, logits) of x in batches of `batch_size`, in inference mode."""
+  from tff_course.data.pipeline import model_inputs
+
+  logits_of = _inference_function(keras_model)
+  for start in range(0, len(x), batch_size):
+    yield start, logits_of(model_inputs(x[start:start + batch_size], modality))
 
 
 _INFERENCE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

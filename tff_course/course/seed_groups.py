@@ -48,9 +48,11 @@ def accuracy_cell(results: Results, keys: List[str]) -> str:
 
 def evaluated_rows(results: Results, key: str) -> Dict[str, np.ndarray]:
   """The arm's metrics rows that have a test accuracy, with the cumulative seconds as
-  "wall_seconds"."""
+  "wall_seconds" (and the cumulative bytes_up as "uploaded", where it is recorded)."""
   columns = results.metrics(key)
   columns = {**columns, "wall_seconds": np.cumsum(columns["seconds"])}
+  if "bytes_up" in columns:
+    columns["uploaded"] = np.cumsum(np.nan_to_num(columns["bytes_up"]))
   measured = ~np.isnan(columns["test_accuracy"])
   return {name: values[measured] for name, values in columns.items()}
 

@@ -54,8 +54,20 @@ class Split:
     """The first `limit` examples (all of them when `limit` is None)."""
     if limit is None or limit >= len(self):
       return self
-    ids = None if self.client_ids is None else self.client_ids[:limit]
-    return Split(x=self.x[:limit], y=self.y[:limit], client_ids=ids)
+    return self.rows(slice(0, limit))
+
+  def rows(self, index) -> "Split":
+    """The examples at `index` (a slice, or an array of row numbers), in that order."""
+    ids = None if self.client_ids is None else self.client_ids[index]
+    return Split(x=self.x[index], y=self.y[index], client_ids=ids)
+
+  def sample(self, count: Optional[int], seed: int) -> "Split":
+    """`count` examples drawn without replacement (the same ones for the same seed), kept
+    in their order; all of them when `count` is None or not smaller than the split."""
+    if count is None or count >= len(self):
+      return self
+    chosen = np.random.default_rng(seed).choice(len(self), size=count, replace=False)
+    return self.rows(np.sort(chosen))
 
 
 @dataclasses.dataclass(frozen=True)

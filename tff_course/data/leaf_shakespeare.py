@@ -13,6 +13,7 @@ their options are LEAF's `preprocess.sh` ones:
 | `-t sample` / `-t user` | `split` "sample" / "user" | per-user split or whole users |
 | `--tf` | `train_fraction` | share of windows (or users) that train |
 | `--smplseed` / `--spltseed` | `sampling_seed` / `split_seed` | the random draws |
+| (none) | `test_windows` | evaluate on this many test windows drawn with `split_seed` (0: all) |
 
 Two differences from LEAF, both deliberate: users are sorted by name before sampling
 (LEAF takes `os.listdir`'s order, so its samples differ between machines), and characters
@@ -60,6 +61,7 @@ class LeafOptions:
   train_fraction: float = 0.9
   sampling_seed: int = 0
   split_seed: int = 0
+  test_windows: int = 0
 
   def __post_init__(self):
     for name, allowed in (("sampling", SAMPLINGS), ("split", SPLITS)):
@@ -70,9 +72,11 @@ class LeafOptions:
       value = getattr(self, name)
       if not 0 < value <= 1:
         raise DataError(f"leaf_shakespeare {name}: got {value}, expected a value in (0, 1]")
-    if self.min_samples < 0:
-      raise DataError(f"leaf_shakespeare min_samples: got {self.min_samples}, expected a "
-                      f"whole number >= 0")
+    for name in ("min_samples", "test_windows"):
+      value = getattr(self, name)
+      if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DataError(f"leaf_shakespeare {name}: got {value!r}, expected a whole number "
+                        f">= 0")
 
 
 def build_leaf_shakespeare(text: str, options: LeafOptions = LeafOptions(), *,
@@ -100,8 +104,13 @@ def build_leaf_shakespeare(text: str, options: LeafOptions = LeafOptions(), *,
   if out_of_alphabet:
     notes.append(f"{out_of_alphabet:,} characters outside LEAF's alphabet have class "
                  f"{OOV_LABEL!r}")
+  test_split = _split(test)
+  if 0 < options.test_windows < len(test_split):
+    notes.append(f"evaluated on {options.test_windows:,} of the {len(test_split):,} test "
+                 f"windows (drawn with split_seed {options.split_seed})")
+    test_split = test_split.sample(options.test_windows, options.split_seed)
   return Dataset(name="leaf_shakespeare", train=_split(train).take(limit),
-                 test=_split(test).take(limit), label_names=tuple(VOCABULARY) + (OOV_LABEL,),
+                 test=test_split.take(limit), label_names=tuple(VOCABULARY) + (OOV_LABEL,),
                  modality=Modality.TEXT, source=source, notes=tuple(notes))
 
 

@@ -91,12 +91,12 @@ def _shakespeare(folder, tfds_dir, limit, sequence_length: int = 80, stride: int
 def _leaf_shakespeare(folder, tfds_dir, limit, sampling: str = "niid", fraction: float = 1.0,
                       iid_users: float = 0.01, min_samples: int = 0, split: str = "sample",
                       train_fraction: float = 0.9, sampling_seed: int = 0,
-                      split_seed: int = 0):
+                      split_seed: int = 0, test_windows: int = 0):
   del tfds_dir
   options = leaf_shakespeare.LeafOptions(
       sampling=sampling, fraction=fraction, iid_users=iid_users, min_samples=min_samples,
       split=split, train_fraction=train_fraction, sampling_seed=sampling_seed,
-      split_seed=split_seed)
+      split_seed=split_seed, test_windows=test_windows)
   path, text, note = leaf_shakespeare.read_text(folder or leaf_shakespeare.download_text())
   dataset = leaf_shakespeare.build_leaf_shakespeare(text, options, source=path, limit=limit)
   return dataclasses.replace(dataset, notes=tuple(dataset.notes) + ((note,) if note else ()))

@@ -13,13 +13,14 @@ import os
 import typing
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from tff_course.algorithms.scaffold_options import OPTIONS as SCAFFOLD_OPTIONS
 from tff_course.algorithms.schedule_names import SCHEDULES
 from tff_course.errors import ConfigError
 from tff_course.field_types import typed
 from tff_course.key_value import parse_key_value
 
 FORMAT_VERSION = 1
-ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized", "sparse_fedavg")
+ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized", "sparse_fedavg", "scaffold")
 LR_SCHEDULES = SCHEDULES
 AGGREGATORS = ("mean", "quantized", "group_mean", "median", "trimmed_mean", "krum")
 ROUNDINGS = ("stochastic", "deterministic")
@@ -57,9 +58,14 @@ class TrainConfig:
     model: a name from tff_course.models, e.g. "mlp" (one hidden layer of 64 ReLU).
     algorithm: fedavg, fedprox (with mu), fedsgd (with fedsgd_form), centralized: the
       baseline that trains one Keras model on the union of the partition's clients,
-      one epoch per round (train.steps: that many batches per round) (all the data, or, with a one-client partition, a single
-      device's share), or sparse_fedavg: FedAvg whose clients fine-tune with SparseSGDM
-      under `masks` (tff_course.sparse), the model in inference mode.
+      one epoch per round (with train.steps, that many batches per round) (all the
+      data, or, with a one-client partition, a single device's share), sparse_fedavg:
+      FedAvg whose clients fine-tune with SparseSGDM under `masks` (tff_course.sparse),
+      the model in inference mode, or scaffold
+      (Karimireddy et al. 2020: local SGD corrected by control variates that every
+      client keeps across rounds in run_dir/client-states; server_lr is the global step).
+    scaffold_option: "I" (a client's control is its gradient at the server model) or
+      "II" (from the model change it made; the paper's cheaper default).
     client_lr: local SGD learning rate (FedSGD: the server step; centralized: the
       peak learning rate).
     client_momentum: SGD momentum of local steps (centralized: of the optimizer).
@@ -135,6 +141,7 @@ class TrainConfig:
   client_weight_decay: float = 0.0
   sparse_upload: bool = True
   client_slots: int = 2
+  scaffold_option: str = "II"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,6 +281,7 @@ def validate(config: ExperimentConfig) -> None:
   if train.algorithm == "fedprox" and not train.mu > 0:
     raise ConfigError(f"train.mu: got {train.mu}, FedProx needs mu > 0")
   _check_sparse(train)
+  _check_scaffold(train)
   _check_local_work(train)
   _check_devices_per_group(config.data, train)
   _check_dataset(config.data)
@@ -297,7 +305,8 @@ def _check_client_optimizer(train: TrainConfig) -> None:
                       f"one of {', '.join(CLIENT_OPTIMIZERS)}")
   if train.client_optimizer == "sgd":
     return
-  if train.algorithm in ("fedsgd", "sparse_fedavg") or train.masks or train.init_weights:
+  if (train.algorithm in ("fedsgd", "sparse_fedavg", "scaffold") or train.masks or
+      train.init_weights):
     raise ConfigError(f"train.client_optimizer: got 'adam', but {train.algorithm} "
                       f"{'fine-tuning ' if train.masks or train.init_weights else ''}takes "
                       f"'sgd'; expected 'sgd' or algorithm fedavg, fedprox or centralized")
@@ -321,6 +330,20 @@ def _check_sparse(train: TrainConfig) -> None:
   if not train.client_weight_decay >= 0:
     raise ConfigError(f"train.client_weight_decay: got {train.client_weight_decay}, "
                       f"expected a number >= 0")
+
+
+def _check_scaffold(train: TrainConfig) -> None:
+  if train.scaffold_option not in SCAFFOLD_OPTIONS:
+    raise ConfigError(f"train.scaffold_option: got {train.scaffold_option!r}, expected one "
+                      f"of {', '.join(SCAFFOLD_OPTIONS)}")
+  if train.algorithm != "scaffold":
+    return
+  for name, plain in (("client_momentum", None), ("lr_schedule", "constant"),
+                      ("aggregator", "mean"), ("server_optimizer", "sgd"),
+                      ("server_momentum", None), ("masks", None), ("init_weights", None)):
+    if getattr(train, name) != plain:
+      raise ConfigError(f"train.{name}: got {getattr(train, name)!r}, but SCAFFOLD takes "
+                        f"plain local SGD and averages with server_lr; expected {plain!r}")
 
 
 def _check_local_work(train: TrainConfig) -> None:

@@ -80,7 +80,11 @@ class Federation:
     """How many TFF client calls share a round's clients (0: one call per client)."""
     train = self.config.train
     return (train.client_slots if train.aggregator == "mean" and
-            train.algorithm != "sparse_fedavg" else 0)
+            train.algorithm not in ("sparse_fedavg", "scaffold") else 0)
+
+  def position(self, device: Device) -> int:
+    """The device's index in `devices` (how client-state stores name it)."""
+    return self._positions[device.id]
 
   def client_data(self, chosen: List[Device], round_num: int) -> List[List[np.ndarray]]:
     """What the process's `next` takes for the round's devices: per client call, the
@@ -208,6 +212,14 @@ def build_process(federation: Federation):
   from tff_course.algorithms.model_fn import keras_model_fn
 
   model_fn = keras_model_fn(federation.build_keras_model, federation.element_spec())
+  train = federation.config.train
+  if train.algorithm == "scaffold":
+    from tff_course.algorithms.scaffold import build_scaffold
+
+    return build_scaffold(model_fn, client_lr=train.client_lr,
+                          num_clients=len(federation.devices), server_lr=train.server_lr,
+                          option=train.scaffold_option,
+                          client_batches=federation.batches_fn())
   groups = federation.group_index
   return _algorithm_process(federation.config.train, model_fn, federation.build_keras_model,
                             len(groups) if groups is not None else None,

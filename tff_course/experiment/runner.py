@@ -20,6 +20,7 @@ from tff_course.aggregators.bits import sent_bytes
 from tff_course.algorithms.dropped import clients_dropped
 from tff_course.algorithms.evaluation import evaluate_weights
 from tff_course.errors import TffCourseError
+from tff_course.experiment.client_states import KEEP_MANIFESTS, ClientStateStore, open_store
 from tff_course.experiment.config import ExperimentConfig
 from tff_course.experiment.federation import (Federation, build_federation, build_process,
                                               initial_weights, model_bytes)
@@ -72,16 +73,33 @@ def _run(federation: Federation, run_dir: str, resuming: bool, progress: bool,
   process = build_process(federation)
   state = process.set_model_weights(process.initialize(), initial_weights(federation))
   checkpoints = tff.program.FileProgramStateManager(os.path.join(run_dir, CHECKPOINTS_DIR),
-                                                    keep_total=3)
+                                                    keep_total=KEEP_MANIFESTS)
+  states = _client_states(federation, run_dir, process)
   done = 0
   if resuming:
     loaded, done = run_coroutine(checkpoints.load_latest(state))
     state = loaded if loaded is not None else state
+  if states is not None:
+    states.restore(done)
   record_run(run_dir, config)
   releases = MetricReleases(run_dir)
   releases.recover(done)
-  loop = _RoundLoop(federation, process, run_dir, on_round_end)
+  loop = _RoundLoop(federation, process, run_dir, on_round_end, states)
   return loop.run(state, done, checkpoints, releases, progress) or last_metrics(run_dir)
+
+
+def _client_states(federation: Federation, run_dir: str,
+                   process) -> Optional[ClientStateStore]:
+  """The run's client-state store when its algorithm keeps state on clients (SCAFFOLD's
+  controls), else None."""
+  if not hasattr(process, "zero_control"):
+    return None
+  config = federation.config
+  identity = {"kind": f"{config.train.algorithm} controls", "run": config.name,
+              "dataset": config.data.dataset, "partition": config.data.partition,
+              "clients": len(federation.devices), "seed": config.train.seed,
+              "shapes": [list(shape) for shape in process.control_shapes]}
+  return open_store(run_dir, identity, process.zero_control)
 
 
 def last_metrics(run_dir: str) -> Dict[str, float]:
@@ -96,8 +114,10 @@ def last_metrics(run_dir: str) -> Dict[str, float]:
 class _RoundLoop:
   """Runs rounds `done + 1 .. config.train.rounds`."""
 
-  def __init__(self, federation: Federation, process, run_dir: str, on_round_end=None):
+  def __init__(self, federation: Federation, process, run_dir: str, on_round_end=None,
+               states: Optional[ClientStateStore] = None):
     self.on_round_end = on_round_end
+    self.states = states
     self.federation = federation
     self.process = process
     self.run_dir = run_dir
@@ -116,6 +136,8 @@ class _RoundLoop:
         self.check_finite(metrics, round_num)
         releases.release(metrics, round_num)
         if round_num % self.train.checkpoint_every == 0 or round_num == self.train.rounds:
+          if self.states is not None:
+            self.states.commit(round_num)
           run_coroutine(checkpoints.save(state, round_num))
           releases.commit()
         bar.set_postfix(_postfix(metrics), refresh=False)
@@ -147,7 +169,7 @@ class _RoundLoop:
     start = time.perf_counter()
     chosen = self.federation.sample(round_num)
     data = self.federation.client_data(chosen, round_num)
-    output = self.process.next(state, data)
+    output = self.next_round(state, data, chosen, round_num)
     train = output.metrics["client_work"]["train"]
     weights = self.process.get_model_weights(output.state)
     size = model_bytes(weights)
@@ -164,6 +186,17 @@ class _RoundLoop:
       metrics.update(self.evaluate(weights))
     metrics["seconds"] = time.perf_counter() - start
     return output.state, metrics
+
+  def next_round(self, state, data, chosen, round_num: int):
+    """The process's round; with a client-state store, the chosen clients' states go in
+    and their new ones are stored."""
+    if self.states is None:
+      return self.process.next(state, data)
+    positions = [self.federation.position(device) for device in chosen]
+    output = self.process.next(state, data, [self.states.get(p) for p in positions])
+    for position, client_state in zip(positions, output.client_controls):
+      self.states.put(position, client_state, round_num)
+    return output
 
   def evaluate(self, weights) -> Dict[str, float]:
     dataset = self.federation.dataset

@@ -1,0 +1,3 @@
+"""SCAFFOLD's control-update options, importable without TensorFlow."""
+
+OPTIONS = ("I", "II")
