@@ -6,7 +6,10 @@ from __future__ import annotations
 def make_aggregator(train):
   """The factory for `train.aggregator` (a TrainConfig), with its options."""
   from tff_course.aggregators import group_mean, quantized, robust
+  from tff_course.aggregators.weighted_sum import WeightedSumFactory
 
+  if train.selection_weights == "unbiased":
+    return WeightedSumFactory()
   if train.aggregator == "quantized":
     return quantized.QuantizedMeanFactory(train.quant_bits,
                                           stochastic=train.quant_rounding == "stochastic")

@@ -30,7 +30,8 @@ def build_client_work(model_fn: Callable, client_step: Callable,
                       learning_rate_fn: Optional[Callable] = None,
                       num_groups: Optional[int] = None,
                       client_batches: Optional[Callable] = None, packed: bool = False,
-                      broadcast: Optional[Sequence[np.ndarray]] = None):
+                      broadcast: Optional[Sequence[np.ndarray]] = None,
+                      row_weights: bool = False):
   """A ClientWorkProcess running `client_step(model, initial_weights, batches, rate)`.
 
   `client_step` runs inside a tf.function on a fresh model and returns
@@ -51,6 +52,10 @@ def build_client_work(model_fn: Callable, client_step: Callable,
   weight becomes weight x one_hot(group), a float32 vector a group-aware aggregator
   can use.
 
+  With `row_weights`, each client's update weight is the one its input row ends with
+  (tff_course.algorithms.row_weight: unbiased weights of non-uniform client selection)
+  instead of the one `client_step` gives.
+
   With `broadcast` (arrays, such as the masks of sparse fine-tuning), the process state
   also holds them; the server broadcasts them every round and `client_step` receives
   them as a fifth argument, a tuple of tensors.
@@ -59,9 +64,15 @@ def build_client_work(model_fn: Callable, client_step: Callable,
   from tff_course.algorithms.packed import packed_step, stack_rows
   from tff_course.runtime.tff_module import tff
 
-  if packed and (client_batches is None or num_groups or broadcast is not None):
-    raise ValueError("packed: needs client_batches, and cannot weigh groups or take a "
-                     "broadcast (a slot sends one weight for all its clients)")
+  from tff_course.algorithms.row_weight import row_weight
+
+  if packed and (client_batches is None or num_groups or broadcast is not None or
+                 row_weights):
+    raise ValueError("packed: needs client_batches, and cannot weigh groups, take row "
+                     "weights or take a broadcast (a slot sends one weight for all its "
+                     "clients)")
+  if row_weights and (client_batches is None or num_groups):
+    raise ValueError("row_weights: needs client_batches (input rows), without groups")
   weights_type, data_type, metrics_aggregation = model_types(model_fn)
   if client_batches is not None:
     data_type = tff.SequenceType(tff.TensorType(np.int64, [None]))
@@ -85,6 +96,9 @@ def build_client_work(model_fn: Callable, client_step: Callable,
       row = rows[0]
       result, outputs = step(model, initial_weights, client_batches(row), rate, constants)
       group = tf.cast(row[2], tf.int32) if num_groups else None
+      if row_weights:
+        result = tff.learning.templates.ClientResult(update=result.update,
+                                                     update_weight=row_weight(row))
     else:
       result, outputs = step(model, initial_weights, data[0] if num_groups else data, rate,
                              constants)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from typing import Dict
+from typing import Dict, Sequence
 
 import numpy as np
 
@@ -37,6 +37,30 @@ def evaluate_weights(keras_model, model_weights, x: np.ndarray, y: np.ndarray,
     correct += int(np.sum(np.argmax(logits.numpy(), axis=1) == labels))
   count = max(len(y), 1)
   return {"loss": total_loss / count, "accuracy": correct / count}
+
+
+def example_losses(keras_model, x: np.ndarray, y: np.ndarray, modality: Modality, *,
+                   batch_size: int = 1000) -> np.ndarray:
+  """Each row's cross-entropy under the model as it is (inference mode), float64."""
+  losses = np.zeros(len(y))
+  for start, logits in _batched_logits(keras_model, x, modality, batch_size):
+    values = logits.numpy().astype(np.float64)
+    values -= values.max(axis=1, keepdims=True)
+    log_total = np.log(np.exp(values).sum(axis=1))
+    labels = y[start:start + batch_size]
+    losses[start:start + len(labels)] = log_total - values[np.arange(len(labels)), labels]
+  return losses
+
+
+def mean_losses(keras_model, x: np.ndarray, y: np.ndarray, owners: Sequence[np.ndarray],
+                modality: Modality) -> np.ndarray:
+  """For each array of row indices in `owners` (a client's examples), the mean
+  cross-entropy of those rows of (x, y), all rows scored in one batched pass."""
+  rows = np.concatenate(owners) if len(owners) else np.zeros(0, np.int64)
+  losses = example_losses(keras_model, x[rows], y[rows], modality)
+  ends = np.cumsum([len(indices) for indices in owners])
+  return np.array([part.mean() if len(part) else np.nan
+                   for part in np.split(losses, ends[:-1])])
 
 
 def predicted_labels(keras_model, x: np.ndarray, modality: Modality, *,

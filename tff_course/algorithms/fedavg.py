@@ -26,7 +26,8 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
                  proximal_mu: float = 0.0, model_aggregator=None,
                  weighted: bool = True, client_learning_rate: Optional[Callable] = None,
                  num_groups: Optional[int] = None,
-                 client_batches: Optional[Callable] = None, packed: bool = False):
+                 client_batches: Optional[Callable] = None, packed: bool = False,
+                 row_weights: bool = False):
   """A FedAvg (or, with `proximal_mu` > 0, FedProx) learning process.
 
   Args:
@@ -46,6 +47,8 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
       process then takes sequences of input rows as client data, one client's, or with
       `packed` several clients' (see tff_course.algorithms.packed: only with a plain
       mean `model_aggregator`).
+    row_weights: each client's update weight is the one its input row ends with (see
+      tff_course.algorithms.row_weight), e.g. 1 / (K p_k) with a weighted-sum aggregator.
   """
   if not proximal_mu >= 0:
     raise ConfigError(f"proximal_mu: got {proximal_mu}, expected a number >= 0")
@@ -55,6 +58,7 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
                                            weighted=weighted,
                                            learning_rate_fn=client_learning_rate,
                                            num_groups=num_groups,
-                                           client_batches=client_batches, packed=packed)
+                                           client_batches=client_batches, packed=packed,
+                                           row_weights=row_weights)
   return compose(model_fn, client_work, apply_optimizer(server_optimizer), model_aggregator,
                  num_groups)

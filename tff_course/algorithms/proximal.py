@@ -22,7 +22,7 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
                                learning_rate_fn: Optional[Callable] = None,
                                num_groups: Optional[int] = None,
                                client_batches: Optional[Callable] = None,
-                               packed: bool = False):
+                               packed: bool = False, row_weights: bool = False):
   """Client work of FedProx (FedAvg's when mu = 0): the update is w_server - w_local.
 
   Args:
@@ -36,6 +36,7 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
       build_client_work).
     client_batches, packed: clients hold input rows instead of datasets, and with
       `packed` several clients share a call (see build_client_work).
+    row_weights: the update weight is the one the client's input row carries.
   """
   from tff_course.runtime.tff_module import tff
 
@@ -68,4 +69,4 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
     return result, model.report_local_unfinalized_metrics()
 
   return build_client_work(model_fn, client_step, learning_rate_fn, num_groups,
-                           client_batches, packed)
+                           client_batches, packed, row_weights=row_weights)

@@ -48,6 +48,7 @@ class DataConfig:
   groups: Optional[Mapping[int, Tuple[int, ...]]] = dataclasses.field(
       default=None, metadata={"expected": 'an object of group: list of classes, e.g. '
                                           '{"0": [0, 1], "1": [2, 3]}, or null'})
+  client_holdout: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +67,13 @@ class TrainConfig:
       client keeps across rounds in run_dir/client-states; server_lr is the global step).
     scaffold_option: "I" (a client's control is its gradient at the server model) or
       "II" (from the model change it made; the paper's cheaper default).
+    selection, selection_probabilities, selection_alpha, selection_weights,
+      power_of_choice: how the round's clients are chosen (FedAvg and FedProx; see
+      tff_course.experiment.client_choice): "uniform" (K distinct clients), or K draws
+      with replacement with probabilities proportional to "size", "given" (one per
+      client), or drawn once from "dirichlet"(selection_alpha); updates weighted by
+      "examples" or "unbiased" (p_k / (K q_k), summed); power_of_choice d: of d
+      candidates, the K of highest local loss train.
     client_lr: local SGD learning rate (FedSGD: the server step; centralized: the
       peak learning rate).
     client_momentum: SGD momentum of local steps (centralized: of the optimizer).
@@ -142,6 +150,11 @@ class TrainConfig:
   sparse_upload: bool = True
   client_slots: int = 2
   scaffold_option: str = "II"
+  selection: str = "uniform"
+  selection_probabilities: Optional[Tuple[float, ...]] = None
+  selection_alpha: Optional[float] = None
+  selection_weights: str = "examples"
+  power_of_choice: Optional[int] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,9 +295,14 @@ def validate(config: ExperimentConfig) -> None:
     raise ConfigError(f"train.mu: got {train.mu}, FedProx needs mu > 0")
   _check_sparse(train)
   _check_scaffold(train)
+  _check_selection(train)
   _check_local_work(train)
   _check_devices_per_group(config.data, train)
   _check_dataset(config.data)
+  holdout = config.data.client_holdout
+  if not 0 <= holdout < 1:
+    raise ConfigError(f"data.client_holdout: got {holdout}, expected a fraction in [0, 1) "
+                      f"of each client's examples to hold out (0: none)")
 
 
 def check_byzantine(train: TrainConfig, per_round: int, source: str) -> None:
@@ -344,6 +362,47 @@ def _check_scaffold(train: TrainConfig) -> None:
     if getattr(train, name) != plain:
       raise ConfigError(f"train.{name}: got {getattr(train, name)!r}, but SCAFFOLD takes "
                         f"plain local SGD and averages with server_lr; expected {plain!r}")
+
+
+def _check_selection(train: TrainConfig) -> None:
+  from tff_course.experiment.client_choice import SELECTION_WEIGHTS
+  from tff_course.sampling.client_selection import SOURCES
+
+  if train.selection not in SOURCES:
+    raise ConfigError(f"train.selection: got {train.selection!r}, expected one of "
+                      f"{', '.join(SOURCES)}")
+  if train.selection_weights not in SELECTION_WEIGHTS:
+    raise ConfigError(f"train.selection_weights: got {train.selection_weights!r}, expected "
+                      f"one of {', '.join(SELECTION_WEIGHTS)}")
+  if (train.selection_probabilities is None) != (train.selection != "given"):
+    raise ConfigError(f"train.selection_probabilities: got {train.selection_probabilities!r} "
+                      f"with train.selection {train.selection!r}; expected one probability "
+                      f"per client with 'given', null otherwise")
+  if (train.selection_alpha is None) != (train.selection != "dirichlet"):
+    raise ConfigError(f"train.selection_alpha: got {train.selection_alpha!r} with "
+                      f"train.selection {train.selection!r}; expected a number > 0 with "
+                      f"'dirichlet', null otherwise")
+  if train.selection_alpha is not None and not train.selection_alpha > 0:
+    raise ConfigError(f"train.selection_alpha: got {train.selection_alpha}, expected a "
+                      f"number > 0")
+  chosen = train.power_of_choice
+  if chosen is not None and chosen < 1:
+    raise ConfigError(f"train.power_of_choice: got {chosen}, expected a whole number of "
+                      f"candidates >= the clients per round, or null")
+  if chosen is not None and train.selection_weights == "unbiased":
+    raise ConfigError("train.selection_weights: got 'unbiased' with train.power_of_choice, "
+                      "but clients kept for their loss have no unbiased weights; expected "
+                      "'examples'")
+  special = (train.selection != "uniform" or train.selection_weights != "examples" or
+             chosen is not None)
+  if special and (train.algorithm not in ("fedavg", "fedprox") or
+                  train.devices_per_group is not None):
+    raise ConfigError(f"train.selection: non-uniform selection, unbiased weights and "
+                      f"power-of-choice are for fedavg and fedprox without "
+                      f"devices_per_group; got algorithm {train.algorithm!r}")
+  if train.selection_weights == "unbiased" and train.aggregator != "mean":
+    raise ConfigError(f"train.aggregator: got {train.aggregator!r}, but unbiased selection "
+                      f"weights are summed by their own aggregator; expected 'mean'")
 
 
 def _check_local_work(train: TrainConfig) -> None:

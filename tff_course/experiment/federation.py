@@ -11,11 +11,15 @@ import numpy as np
 
 from tff_course.algorithms.local_work import LocalWork
 from tff_course.algorithms.packed import pack_inputs
+from tff_course.algorithms.row_weight import weight_entry
 from tff_course.data import Dataset, load_dataset
+from tff_course.data.dataset import Split
 from tff_course.data.client_records import ClientRecords
 from tff_course.errors import ConfigError, DataError
+from tff_course.experiment.client_choice import CandidateLosses, ClientChoice, client_choice
 from tff_course.experiment.config import ExperimentConfig, check_byzantine
 from tff_course.partition import Partition, cifar_noniid_group_test, make_partition
+from tff_course.partition.holdout import client_split, hold_out
 from tff_course.sampling import (Device, get_devices_for_round,
                                  get_devices_for_round_GROUP, round_seed)
 from tff_course.sampling.device import group_indices
@@ -27,6 +31,8 @@ class Federation:
 
   The clients' training data is written once to record files that TFF's worker reads
   (see tff_course.data.client_records); `close` (or leaving a `with` block) deletes them.
+  `choice` is the run's non-uniform client selection (None: uniform); `client_test`
+  holds each client's held-out examples, tagged with its id (None: no holdout).
   """
 
   config: ExperimentConfig
@@ -37,15 +43,21 @@ class Federation:
   group_test: Optional[Partition]
   build_keras_model: Callable
   records_dir: Optional[str] = None
+  choice: Optional[ClientChoice] = None
+  client_test: Optional[Split] = None
   _records: Optional[ClientRecords] = dataclasses.field(default=None, repr=False)
 
   def __post_init__(self):
     self._positions = {device.id: position for position, device in enumerate(self.devices)}
 
-  def sample(self, round_num: int) -> List[Device]:
-    """The devices that train in `round_num` (1-based), the same for the same seed."""
+  def sample(self, round_num: int,
+             candidate_losses: Optional[CandidateLosses] = None) -> List[Device]:
+    """The devices that train in `round_num` (1-based), the same for the same seed (and
+    losses); power-of-choice asks `candidate_losses` (positions -> local losses)."""
     train = self.config.train
     seed = round_seed(train.seed, round_num)
+    if self.choice is not None:
+      return [self.devices[p] for p in self.choice.positions(seed, candidate_losses)]
     if train.devices_per_group is not None:
       return get_devices_for_round_GROUP(self.devices, dict(train.devices_per_group), seed)
     return get_devices_for_round(self.devices, train.client_fraction, seed)
@@ -80,7 +92,8 @@ class Federation:
     """How many TFF client calls share a round's clients (0: one call per client)."""
     train = self.config.train
     return (train.client_slots if train.aggregator == "mean" and
-            train.algorithm not in ("sparse_fedavg", "scaffold") else 0)
+            train.algorithm not in ("sparse_fedavg", "scaffold") and
+            train.selection_weights != "unbiased" else 0)
 
   def position(self, device: Device) -> int:
     """The device's index in `devices` (how client-state stores name it)."""
@@ -90,6 +103,9 @@ class Federation:
     """What the process's `next` takes for the round's devices: per client call, the
     input rows of the clients it trains."""
     rows = [self.client_input(device, round_num) for device in chosen]
+    if self.choice is not None and self.choice.unbiased:
+      weights = self.choice.update_weights(np.array([self.position(d) for d in chosen]))
+      rows = [np.append(row, weight_entry(weight)) for row, weight in zip(rows, weights)]
     if self.client_slots:
       return pack_inputs(rows, self.client_slots)
     return [[row] for row in rows]
@@ -155,6 +171,10 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
       samples_per_client=data.samples_per_client, shards_per_client=data.shards_per_client,
       classes_per_client=data.classes_per_client, alpha=data.alpha, min_size=data.min_size,
       groups=data.groups, seed=train.seed)
+  client_test = None
+  if data.client_holdout:
+    partition, held = hold_out(partition, data.client_holdout, train.seed)
+    client_test = client_split(dataset.train, held)
   groups = partition.groups or {}
   if train.aggregator == "group_mean" and not groups:
     raise ConfigError(f"train.aggregator: 'group_mean' weighs groups of clients, but the "
@@ -163,6 +183,8 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
   devices = [Device(id=cid, group=groups.get(cid), indices=indices, dataset=None)
              for cid, indices in partition.items() if len(indices)]
   check_sampling(config, devices)
+  choice = client_choice(train, [d.num_examples for d in devices],
+                         len(get_devices_for_round(devices, train.client_fraction, seed=0)))
   local_work = (LocalWork(epochs=1, batch_size=None) if train.algorithm == "fedsgd" else
                 LocalWork(epochs=train.epochs, steps=train.steps,
                           batch_size=train.batch_size))
@@ -174,7 +196,8 @@ def build_federation(config: ExperimentConfig, *, data_dir: Optional[str] = None
 
   return Federation(config=config, dataset=dataset, partition=partition, devices=devices,
                     local_work=local_work, group_test=group_test,
-                    build_keras_model=build_keras_model, records_dir=records_dir)
+                    build_keras_model=build_keras_model, records_dir=records_dir,
+                    choice=choice, client_test=client_test)
 
 
 def check_classes(config: ExperimentConfig, dataset: Dataset) -> None:
@@ -249,7 +272,8 @@ def _algorithm_process(train, model_fn, build_keras_model, num_groups: Optional[
       server_optimizer=server_optimizer,
       proximal_mu=train.mu if train.algorithm == "fedprox" else 0.0,
       model_aggregator=aggregator, num_groups=num_groups, client_learning_rate=client_rate,
-      client_batches=client_batches, packed=packed)
+      client_batches=client_batches, packed=packed,
+      row_weights=train.selection_weights == "unbiased")
 
 
 def _client_optimizer(train):

@@ -18,8 +18,10 @@ from typing import Callable, Dict, Optional
 
 from tff_course.aggregators.bits import sent_bytes
 from tff_course.algorithms.dropped import clients_dropped
-from tff_course.algorithms.evaluation import evaluate_weights
+from tff_course.algorithms.evaluation import evaluate_weights, mean_losses
 from tff_course.errors import TffCourseError
+from tff_course.experiment.client_accuracy import evaluate_clients
+from tff_course.experiment.client_choice import CandidateLosses
 from tff_course.experiment.client_states import KEEP_MANIFESTS, ClientStateStore, open_store
 from tff_course.experiment.config import ExperimentConfig
 from tff_course.experiment.federation import (Federation, build_federation, build_process,
@@ -167,7 +169,7 @@ class _RoundLoop:
 
   def round(self, state, round_num: int):
     start = time.perf_counter()
-    chosen = self.federation.sample(round_num)
+    chosen = self.federation.sample(round_num, self.candidate_losses(state))
     data = self.federation.client_data(chosen, round_num)
     output = self.next_round(state, data, chosen, round_num)
     train = output.metrics["client_work"]["train"]
@@ -182,6 +184,7 @@ class _RoundLoop:
                                len(chosen)),
         "clients_dropped": clients_dropped(output.metrics),
     }
+    metrics.update(self.candidate_traffic(metrics, size))
     if round_num % self.train.eval_every == 0 or round_num == self.train.rounds:
       metrics.update(self.evaluate(weights))
     metrics["seconds"] = time.perf_counter() - start
@@ -198,6 +201,31 @@ class _RoundLoop:
       self.states.put(position, client_state, round_num)
     return output
 
+  def candidate_losses(self, state) -> Optional[CandidateLosses]:
+    """Power-of-choice's candidates' losses on their own training data under the
+    round's server model (None without power-of-choice)."""
+    federation = self.federation
+    if federation.choice is None or federation.choice.candidates is None:
+      return None
+
+    def losses(positions):
+      self.process.get_model_weights(state).assign_weights_to(self.keras_model)
+      train = federation.dataset.train
+      return mean_losses(self.keras_model, train.x, train.y,
+                         [federation.devices[p].indices for p in positions],
+                         federation.dataset.modality)
+    return losses
+
+  def candidate_traffic(self, metrics: Dict[str, float], size: int) -> Dict[str, int]:
+    """With power-of-choice, the round's traffic counting the d candidates: each
+    downloads the model and sends its loss (a float32); those kept then send updates."""
+    choice = self.federation.choice
+    if choice is None or choice.candidates is None:
+      return {}
+    d = choice.candidates
+    return {"candidates": d, "messages_down": d, "bytes_down": size * d,
+            "messages_up": metrics["clients"] + d, "bytes_up": metrics["bytes_up"] + 4 * d}
+
   def evaluate(self, weights) -> Dict[str, float]:
     dataset = self.federation.dataset
     test = dataset.test
@@ -207,6 +235,12 @@ class _RoundLoop:
       scores = evaluate_weights(self.keras_model, weights, test.x[indices], test.y[indices],
                                 dataset.modality)
       result[f"test_group_{group}_accuracy"] = scores["accuracy"]
+    if self.federation.client_test is not None:
+      weights.assign_weights_to(self.keras_model)
+      scored = evaluate_clients(self.keras_model, self.federation.client_test,
+                                dataset.modality)
+      result["client_accuracy_mean"] = scored.mean()
+      result["client_accuracy_p10"] = scored.percentile(10)
     return result
 
 
