@@ -16,7 +16,6 @@ from tff_course.experiment.federation import build_federation, initial_weights
 from tff_course.experiment.metrics_file import read_metrics
 from tff_course.experiment.records import MODEL_WEIGHTS
 from tff_course.experiment.runner import run_experiment
-from tff_course.models import build_model
 from tff_course.partition import natural_partition
 from tff_course.partition.holdout import client_split, held_out_count, hold_out
 from tff_course.data import load_dataset
