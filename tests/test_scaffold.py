@@ -39,7 +39,7 @@ class ScaffoldTest(tf.test.TestCase, parameterized.TestCase):
     state = process.initialize()
     params = [np.asarray(w, np.float64) for w in process.get_model_weights(state).trainable]
     server = [np.zeros_like(p) for p in params]
-    controls = {c: process.zero_control() for c in range(5)}
+    controls = {c: process.initial_client_state() for c in range(5)}
     expected = {c: [np.zeros_like(p) for p in params] for c in range(5)}
     for chosen in ROUNDS_CLIENTS:
       output = process.next(state, [data[c] for c in chosen], [controls[c] for c in chosen])
@@ -47,7 +47,7 @@ class ScaffoldTest(tf.test.TestCase, parameterized.TestCase):
       params, server, new = scaffold_round(
           params, server, [expected[c] for c in chosen], [arrays[c] for c in chosen],
           learning_rate=0.1, batch_size=8, num_clients=5, server_lr=0.8, option=option)
-      for c, got, want in zip(chosen, output.client_controls, new):
+      for c, got, want in zip(chosen, output.client_states, new):
         controls[c], expected[c] = got, want
         self.assertAllClose(got, want, atol=1e-5, rtol=1e-4)
       self.assertAllClose(process.get_model_weights(state).trainable, params,
@@ -64,7 +64,7 @@ class ScaffoldTest(tf.test.TestCase, parameterized.TestCase):
     data = create_device(0, toy, natural_partition(toy)[0], batch_size=8).dataset
     process = build_scaffold(keras_model_fn(keras_mlp, data.element_spec), client_lr=0.1,
                              num_clients=2)
-    with self.assertRaisesRegex(ValueError, "1 clients' data but 0 controls"):
+    with self.assertRaisesRegex(ValueError, "1 clients' data but 0 client states"):
       process.next(process.initialize(), [data], [])
 
   def test_bad_settings_are_one_line(self):

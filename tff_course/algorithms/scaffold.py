@@ -14,64 +14,15 @@ c <- c + sum(Delta c) / N, N the number of clients (the paper's (|S| / N) mean).
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Callable, List, Mapping, Optional, Sequence
+from typing import Callable, Optional
 
 import numpy as np
 import tensorflow as tf
 
+from tff_course.algorithms.client_state_process import ClientStateProcess
 from tff_course.algorithms.client_work import load_weights, model_types
 from tff_course.algorithms.scaffold_options import OPTIONS
 from tff_course.errors import ConfigError
-
-
-@dataclasses.dataclass(frozen=True)
-class ScaffoldOutput:
-  """A round's new server state, its metrics (the structure of a composed TFF learning
-  process's: client_work.train, aggregator.bits_up and clients_dropped) and the sampled
-  clients' new controls, in the order they were given."""
-
-  state: Any
-  metrics: Mapping[str, Any]
-  client_controls: List[List[np.ndarray]]
-
-
-class ScaffoldProcess:
-  """`initialize`, `next`, `get_model_weights` and `set_model_weights` as a TFF learning
-  process has them; `next` also takes the sampled clients' controls and returns their
-  new ones."""
-
-  def __init__(self, init_fn, next_fn, control_shapes: Sequence[tuple]):
-    self._init_fn = init_fn
-    self._next_fn = next_fn
-    self.control_shapes = tuple(control_shapes)
-
-  def initialize(self):
-    return self._init_fn()
-
-  def zero_control(self) -> List[np.ndarray]:
-    """A client's control before it first takes part: zeros (the paper's c_i = 0)."""
-    return [np.zeros(shape, np.float32) for shape in self.control_shapes]
-
-  def next(self, state, client_data: Sequence, client_controls: Sequence) -> ScaffoldOutput:
-    if len(client_controls) != len(client_data):
-      raise ValueError(f"SCAFFOLD round: {len(client_data)} clients' data but "
-                       f"{len(client_controls)} controls")
-    new_state, metrics, controls = self._next_fn(state, list(client_data),
-                                                 [list(c) for c in client_controls])
-    return ScaffoldOutput(new_state, metrics, [[np.asarray(v) for v in c] for c in controls])
-
-  @staticmethod
-  def get_model_weights(state):
-    return state["model"]
-
-  @staticmethod
-  def set_model_weights(state, weights):
-    from tff_course.runtime.tff_module import tff
-
-    return {"model": tff.learning.models.ModelWeights(
-        trainable=list(weights.trainable), non_trainable=list(weights.non_trainable)),
-            "control": state["control"]}
 
 
 def check_option(option: str) -> str:
@@ -83,7 +34,7 @@ def check_option(option: str) -> str:
 
 def build_scaffold(model_fn: Callable, *, client_lr: float, num_clients: int,
                    server_lr: float = 1.0, option: str = "II",
-                   client_batches: Optional[Callable] = None) -> ScaffoldProcess:
+                   client_batches: Optional[Callable] = None) -> ClientStateProcess:
   """SCAFFOLD's rounds for `model_fn`'s model.
 
   Args:
@@ -162,7 +113,8 @@ def build_scaffold(model_fn: Callable, *, client_lr: float, num_clients: int,
             "clients_dropped": tff.federated_value(np.int64(0), tff.SERVER)})})
     return new_state, metrics, new_controls
 
-  return ScaffoldProcess(init_fn, next_fn, control_shapes)
+  return ClientStateProcess(init_fn, next_fn, control_shapes, ("model", "control"),
+                            "SCAFFOLD")
 
 
 def _local_steps(client_lr: float, option: str) -> Callable:

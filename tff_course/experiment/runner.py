@@ -94,14 +94,14 @@ def _client_states(federation: Federation, run_dir: str,
                    process) -> Optional[ClientStateStore]:
   """The run's client-state store when its algorithm keeps state on clients (SCAFFOLD's
   controls), else None."""
-  if not hasattr(process, "zero_control"):
+  if not hasattr(process, "initial_client_state"):
     return None
   config = federation.config
-  identity = {"kind": f"{config.train.algorithm} controls", "run": config.name,
+  identity = {"kind": f"{config.train.algorithm} client states", "run": config.name,
               "dataset": config.data.dataset, "partition": config.data.partition,
               "clients": len(federation.devices), "seed": config.train.seed,
-              "shapes": [list(shape) for shape in process.control_shapes]}
-  return open_store(run_dir, identity, process.zero_control)
+              "shapes": [list(shape) for shape in process.client_state_shapes]}
+  return open_store(run_dir, identity, process.initial_client_state)
 
 
 def last_metrics(run_dir: str) -> Dict[str, float]:
@@ -197,7 +197,7 @@ class _RoundLoop:
       return self.process.next(state, data)
     positions = [self.federation.position(device) for device in chosen]
     output = self.process.next(state, data, [self.states.get(p) for p in positions])
-    for position, client_state in zip(positions, output.client_controls):
+    for position, client_state in zip(positions, output.client_states):
       self.states.put(position, client_state, round_num)
     return output
 
