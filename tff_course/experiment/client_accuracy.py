@@ -5,7 +5,7 @@ and client selection are judged by)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Callable, Hashable, List, Optional
 
 import numpy as np
 
@@ -61,3 +61,21 @@ def evaluate_clients(keras_model, split: Split, modality: Modality) -> ClientAcc
 
   return client_accuracy(predicted_labels(keras_model, split.x, modality), split.y,
                          split.client_ids)
+
+
+def evaluate_personal(keras_model, split: Split, modality: Modality,
+                      weights_of: Callable[[Hashable], List[np.ndarray]]) -> ClientAccuracy:
+  """Each client's accuracy on its examples of `split` under its own trainable weights
+  (`weights_of(client id)`, assigned to `keras_model` in turn)."""
+  from tff_course.algorithms.evaluation import predicted_labels
+
+  if split.client_ids is None:
+    raise DataError("personal accuracy: the split has no client ids; expected held-out "
+                    "examples tagged with their client (data.client_holdout)")
+  predicted = np.zeros(len(split.y), np.int64)
+  for client in np.unique(split.client_ids):
+    rows = np.flatnonzero(split.client_ids == client)
+    for variable, value in zip(keras_model.trainable_weights, weights_of(client)):
+      variable.assign(value)
+    predicted[rows] = predicted_labels(keras_model, split.x[rows], modality)
+  return client_accuracy(predicted, split.y, split.client_ids)

@@ -20,7 +20,9 @@ from tff_course.field_types import typed
 from tff_course.key_value import parse_key_value
 
 FORMAT_VERSION = 1
-ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized", "sparse_fedavg", "scaffold")
+ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized", "sparse_fedavg", "scaffold",
+              "ditto")
+CLIENT_STATE_ALGORITHMS = {"scaffold": "SCAFFOLD", "ditto": "Ditto"}
 LR_SCHEDULES = SCHEDULES
 AGGREGATORS = ("mean", "quantized", "group_mean", "median", "trimmed_mean", "krum")
 ROUNDINGS = ("stochastic", "deterministic")
@@ -64,9 +66,12 @@ class TrainConfig:
       FedAvg whose clients fine-tune with SparseSGDM under `masks` (tff_course.sparse),
       the model in inference mode, or scaffold
       (Karimireddy et al. 2020: local SGD corrected by control variates that every
-      client keeps across rounds in run_dir/client-states; server_lr is the global step).
+      client keeps across rounds in run_dir/client-states; server_lr is the global step),
+      or ditto (Li et al. 2021: FedAvg's global model, and a personal model per client,
+      kept in run_dir/client-states, trained with ditto_lambda's pull to the global one).
     scaffold_option: "I" (a client's control is its gradient at the server model) or
       "II" (from the model change it made; the paper's cheaper default).
+    ditto_lambda: Ditto's lambda >= 0 (0: personal models train alone).
     selection, selection_probabilities, selection_alpha, selection_weights,
       power_of_choice: how the round's clients are chosen (FedAvg and FedProx; see
       tff_course.experiment.client_choice): "uniform" (K distinct clients), or K draws
@@ -150,6 +155,7 @@ class TrainConfig:
   sparse_upload: bool = True
   client_slots: int = 2
   scaffold_option: str = "II"
+  ditto_lambda: float = 0.1
   selection: str = "uniform"
   selection_probabilities: Optional[Tuple[float, ...]] = None
   selection_alpha: Optional[float] = None
@@ -294,7 +300,7 @@ def validate(config: ExperimentConfig) -> None:
   if train.algorithm == "fedprox" and not train.mu > 0:
     raise ConfigError(f"train.mu: got {train.mu}, FedProx needs mu > 0")
   _check_sparse(train)
-  _check_scaffold(train)
+  _check_client_state_algorithms(train)
   _check_selection(train)
   _check_local_work(train)
   _check_devices_per_group(config.data, train)
@@ -323,7 +329,8 @@ def _check_client_optimizer(train: TrainConfig) -> None:
                       f"one of {', '.join(CLIENT_OPTIMIZERS)}")
   if train.client_optimizer == "sgd":
     return
-  if (train.algorithm in ("fedsgd", "sparse_fedavg", "scaffold") or train.masks or
+  if (train.algorithm in ("fedsgd", "sparse_fedavg", *CLIENT_STATE_ALGORITHMS) or
+      train.masks or
       train.init_weights):
     raise ConfigError(f"train.client_optimizer: got 'adam', but {train.algorithm} "
                       f"{'fine-tuning ' if train.masks or train.init_weights else ''}takes "
@@ -350,17 +357,21 @@ def _check_sparse(train: TrainConfig) -> None:
                       f"expected a number >= 0")
 
 
-def _check_scaffold(train: TrainConfig) -> None:
+def _check_client_state_algorithms(train: TrainConfig) -> None:
   if train.scaffold_option not in SCAFFOLD_OPTIONS:
     raise ConfigError(f"train.scaffold_option: got {train.scaffold_option!r}, expected one "
                       f"of {', '.join(SCAFFOLD_OPTIONS)}")
-  if train.algorithm != "scaffold":
+  if not train.ditto_lambda >= 0:
+    raise ConfigError(f"train.ditto_lambda: got {train.ditto_lambda}, expected a number >= 0 "
+                      f"(0: personal models train alone; larger: closer to the global one)")
+  name = CLIENT_STATE_ALGORITHMS.get(train.algorithm)
+  if name is None:
     return
-  for name, plain in (("client_momentum", None), ("lr_schedule", "constant"),
-                      ("aggregator", "mean"), ("server_optimizer", "sgd"),
-                      ("server_momentum", None), ("masks", None), ("init_weights", None)):
-    if getattr(train, name) != plain:
-      raise ConfigError(f"train.{name}: got {getattr(train, name)!r}, but SCAFFOLD takes "
+  for field, plain in (("client_momentum", None), ("lr_schedule", "constant"),
+                       ("aggregator", "mean"), ("server_optimizer", "sgd"),
+                       ("server_momentum", None), ("masks", None), ("init_weights", None)):
+    if getattr(train, field) != plain:
+      raise ConfigError(f"train.{field}: got {getattr(train, field)!r}, but {name} takes "
                         f"plain local SGD and averages with server_lr; expected {plain!r}")
 
 

@@ -92,7 +92,7 @@ class Federation:
     """How many TFF client calls share a round's clients (0: one call per client)."""
     train = self.config.train
     return (train.client_slots if train.aggregator == "mean" and
-            train.algorithm not in ("sparse_fedavg", "scaffold") and
+            train.algorithm not in ("sparse_fedavg", "scaffold", "ditto") and
             train.selection_weights != "unbiased" else 0)
 
   def position(self, device: Device) -> int:
@@ -243,6 +243,11 @@ def build_process(federation: Federation):
                           num_clients=len(federation.devices), server_lr=train.server_lr,
                           option=train.scaffold_option,
                           client_batches=federation.batches_fn())
+  if train.algorithm == "ditto":
+    from tff_course.algorithms.ditto import build_ditto
+
+    return build_ditto(model_fn, client_lr=train.client_lr, ditto_lambda=train.ditto_lambda,
+                       server_lr=train.server_lr, client_batches=federation.batches_fn())
   groups = federation.group_index
   return _algorithm_process(federation.config.train, model_fn, federation.build_keras_model,
                             len(groups) if groups is not None else None,

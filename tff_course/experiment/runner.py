@@ -16,11 +16,13 @@ import sys
 import time
 from typing import Callable, Dict, Optional
 
+import numpy as np
+
 from tff_course.aggregators.bits import sent_bytes
 from tff_course.algorithms.dropped import clients_dropped
 from tff_course.algorithms.evaluation import evaluate_weights, mean_losses
 from tff_course.errors import TffCourseError
-from tff_course.experiment.client_accuracy import evaluate_clients
+from tff_course.experiment.client_accuracy import evaluate_clients, evaluate_personal
 from tff_course.experiment.client_choice import CandidateLosses
 from tff_course.experiment.client_states import KEEP_MANIFESTS, ClientStateStore, open_store
 from tff_course.experiment.config import ExperimentConfig
@@ -241,7 +243,24 @@ class _RoundLoop:
                                 dataset.modality)
       result["client_accuracy_mean"] = scored.mean()
       result["client_accuracy_p10"] = scored.percentile(10)
+      result.update(self.personal_accuracy(weights))
     return result
+
+  def personal_accuracy(self, weights) -> Dict[str, float]:
+    """With personal models (Ditto), each client's held-out accuracy under its own:
+    their mean and 10th percentile over clients ({} for other algorithms)."""
+    if self.states is None or not hasattr(self.process, "personal_weights"):
+      return {}
+    federation = self.federation
+    positions = {device.id: federation.position(device) for device in federation.devices}
+    global_trainable = [np.asarray(w) for w in weights.trainable]
+    weights.assign_weights_to(self.keras_model)
+    scored = evaluate_personal(
+        self.keras_model, federation.client_test, federation.dataset.modality,
+        lambda client: self.process.personal_weights(self.states.get(positions[client]),
+                                                     global_trainable))
+    return {"personal_accuracy_mean": scored.mean(),
+            "personal_accuracy_p10": scored.percentile(10)}
 
 
 def _postfix(metrics: Dict[str, float]) -> Dict[str, str]:
