@@ -8,31 +8,20 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from tests.test_scratch import keras_mlp
+from tests.toy_clients import ROUNDS_CLIENTS, toy_clients
 from tff_course.algorithms.ditto import build_ditto
 from tff_course.algorithms.model_fn import keras_model_fn
-from tff_course.data import load_dataset
 from tff_course.errors import ConfigError
 from tff_course.experiment.client_states import STATES_DIR
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.experiment.runner import run_experiment
-from tff_course.partition import natural_partition
-from tff_course.sampling import create_device
 from tff_course.scratch.ditto import ditto_round
-
-ROUNDS_CLIENTS = ((0, 1, 2), (2, 3, 4), (0, 2, 4))
-
 
 class DittoTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters(0.0, 0.5)
   def test_rounds_match_numpy_ditto_with_personal_models_kept(self, ditto_lambda):
-    toy = load_dataset("toy_hetero", num_clients=5, samples_per_client=40)
-    partition = natural_partition(toy)
-    ids = sorted(partition)
-    data = [create_device(c, toy, partition[c], batch_size=8, shuffle_seed=None).dataset
-            for c in ids]
-    arrays = [(toy.train.x[partition[c]].astype(np.float64), toy.train.y[partition[c]])
-              for c in ids]
+    data, arrays = toy_clients()
     process = build_ditto(keras_model_fn(keras_mlp, data[0].element_spec), client_lr=0.1,
                           ditto_lambda=ditto_lambda, server_lr=0.8)
     state = process.initialize()

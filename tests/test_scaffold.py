@@ -9,6 +9,7 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from tests.test_scratch import keras_mlp
+from tests.toy_clients import ROUNDS_CLIENTS, toy_clients
 from tff_course.algorithms.model_fn import keras_model_fn
 from tff_course.algorithms.scaffold import build_scaffold
 from tff_course.data import load_dataset
@@ -20,20 +21,11 @@ from tff_course.partition import natural_partition
 from tff_course.sampling import create_device
 from tff_course.scratch.scaffold import scaffold_round
 
-ROUNDS_CLIENTS = ((0, 1, 2), (2, 3, 4), (0, 2, 4))
-
-
 class ScaffoldTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters("I", "II")
   def test_rounds_match_numpy_scaffold_with_controls_kept_per_client(self, option):
-    toy = load_dataset("toy_hetero", num_clients=5, samples_per_client=40)
-    partition = natural_partition(toy)
-    ids = sorted(partition)
-    data = [create_device(c, toy, partition[c], batch_size=8, shuffle_seed=None).dataset
-            for c in ids]
-    arrays = [(toy.train.x[partition[c]].astype(np.float64), toy.train.y[partition[c]])
-              for c in ids]
+    data, arrays = toy_clients()
     process = build_scaffold(keras_model_fn(keras_mlp, data[0].element_spec),
                              client_lr=0.1, num_clients=5, server_lr=0.8, option=option)
     state = process.initialize()

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import numpy as np
 import tensorflow as tf
 
-from tff_course.algorithms.client_state_process import ClientStateProcess
+from tff_course.algorithms.client_state_process import ClientStateProcess, round_metrics
 from tff_course.algorithms.client_work import load_weights, model_types
 from tff_course.algorithms.scaffold_options import OPTIONS
 from tff_course.errors import ConfigError
@@ -106,11 +106,7 @@ def build_scaffold(model_fn: Callable, *, client_lr: float, num_clients: int,
     delta, control_delta, new_controls, bits, local_metrics = (outputs[i] for i in range(5))
     new_state = tff.federated_map(server_update, (
         state, tff.federated_mean(delta), tff.federated_sum(control_delta)))
-    metrics = tff.federated_zip({
-        "client_work": tff.federated_zip({"train": metrics_aggregation(local_metrics)}),
-        "aggregator": tff.federated_zip({
-            "bits_up": tff.federated_sum(bits),
-            "clients_dropped": tff.federated_value(np.int64(0), tff.SERVER)})})
+    metrics = round_metrics(metrics_aggregation(local_metrics), bits)
     return new_state, metrics, new_controls
 
   return ClientStateProcess(init_fn, next_fn, control_shapes, ("model", "control"),
