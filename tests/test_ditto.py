@@ -40,10 +40,12 @@ class DittoTest(tf.test.TestCase, parameterized.TestCase):
         self.assertAllEqual(got[-1], [1.0])
       self.assertAllClose(process.get_model_weights(state).trainable, params,
                           atol=1e-5, rtol=1e-4)
-    global_now = process.get_model_weights(state).trainable
-    self.assertAllClose(process.personal_weights(stored[1], global_now), expected[1])
-    self.assertAllClose(process.personal_weights(process.initial_client_state(), global_now),
-                        global_now)
+    now = process.get_model_weights(state)
+    self.assertAllClose(process.personal_weights(stored[1], now.trainable, [])[0],
+                        expected[1])
+    self.assertAllClose(
+        process.personal_weights(process.initial_client_state(), now.trainable, [])[0],
+        now.trainable)
     gap = max(float(np.abs(a - b).max()) for a, b in zip(expected[0], params))
     self.assertGreater(gap, 1e-3)
     parameters = sum(p.size for p in params)

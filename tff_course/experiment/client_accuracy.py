@@ -5,7 +5,7 @@ and client selection are judged by)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Hashable, List, Optional
+from typing import Callable, Hashable, List, Optional, Tuple
 
 import numpy as np
 
@@ -64,9 +64,12 @@ def evaluate_clients(keras_model, split: Split, modality: Modality) -> ClientAcc
 
 
 def evaluate_personal(keras_model, split: Split, modality: Modality,
-                      weights_of: Callable[[Hashable], List[np.ndarray]]) -> ClientAccuracy:
-  """Each client's accuracy on its examples of `split` under its own trainable weights
-  (`weights_of(client id)`, assigned to `keras_model` in turn)."""
+                      weights_of: Callable[[Hashable], Tuple[List[np.ndarray],
+                                                             List[np.ndarray]]]
+                      ) -> ClientAccuracy:
+  """Each client's accuracy on its examples of `split` under its own model
+  (`weights_of(client id)`: trainable and non-trainable arrays, assigned to `keras_model`
+  in turn)."""
   from tff_course.algorithms.evaluation import predicted_labels
 
   if split.client_ids is None:
@@ -75,7 +78,9 @@ def evaluate_personal(keras_model, split: Split, modality: Modality,
   predicted = np.zeros(len(split.y), np.int64)
   for client in np.unique(split.client_ids):
     rows = np.flatnonzero(split.client_ids == client)
-    for variable, value in zip(keras_model.trainable_weights, weights_of(client)):
+    trainable, non_trainable = weights_of(client)
+    for variable, value in zip(keras_model.trainable_weights + keras_model.non_trainable_weights,
+                               list(trainable) + list(non_trainable)):
       variable.assign(value)
     predicted[rows] = predicted_labels(keras_model, split.x[rows], modality)
   return client_accuracy(predicted, split.y, split.client_ids)

@@ -21,8 +21,9 @@ from tff_course.key_value import parse_key_value
 
 FORMAT_VERSION = 1
 ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized", "sparse_fedavg", "scaffold",
-              "ditto")
-CLIENT_STATE_ALGORITHMS = {"scaffold": "SCAFFOLD", "ditto": "Ditto"}
+              "ditto", "fedper", "fedbn")
+CLIENT_STATE_ALGORITHMS = {"scaffold": "SCAFFOLD", "ditto": "Ditto", "fedper": "FedPer",
+                           "fedbn": "FedBN"}
 LR_SCHEDULES = SCHEDULES
 AGGREGATORS = ("mean", "quantized", "group_mean", "median", "trimmed_mean", "krum")
 ROUNDINGS = ("stochastic", "deterministic")
@@ -68,10 +69,13 @@ class TrainConfig:
       (Karimireddy et al. 2020: local SGD corrected by control variates that every
       client keeps across rounds in run_dir/client-states; server_lr is the global step),
       or ditto (Li et al. 2021: FedAvg's global model, and a personal model per client,
-      kept in run_dir/client-states, trained with ditto_lambda's pull to the global one).
+      kept in run_dir/client-states, trained with ditto_lambda's pull to the global one),
+      fedper (Arivazhagan et al. 2019: the last fedper_head_layers layers stay with each
+      client) or fedbn (Li et al. 2021: batch-normalization layers stay with each client).
     scaffold_option: "I" (a client's control is its gradient at the server model) or
       "II" (from the model change it made; the paper's cheaper default).
     ditto_lambda: Ditto's lambda >= 0 (0: personal models train alone).
+    fedper_head_layers: FedPer's personal head, in layers with weights (>= 1).
     selection, selection_probabilities, selection_alpha, selection_weights,
       power_of_choice: how the round's clients are chosen (FedAvg and FedProx; see
       tff_course.experiment.client_choice): "uniform" (K distinct clients), or K draws
@@ -156,6 +160,7 @@ class TrainConfig:
   client_slots: int = 2
   scaffold_option: str = "II"
   ditto_lambda: float = 0.1
+  fedper_head_layers: int = 1
   selection: str = "uniform"
   selection_probabilities: Optional[Tuple[float, ...]] = None
   selection_alpha: Optional[float] = None
@@ -364,6 +369,9 @@ def _check_client_state_algorithms(train: TrainConfig) -> None:
   if not train.ditto_lambda >= 0:
     raise ConfigError(f"train.ditto_lambda: got {train.ditto_lambda}, expected a number >= 0 "
                       f"(0: personal models train alone; larger: closer to the global one)")
+  if train.fedper_head_layers < 1:
+    raise ConfigError(f"train.fedper_head_layers: got {train.fedper_head_layers}, expected a "
+                      f"whole number of layers >= 1")
   name = CLIENT_STATE_ALGORITHMS.get(train.algorithm)
   if name is None:
     return

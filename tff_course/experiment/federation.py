@@ -17,7 +17,8 @@ from tff_course.data.dataset import Split
 from tff_course.data.client_records import ClientRecords
 from tff_course.errors import ConfigError, DataError
 from tff_course.experiment.client_choice import CandidateLosses, ClientChoice, client_choice
-from tff_course.experiment.config import ExperimentConfig, check_byzantine
+from tff_course.experiment.config import (CLIENT_STATE_ALGORITHMS, ExperimentConfig,
+                                          check_byzantine)
 from tff_course.partition import Partition, cifar_noniid_group_test, make_partition
 from tff_course.partition.holdout import client_split, hold_out
 from tff_course.sampling import (Device, get_devices_for_round,
@@ -92,7 +93,7 @@ class Federation:
     """How many TFF client calls share a round's clients (0: one call per client)."""
     train = self.config.train
     return (train.client_slots if train.aggregator == "mean" and
-            train.algorithm not in ("sparse_fedavg", "scaffold", "ditto") and
+            train.algorithm not in ("sparse_fedavg", *CLIENT_STATE_ALGORITHMS) and
             train.selection_weights != "unbiased" else 0)
 
   def position(self, device: Device) -> int:
@@ -248,6 +249,8 @@ def build_process(federation: Federation):
 
     return build_ditto(model_fn, client_lr=train.client_lr, ditto_lambda=train.ditto_lambda,
                        server_lr=train.server_lr, client_batches=federation.batches_fn())
+  if train.algorithm in ("fedper", "fedbn"):
+    return _partial_personal_process(federation, model_fn)
   groups = federation.group_index
   return _algorithm_process(federation.config.train, model_fn, federation.build_keras_model,
                             len(groups) if groups is not None else None,
@@ -279,6 +282,24 @@ def _algorithm_process(train, model_fn, build_keras_model, num_groups: Optional[
       model_aggregator=aggregator, num_groups=num_groups, client_learning_rate=client_rate,
       client_batches=client_batches, packed=packed,
       row_weights=train.selection_weights == "unbiased")
+
+
+def _partial_personal_process(federation: Federation, model_fn):
+  from tff_course.algorithms.partial_personal import (build_partial_personal, head_parts,
+                                                      normalization_parts)
+
+  train = federation.config.train
+  keras_model = federation.build_keras_model()
+  try:
+    parts = (head_parts(keras_model, train.fedper_head_layers) if train.algorithm == "fedper"
+             else normalization_parts(keras_model))
+  except ConfigError as error:
+    raise ConfigError(f"train.algorithm {train.algorithm!r} with train.model "
+                      f"{train.model!r}: {error}") from None
+  return build_partial_personal(model_fn, parts, client_lr=train.client_lr,
+                                server_lr=train.server_lr,
+                                client_batches=federation.batches_fn(),
+                                name=CLIENT_STATE_ALGORITHMS[train.algorithm])
 
 
 def _client_optimizer(train):

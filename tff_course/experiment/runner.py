@@ -16,8 +16,6 @@ import sys
 import time
 from typing import Callable, Dict, Optional
 
-import numpy as np
-
 from tff_course.aggregators.bits import sent_bytes
 from tff_course.algorithms.dropped import clients_dropped
 from tff_course.algorithms.evaluation import evaluate_weights, mean_losses
@@ -247,18 +245,16 @@ class _RoundLoop:
     return result
 
   def personal_accuracy(self, weights) -> Dict[str, float]:
-    """With personal models (Ditto), each client's held-out accuracy under its own:
-    their mean and 10th percentile over clients ({} for other algorithms)."""
+    """With personal models (Ditto, FedPer, FedBN), each client's held-out accuracy under
+    its own: their mean and 10th percentile over clients ({} for other algorithms)."""
     if self.states is None or not hasattr(self.process, "personal_weights"):
       return {}
     federation = self.federation
     positions = {device.id: federation.position(device) for device in federation.devices}
-    global_trainable = [np.asarray(w) for w in weights.trainable]
-    weights.assign_weights_to(self.keras_model)
     scored = evaluate_personal(
         self.keras_model, federation.client_test, federation.dataset.modality,
         lambda client: self.process.personal_weights(self.states.get(positions[client]),
-                                                     global_trainable))
+                                                     weights.trainable, weights.non_trainable))
     return {"personal_accuracy_mean": scored.mean(),
             "personal_accuracy_p10": scored.percentile(10)}
 
