@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from tff_course.course import markdown
 from tff_course.course.results import Results
@@ -44,3 +44,21 @@ def saved_image(results: Results, figure, filename: str, caption: str) -> str:
     figure.savefig(temp, dpi=120)
   plt.close(figure)
   return markdown.image(results, path, caption)
+
+
+def accuracy_histogram(results: Results, scored: Mapping[str, object], filename: str,
+                       caption: str) -> str:
+  """A step histogram of per-client accuracies, one outline per label of `scored`
+  (label -> tff_course.experiment.client_accuracy.ClientAccuracy), as a saved image."""
+  import numpy as np
+
+  figure, axis = new_figure()
+  bins = np.linspace(0, 100, 21)
+  for label, accuracy in scored.items():
+    axis.hist(100 * accuracy.accuracies, bins=bins, histtype="step", linewidth=1.5,
+              label=label)
+  axis.set_xlabel("a client's accuracy on its own held-out data (%)")
+  axis.set_ylabel("clients")
+  axis.legend(fontsize=8)
+  figure.tight_layout()
+  return saved_image(results, figure, filename, caption)

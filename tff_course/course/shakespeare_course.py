@@ -20,7 +20,7 @@ from tff_course.course import markdown
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.fedsgd_runs import first_reached
-from tff_course.course.figures import arm_curves, new_figure, saved_image
+from tff_course.course.figures import accuracy_histogram, arm_curves, new_figure, saved_image
 from tff_course.course.questions import (MEASURED, Answer, difference_standard_error,
                                          plus_minus)
 from tff_course.course.results import Results
@@ -157,20 +157,12 @@ def _user_section(results: Results) -> List[str]:
   rows = [[results.arm(key).label, str(len(s.clients)), markdown.percent(s.mean()),
            markdown.percent(s.percentile(10)), markdown.percent(float(s.accuracies.min()))]
           for key, s in scored.items()]
-  figure, axis = new_figure()
-  bins = np.linspace(0, 100, 21)
-  for key, s in scored.items():
-    axis.hist(100 * s.accuracies, bins=bins, histtype="step", linewidth=1.5,
-              label=results.arm(key).label)
-  axis.set_xlabel("a user's own test windows: accuracy (%)")
-  axis.set_ylabel("users")
-  axis.legend(fontsize=8)
-  figure.tight_layout()
   return ["## Each user's own test windows (the final models)",
           markdown.table(["arm", "users", "mean over users", "10th percentile", "lowest"],
                          rows),
-          saved_image(results, figure, "user-accuracy.png",
-                      "histogram of the users' test accuracy, by arm")]
+          accuracy_histogram(results, {results.arm(key).label: s for key, s in scored.items()},
+                             "user-accuracy.png",
+                             "histogram of the users' test accuracy, by arm")]
 
 
 def report(results: Results) -> List[str]:
