@@ -129,6 +129,16 @@ class ViTLayoutTest(tf.test.TestCase):
                                              r"multiple of the patch size 16$"):
       vit_small(image_size=40)
 
+  def test_the_tiny_vit_for_cifar(self):
+    model = build_model("vit_tiny", (32, 32, 3), 10)
+    blocks = 4 * (64 * 192 + 192 + 64 * 64 + 64 + 64 * 128 + 128 + 128 * 64 + 64 + 4 * 64)
+    embedding = 4 * 4 * 3 * 64 + 64 + 64 + 65 * 64
+    self.assertEqual(model.count_params(), embedding + blocks + 2 * 64 + 64 * 10 + 10)
+    self.assertEqual(model(images(32)).shape, (2, 10))
+    with self.assertRaisesRegex(ConfigError, r"^image_size: got 30, expected a positive "
+                                             r"multiple of the patch size 4$"):
+      build_model("vit_tiny", (30, 30, 3), 10)
+
   def test_save_and_reload_round_trip(self):
     model = vit_small(image_size=32, depth=1, num_classes=3)
     path = os.path.join(self.create_tempdir().full_path, "vit.keras")

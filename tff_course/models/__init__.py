@@ -15,6 +15,7 @@
 | shakespeare_lstm_lm | 818,137 for 81 characters; trained on every character of the window |
 | shakespeare_lstm_paper | 866,578 (peephole cells, 258 symbols, as in the paper) |
 | vit_small | 21,665,664 on 224x224x3, + 385 per class (DINO ViT-S/16; 0 classes: features) |
+| vit_tiny | 142,026 on 32x32x3, 10 classes (4x4 patches, width 64, 4 blocks) |
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tff_course.models.mcmahan import mnist_2nn, mnist_cnn
 from tff_course.models.resnet import resnet20_groupnorm
 from tff_course.models.resnet_cifar import resnet20_cifar
 from tff_course.models.small import cifar_convnet, lenet5
-from tff_course.models.vit import vit_small_for_shape
+from tff_course.models.vit import vit_small_for_shape, vit_tiny_for_shape
 
 MODEL_BUILDERS: Dict[str, Callable] = {
     "logistic": logistic,
@@ -45,6 +46,7 @@ MODEL_BUILDERS: Dict[str, Callable] = {
     "shakespeare_lstm_lm": shakespeare_lstm_lm,
     "shakespeare_lstm_paper": shakespeare_lstm_paper,
     "vit_small": vit_small_for_shape,
+    "vit_tiny": vit_tiny_for_shape,
 }
 
 
@@ -61,4 +63,5 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, **optio
 
 __all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "dlg_lenet", "lenet5", "logistic",
            "mlp", "mnist_2nn", "mnist_cnn", "resnet20_cifar", "resnet20_groupnorm", "shakespeare_lstm",
-           "shakespeare_lstm_lm", "shakespeare_lstm_paper", "vit_small_for_shape"]
+           "shakespeare_lstm_lm", "shakespeare_lstm_paper", "vit_small_for_shape",
+           "vit_tiny_for_shape"]

@@ -26,7 +26,8 @@ LAYER_NORM_EPSILON = 1e-6
 
 
 def vit_small(image_size: int = 224, patch_size: int = 16, width: int = 384,
-              depth: int = 12, heads: int = 6, mlp_ratio: int = 4, num_classes: int = 0):
+              depth: int = 12, heads: int = 6, mlp_ratio: int = 4, num_classes: int = 0,
+              name: str = "vit_small"):
   """DINO's ViT-S/16 (21,665,664 parameters at 224x224 without a head).
 
   Raises:
@@ -55,7 +56,7 @@ def vit_small(image_size: int = 224, patch_size: int = 16, width: int = 384,
   outputs = x[:, 0]
   if num_classes:
     outputs = layers.Dense(num_classes, name="head")(outputs)
-  return tf.keras.Model(inputs, outputs, name="vit_small")
+  return tf.keras.Model(inputs, outputs, name=name)
 
 
 def vit_small_for_shape(input_shape: Sequence[int] = (224, 224, 3), num_classes: int = 0):
@@ -69,6 +70,21 @@ def vit_small_for_shape(input_shape: Sequence[int] = (224, 224, 3), num_classes:
   if len(shape) != 3 or shape[0] != shape[1] or shape[2] != 3:
     raise ConfigError(f"input_shape: got {shape}, expected (size, size, 3) for vit_small")
   return vit_small(image_size=shape[0], num_classes=num_classes)
+
+
+def vit_tiny_for_shape(input_shape: Sequence[int] = (32, 32, 3), num_classes: int = 10):
+  """A small ViT for 32x32 images (Dosovitskiy et al.'s design at CIFAR scale, as Qu et
+  al. 2022 compare architectures under heterogeneity): 4x4 patches, width 64, 4 blocks of
+  4 heads, MLP ratio 2, a linear head on the class token.
+
+  Raises:
+    ConfigError: a shape other than (size, size, 3) with size a multiple of 4.
+  """
+  shape = tuple(input_shape)
+  if len(shape) != 3 or shape[0] != shape[1] or shape[2] != 3:
+    raise ConfigError(f"input_shape: got {shape}, expected (size, size, 3) for vit_tiny")
+  return vit_small(image_size=shape[0], patch_size=4, width=64, depth=4, heads=4,
+                   mlp_ratio=2, num_classes=num_classes, name="vit_tiny")
 
 
 def _block(x, heads: int, mlp_ratio: int, name: str):
