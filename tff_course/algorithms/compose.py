@@ -13,7 +13,8 @@ from tff_course.algorithms.client_work import model_types
 
 
 def compose(model_fn: Callable, client_work, finalizer_for: Callable,
-            model_aggregator: Optional[object] = None, num_groups: Optional[int] = None):
+            model_aggregator: Optional[object] = None, num_groups: Optional[int] = None,
+            statistics: bool = False):
   """A LearningProcess.
 
   Args:
@@ -24,6 +25,8 @@ def compose(model_fn: Callable, client_work, finalizer_for: Callable,
       behind `DropNonFiniteFactory`.
     num_groups: the client work sends float32[num_groups] weights (see
       build_client_work); the aggregator must take them.
+    statistics: client updates are (trainable delta, non-trainable weights), and so is
+      the aggregate the finalizer takes.
   """
   from tff_course.aggregators.finite import dropping_non_finite
   from tff_course.runtime.tff_module import tff
@@ -34,8 +37,10 @@ def compose(model_fn: Callable, client_work, finalizer_for: Callable,
   def initial_weights():
     return tff.learning.models.ModelWeights.from_model(model_fn())
 
+  update_type = (tff.StructType([weights_type.trainable, weights_type.non_trainable])
+                 if statistics else weights_type.trainable)
   aggregator = dropping_non_finite(model_aggregator).create(
-      weights_type.trainable,
+      update_type,
       tff.TensorType(np.float32, [num_groups] if num_groups else []))
   return tff.learning.templates.compose_learning_process(
       initial_weights, tff.learning.templates.build_broadcast_process(weights_type),

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from tff_course.algorithms.compose import apply_optimizer, compose
+from tff_course.algorithms.statistics import apply_optimizer_with_statistics
 from tff_course.algorithms.optimizers import check_tff_optimizer
 from tff_course.algorithms.proximal import build_proximal_client_work
 from tff_course.errors import ConfigError
@@ -27,7 +28,7 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
                  weighted: bool = True, client_learning_rate: Optional[Callable] = None,
                  num_groups: Optional[int] = None,
                  client_batches: Optional[Callable] = None, packed: bool = False,
-                 row_weights: bool = False):
+                 row_weights: bool = False, average_statistics: bool = False):
   """A FedAvg (or, with `proximal_mu` > 0, FedProx) learning process.
 
   Args:
@@ -49,9 +50,19 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
       mean `model_aggregator`).
     row_weights: each client's update weight is the one its input row ends with (see
       tff_course.algorithms.row_weight), e.g. 1 / (K p_k) with a weighted-sum aggregator.
+    average_statistics: when the model has non-trainable weights (batch-norm moving
+      statistics), clients also send theirs after training and the server takes their
+      aggregate (as averaging a PyTorch state_dict does); otherwise, as in TFF, the
+      server's stay as initialized.
   """
   if not proximal_mu >= 0:
     raise ConfigError(f"proximal_mu: got {proximal_mu}, expected a number >= 0")
+  from tff_course.algorithms.client_work import model_types
+
+  statistics = average_statistics and len(model_types(model_fn)[0].non_trainable) > 0
+  if statistics and packed:
+    raise ValueError("average_statistics: clients packed in slots send one update; expected "
+                     "packed=False for a model with non-trainable weights")
   client_optimizer = check_tff_optimizer("client_optimizer", client_optimizer)
   server_optimizer = check_tff_optimizer("server_optimizer", server_optimizer)
   client_work = build_proximal_client_work(model_fn, client_optimizer, proximal_mu,
@@ -59,6 +70,7 @@ def build_fedavg(model_fn: Callable, *, client_optimizer, server_optimizer,
                                            learning_rate_fn=client_learning_rate,
                                            num_groups=num_groups,
                                            client_batches=client_batches, packed=packed,
-                                           row_weights=row_weights)
-  return compose(model_fn, client_work, apply_optimizer(server_optimizer), model_aggregator,
-                 num_groups)
+                                           row_weights=row_weights, statistics=statistics)
+  finalizer = (apply_optimizer_with_statistics if statistics else apply_optimizer)
+  return compose(model_fn, client_work, finalizer(server_optimizer), model_aggregator,
+                 num_groups, statistics=statistics)

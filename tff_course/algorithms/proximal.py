@@ -22,7 +22,8 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
                                learning_rate_fn: Optional[Callable] = None,
                                num_groups: Optional[int] = None,
                                client_batches: Optional[Callable] = None,
-                               packed: bool = False, row_weights: bool = False):
+                               packed: bool = False, row_weights: bool = False,
+                               statistics: bool = False):
   """Client work of FedProx (FedAvg's when mu = 0): the update is w_server - w_local.
 
   Args:
@@ -37,6 +38,8 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
     client_batches, packed: clients hold input rows instead of datasets, and with
       `packed` several clients share a call (see build_client_work).
     row_weights: the update weight is the one the client's input row carries.
+    statistics: the update is (w_server - w_local, the local non-trainable weights after
+      training), so the server can average batch-norm statistics (see compose).
   """
   from tff_course.runtime.tff_module import tff
 
@@ -64,6 +67,8 @@ def build_proximal_client_work(model_fn: Callable, client_optimizer, mu: float, 
       optimizer_state = client_optimizer.set_hparams(optimizer_state, {"learning_rate": rate})
     examples, _ = batches.reduce((tf.constant(0, tf.int64), optimizer_state), train_on)
     update = tf.nest.map_structure(tf.subtract, initial_weights.trainable, weights.trainable)
+    if statistics:
+      update = (update, tf.nest.map_structure(tf.identity, weights.non_trainable))
     weight = tf.cast(examples, tf.float32) if weighted else tf.constant(1.0)
     result = tff.learning.templates.ClientResult(update=update, update_weight=weight)
     return result, model.report_local_unfinalized_metrics()

@@ -76,6 +76,9 @@ class TrainConfig:
       "II" (from the model change it made; the paper's cheaper default).
     ditto_lambda: Ditto's lambda >= 0 (0: personal models train alone).
     fedper_head_layers: FedPer's personal head, in layers with weights (>= 1).
+    average_statistics: FedAvg and FedProx with a model that has non-trainable weights
+      (batch-norm moving statistics): clients send theirs and the server takes their
+      example-weighted mean; false leaves the server's as initialized, as TFF does.
     selection, selection_probabilities, selection_alpha, selection_weights,
       power_of_choice: how the round's clients are chosen (FedAvg and FedProx; see
       tff_course.experiment.client_choice): "uniform" (K distinct clients), or K draws
@@ -161,6 +164,7 @@ class TrainConfig:
   scaffold_option: str = "II"
   ditto_lambda: float = 0.1
   fedper_head_layers: int = 1
+  average_statistics: bool = True
   selection: str = "uniform"
   selection_probabilities: Optional[Tuple[float, ...]] = None
   selection_alpha: Optional[float] = None

@@ -94,7 +94,15 @@ class Federation:
     train = self.config.train
     return (train.client_slots if train.aggregator == "mean" and
             train.algorithm not in ("sparse_fedavg", *CLIENT_STATE_ALGORITHMS) and
-            train.selection_weights != "unbiased" else 0)
+            train.selection_weights != "unbiased" and not self.sends_statistics else 0)
+
+  @functools.cached_property
+  def sends_statistics(self) -> bool:
+    """Whether clients also send non-trainable weights (FedAvg or FedProx averaging a
+    batch-norm model's statistics)."""
+    train = self.config.train
+    return (train.average_statistics and train.algorithm in ("fedavg", "fedprox") and
+            bool(self.build_keras_model().non_trainable_weights))
 
   def position(self, device: Device) -> int:
     """The device's index in `devices` (how client-state stores name it)."""
@@ -281,7 +289,8 @@ def _algorithm_process(train, model_fn, build_keras_model, num_groups: Optional[
       proximal_mu=train.mu if train.algorithm == "fedprox" else 0.0,
       model_aggregator=aggregator, num_groups=num_groups, client_learning_rate=client_rate,
       client_batches=client_batches, packed=packed,
-      row_weights=train.selection_weights == "unbiased")
+      row_weights=train.selection_weights == "unbiased",
+      average_statistics=train.average_statistics)
 
 
 def _partial_personal_process(federation: Federation, model_fn):
