@@ -168,6 +168,15 @@ class TrainCommandsTest(tf.test.TestCase):
         (["train", "demo", "--set", "data.samples_per_client=2.5"],
          "data.samples_per_client: got 2.5, expected a whole number or null"),
         (["train", "demo", "--seeds", "a,b"], "--seeds: got 'a,b'"),
+        (["train", "demo", "--set", "train.selection=given", "--set",
+          "train.selection_probabilities=[0.5, 0.5]"],
+         r"train.selection_probabilities: got 2 values, expected one per client \(\d+\)"),
+        (["train", "demo", "--set", "train.power_of_choice=1"],
+         r"train.power_of_choice: got d = 1 candidates for m = \d+ clients a round"),
+        (["train", "demo", "--set", "train.algorithm=ditto", "--set", "train.ditto_lambda=-1"],
+         r"train.ditto_lambda: got -1, expected a number >= 0"),
+        (["train", "demo", "--set", "train.algorithm=fedbn"],
+         r"train.algorithm 'fedbn' with train.model '\w+': fedbn: model '\w+' has no batch-"),
         (["plot", out], "no metrics.csv"),
     ]
     for argv, message in cases:
