@@ -12,14 +12,14 @@ from tff_course.course import course_experiment, plan_arms, run_course_experimen
 from tff_course.course import personalization
 from tff_course.experiment.client_states import STATES_DIR
 
-FIELDS = ("algorithm", "ditto_lambda")
+FIELDS = ("algorithm", "ditto_lambda", "seed")
 
 
 class PersonalizationCourseTest(tf.test.TestCase):
 
   def test_arms_differ_only_in_the_algorithm(self):
     planned = plan_arms(course_experiment("personalization"), setting="default")
-    self.assertLen(planned, len(personalization.METHODS))
+    self.assertLen(planned, len(personalization.SEEDS) * len(personalization.METHODS))
     rest = set()
     for arm in planned:
       described = arm.config.to_dict()
@@ -32,7 +32,8 @@ class PersonalizationCourseTest(tf.test.TestCase):
   def test_runs_and_reports_each_clients_accuracy(self):
     run_dir = self.create_tempdir().full_path
     with mock.patch.multiple(personalization, DATASET="synthetic", MODEL="mlp", CLIENTS=30,
-                             LOCAL_STEPS=2, ROUNDS=2, EVAL_EVERY=1, FINE_TUNE_STEPS=3):
+                             LOCAL_STEPS=2, ROUNDS=2, EVAL_EVERY=1, FINE_TUNE_STEPS=3,
+                             SEEDS=(0,)):
       experiment = course_experiment("personalization")
       report = run_course_experiment(experiment, run_dir,
                                      overrides=["data.partition=natural"], progress=False)
@@ -42,7 +43,7 @@ class PersonalizationCourseTest(tf.test.TestCase):
     self.assertIn(personalization.FINE_TUNED, text)
     for image in ("curves.png", "fine-tuned.png"):
       self.assertTrue(os.path.isfile(os.path.join(run_dir, image)))
-    for key in ("ditto-1", "fedper"):
+    for key in ("ditto-1-s0", "fedper-s0"):
       self.assertTrue(os.path.isdir(os.path.join(run_dir, key, STATES_DIR)))
 
 

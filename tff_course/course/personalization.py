@@ -18,8 +18,10 @@ from tff_course.course import markdown
 from tff_course.course.arms import Arm
 from tff_course.course.experiment import CourseExperiment
 from tff_course.course.figures import accuracy_histogram, new_figure, saved_image
-from tff_course.course.questions import MEASURED, Answer
+from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, mean_and_error
 from tff_course.course.results import Results, last_evaluated
+from tff_course.course.seed_groups import (accuracy_cell, accuracy_gap, by_group,
+                                           group_accuracy, seed_key)
 from tff_course.course.settings import FULL
 from tff_course.experiment.client_accuracy import ClientAccuracy
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
@@ -37,6 +39,8 @@ ROUNDS = 40
 FULL_ROUNDS = 150
 EVAL_EVERY = 5
 FINE_TUNE_STEPS = 20
+SEEDS = (0, 1)
+FULL_SEEDS = (0, 1, 2)
 METHODS: Dict[str, Tuple[str, Dict[str, object]]] = {
     "fedavg": ("FedAvg (one global model)", {"algorithm": "fedavg"}),
     "ditto-0.1": ("Ditto, lambda 0.1", {"algorithm": "ditto", "ditto_lambda": 0.1}),
@@ -46,33 +50,36 @@ METHODS: Dict[str, Tuple[str, Dict[str, object]]] = {
 FINE_TUNED = "FedAvg, then each client fine-tuned locally"
 
 
-def _config(key: str, rounds: int) -> ExperimentConfig:
+def _config(key: str, method: str, seed: int, rounds: int) -> ExperimentConfig:
   return ExperimentConfig(
       name=key,
       data=DataConfig(dataset=DATASET, partition="shards", num_clients=CLIENTS,
                       shards_per_client=SHARDS, client_holdout=HOLDOUT),
       train=TrainConfig(model=MODEL, client_lr=LR, epochs=None, steps=LOCAL_STEPS,
                         batch_size=BATCH, rounds=rounds, client_fraction=CLIENT_FRACTION,
-                        eval_every=EVAL_EVERY, checkpoint_every=EVAL_EVERY,
-                        **METHODS[key][1]))
+                        eval_every=EVAL_EVERY, checkpoint_every=EVAL_EVERY, seed=seed,
+                        **METHODS[method][1]))
 
 
 def arms(setting: str) -> List[Arm]:
-  rounds = FULL_ROUNDS if setting == FULL else ROUNDS
-  return [Arm(key, label, _config(key, rounds)) for key, (label, _) in METHODS.items()]
+  full = setting == FULL
+  rounds = FULL_ROUNDS if full else ROUNDS
+  return [Arm(seed_key(method, seed), f"{label}, seed {seed}",
+              _config(seed_key(method, seed), method, seed, rounds))
+          for seed in (FULL_SEEDS if full else SEEDS) for method, (label, _) in METHODS.items()]
 
 
-def fine_tuned(results: Results) -> ClientAccuracy:
-  """FedAvg's final model fine-tuned by every client (FINE_TUNE_STEPS SGD steps of BATCH
-  at LR on its own training examples), scored on its held-out ones."""
+def fine_tuned(results: Results, key: str) -> ClientAccuracy:
+  """FedAvg's final model of arm `key` fine-tuned by every client (FINE_TUNE_STEPS SGD
+  steps of BATCH at LR on its own training examples), scored on its held-out ones."""
   from tff_course.experiment.federation import build_federation
   from tff_course.experiment.local_fine_tuning import fine_tuned_accuracy
   from tff_course.experiment.records import MODEL_WEIGHTS
 
-  config = results.arm("fedavg").config
+  config = results.arm(key).config
   with build_federation(config, data_dir=results.data_dir) as federation:
     model = federation.build_keras_model()
-    model.load_weights(os.path.join(results.path("fedavg"), MODEL_WEIGHTS))
+    model.load_weights(os.path.join(results.path(key), MODEL_WEIGHTS))
     return fine_tuned_accuracy(
         model, [w.numpy() for w in model.trainable_weights],
         [w.numpy() for w in model.non_trainable_weights], federation.dataset.train,
@@ -81,39 +88,65 @@ def fine_tuned(results: Results) -> ClientAccuracy:
         batch_size=BATCH)
 
 
-def _own_model_accuracy(results: Results, key: str) -> Tuple[float, float]:
-  """(mean, 10th percentile) over clients of their held-out accuracy under the model each
-  would use: its personal one, or FedAvg's global one."""
-  columns = results.metrics(key)
-  prefix = "personal" if "personal_accuracy_mean" in columns else "client"
-  return (last_evaluated(columns[f"{prefix}_accuracy_mean"]),
-          last_evaluated(columns[f"{prefix}_accuracy_p10"]))
+def _prefix(columns) -> str:
+  """Which held-out columns score the model a client would use: its personal one, or
+  FedAvg's global one."""
+  return "personal" if "personal_accuracy_mean" in columns else "client"
 
 
-def _rows(results: Results, tuned: ClientAccuracy) -> List[List[str]]:
+def own_model_accuracy(results: Results, keys: List[str]) -> Dict[str, Tuple[float, float]]:
+  """{"mean", "p10"} -> (mean over seeds, standard error) of the clients' held-out
+  accuracy under the model each would use, at the arms' last evaluation."""
+  finals = {"mean": [], "p10": []}
+  for key in keys:
+    columns = results.metrics(key)
+    for statistic, values in finals.items():
+      values.append(last_evaluated(columns[f"{_prefix(columns)}_accuracy_{statistic}"]))
+  return {statistic: mean_and_error(values) for statistic, values in finals.items()}
+
+
+def fine_tuned_accuracy_over_seeds(results: Results) -> Tuple[Dict[str, Tuple[float, float]],
+                                                             List[ClientAccuracy]]:
+  """Local fine-tuning of every FedAvg arm's model: ({"mean", "p10"} -> (mean over seeds,
+  standard error), each seed's ClientAccuracy)."""
+  scored = [fine_tuned(results, key) for key in by_group(results)["fedavg"]]
+  summary = {"mean": mean_and_error([s.mean() for s in scored]),
+             "p10": mean_and_error([s.percentile(10) for s in scored])}
+  return summary, scored
+
+
+def _cell(value: Tuple[float, float]) -> str:
+  mean, error = value
+  return markdown.percent(mean) + ("" if np.isnan(error) else f" +- {100 * error:.2f}")
+
+
+def _rows(results: Results, tuned: Dict[str, Tuple[float, float]]) -> List[List[str]]:
   rows = []
-  for key, (label, _) in METHODS.items():
-    mean, low = _own_model_accuracy(results, key)
-    rows.append([label, markdown.percent(results.summary(key).test_accuracy),
-                 markdown.percent(mean), markdown.percent(low)])
-  rows.insert(1, [FINE_TUNED, "-", markdown.percent(tuned.mean()),
-                  markdown.percent(tuned.percentile(10))])
+  for method, keys in by_group(results).items():
+    own = own_model_accuracy(results, keys)
+    rows.append([METHODS[method][0], accuracy_cell(results, keys), _cell(own["mean"]),
+                 _cell(own["p10"])])
+  rows.insert(1, [FINE_TUNED, "-", _cell(tuned["mean"]), _cell(tuned["p10"])])
   return rows
 
 
 def _curves(results: Results) -> str:
   figure, axes = new_figure(2, figsize=(10, 3.6))
-  for key, (label, _) in METHODS.items():
-    columns = results.metrics(key)
-    prefix = "personal" if "personal_accuracy_mean" in columns else "client"
+  for method, keys in by_group(results).items():
     for axis, statistic in zip(axes, ("mean", "p10")):
-      values = columns[f"{prefix}_accuracy_{statistic}"]
-      measured = ~np.isnan(values)
-      axis.plot(columns["round"][measured], 100 * values[measured], marker="o",
-                markersize=3, label=label)
+      curves = []
+      for key in keys:
+        columns = results.metrics(key)
+        values = columns[f"{_prefix(columns)}_accuracy_{statistic}"]
+        measured = ~np.isnan(values)
+        curves.append((columns["round"][measured], values[measured]))
+      length = min(len(rounds) for rounds, _ in curves)
+      axis.plot(curves[0][0][:length],
+                100 * np.mean([values[:length] for _, values in curves], axis=0),
+                marker="o", markersize=3, label=METHODS[method][0])
   for axis, title in zip(axes, ("mean over clients", "10th percentile over clients")):
     axis.set_xlabel("round")
-    axis.set_ylabel("accuracy on the client's own held-out data (%)")
+    axis.set_ylabel("own held-out accuracy (%, mean over seeds)")
     axis.set_title(title, fontsize=9)
   axes[0].legend(fontsize=7)
   figure.tight_layout()
@@ -122,8 +155,8 @@ def _curves(results: Results) -> str:
 
 
 def report(results: Results) -> List[str]:
-  tuned = fine_tuned(results)
-  return ["## Each client's own held-out data (the final models)",
+  tuned, scored = fine_tuned_accuracy_over_seeds(results)
+  return ["## Each client's own held-out data (the final models, mean +- s.e. over seeds)",
           markdown.table(["method", "global test accuracy", "clients' mean",
                           "clients' 10th percentile"], _rows(results, tuned)),
           f"Clients' columns: each client scored on its held-out {HOLDOUT:.0%} under the "
@@ -133,31 +166,35 @@ def report(results: Results) -> List[str]:
           "accuracy: the server's model on MNIST's test split (FedPer's global head "
           "stays as initialized).",
           _curves(results),
-          accuracy_histogram(results, {FINE_TUNED: tuned}, "fine-tuned.png",
+          accuracy_histogram(results, {f"{FINE_TUNED}, seed {seed}": s
+                                       for seed, s in zip(SEEDS, scored)},
+                             "fine-tuned.png",
                              "FedAvg fine-tuned locally: the clients' held-out accuracy")]
 
 
 def questions(results: Results) -> List[Answer]:
-  tuned = fine_tuned(results)
-  base_mean, base_low = _own_model_accuracy(results, "fedavg")
-  ditto_mean, ditto_low = _own_model_accuracy(results, "ditto-0.1")
-  fedper_mean, fedper_low = _own_model_accuracy(results, "fedper")
+  groups = by_group(results)
+  tuned, _ = fine_tuned_accuracy_over_seeds(results)
+  own = {method: own_model_accuracy(results, keys) for method, keys in groups.items()}
+  accuracy = {method: group_accuracy(results, keys) for method, keys in groups.items()}
+
+  def pair(method: str) -> str:
+    return (f"mean {_cell(own[method]['mean'])}, 10th percentile "
+            f"{_cell(own[method]['p10'])}")
+
   return [
       Answer("How much does local fine-tuning of the global model win on each client's "
              "own data?",
-             f"Mean over clients {markdown.percent(tuned.mean())} against "
-             f"{markdown.percent(base_mean)} for the global model; 10th percentile "
-             f"{markdown.percent(tuned.percentile(10))} against "
-             f"{markdown.percent(base_low)}.", MEASURED),
+             f"Fine-tuned: mean {_cell(tuned['mean'])}, 10th percentile "
+             f"{_cell(tuned['p10'])}; the global model: {pair('fedavg')}.", MEASURED),
       Answer("And Ditto's personal models, and FedPer's personal heads?",
-             f"Ditto (lambda 0.1): mean {markdown.percent(ditto_mean)}, 10th percentile "
-             f"{markdown.percent(ditto_low)}; FedPer: mean {markdown.percent(fedper_mean)}, "
-             f"10th percentile {markdown.percent(fedper_low)}.", MEASURED),
+             f"Ditto (lambda 0.1): {pair('ditto-0.1')}; FedPer: {pair('fedper')}.",
+             MEASURED),
       Answer("What does Ditto's lambda trade?",
-             f"Clients' mean: lambda 0.1 {markdown.percent(ditto_mean)}, lambda 1 "
-             f"{markdown.percent(_own_model_accuracy(results, 'ditto-1')[0])}; the global "
-             f"models: {markdown.percent(results.summary('ditto-0.1').test_accuracy)} and "
-             f"{markdown.percent(results.summary('ditto-1').test_accuracy)}.", MEASURED),
+             f"Clients' mean: lambda 0.1 {_cell(own['ditto-0.1']['mean'])}, lambda 1 "
+             f"{_cell(own['ditto-1']['mean'])}; their global models' test accuracy "
+             f"{accuracy_gap(accuracy, 'ditto-0.1', 'ditto-1')} (lambda 0.1 minus 1).",
+             MEASURED),
   ]
 
 
@@ -168,12 +205,13 @@ EXPERIMENT = CourseExperiment(
         f"MNIST dealt to {CLIENTS} clients as McMahan et al.'s shards ({SHARDS} digits "
         f"each), every client keeping {HOLDOUT:.0%} of its examples as its own test data; "
         f"{int(CLIENTS * CLIENT_FRACTION)} clients a round take {LOCAL_STEPS} SGD steps "
-        f"(lr {LR:g}, B = {BATCH}) of the 2NN for {ROUNDS} rounds. Ditto's personal models "
+        f"(lr {LR:g}, B = {BATCH}) of the 2NN for {ROUNDS} rounds, seeds "
+        f"{', '.join(map(str, SEEDS))}. Ditto's personal models "
         "and FedPer's heads are kept per client in the run's client-state store. FedBN "
         "(tff_course.algorithms.partial_personal) needs batch normalization, which the "
         "2NN has not; it is not an arm here."),
-    duration="est. 6 min, not yet measured; --full: 150 rounds, est. 25 min",
-    arms=arms, report=report, questions=questions,
+    duration="est. 10 min, not yet measured; --full: 150 rounds, 3 seeds, est. 1 h",
+    arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The project's personalization contribution: per-client evaluation on each "
         "client's own held-out data (mean, 10th percentile, histogram), local fine-tuning "
