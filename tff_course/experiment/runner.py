@@ -93,7 +93,7 @@ def _run(federation: Federation, run_dir: str, resuming: bool, progress: bool,
 def _client_states(federation: Federation, run_dir: str,
                    process) -> Optional[ClientStateStore]:
   """The run's client-state store when its algorithm keeps state on clients (SCAFFOLD's
-  controls), else None."""
+  controls, Ditto's, FedPer's and FedBN's personal parts), else None."""
   if not hasattr(process, "initial_client_state"):
     return None
   config = federation.config
