@@ -20,8 +20,7 @@ from tff_course.course.experiment import CourseExperiment
 from tff_course.course.figures import accuracy_histogram, new_figure, saved_image
 from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, mean_and_error
 from tff_course.course.results import Results, last_evaluated
-from tff_course.course.seed_groups import (accuracy_cell, accuracy_gap, by_group,
-                                           group_accuracy, seed_key)
+from tff_course.course.seed_groups import accuracy_cell, by_group, group_accuracy, seed_key
 from tff_course.course.settings import FULL
 from tff_course.experiment.client_accuracy import ClientAccuracy
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
@@ -164,7 +163,8 @@ def report(results: Results) -> List[str]:
           "global model for FedAvg, FedAvg's model after "
           f"{FINE_TUNE_STEPS} local SGD steps for the fine-tuned row). Global test "
           "accuracy: the server's model on MNIST's test split (FedPer's global head "
-          "stays as initialized).",
+          "stays as initialized, yet scores well: the clients' heads start from it and "
+          "move little, so the shared body learns to work with it).",
           _curves(results),
           accuracy_histogram(results, {f"{FINE_TUNED}, seed {seed}": s
                                        for seed, s in zip(SEEDS, scored)},
@@ -191,10 +191,10 @@ def questions(results: Results) -> List[Answer]:
              f"Ditto (lambda 0.1): {pair('ditto-0.1')}; FedPer: {pair('fedper')}.",
              MEASURED),
       Answer("What does Ditto's lambda trade?",
-             f"Clients' mean: lambda 0.1 {_cell(own['ditto-0.1']['mean'])}, lambda 1 "
-             f"{_cell(own['ditto-1']['mean'])}; their global models' test accuracy "
-             f"{accuracy_gap(accuracy, 'ditto-0.1', 'ditto-1')} (lambda 0.1 minus 1).",
-             MEASURED),
+             f"Personal models: lambda 0.1 {pair('ditto-0.1')}; lambda 1 {pair('ditto-1')}. "
+             f"The global model is FedAvg's whatever lambda (lambda only pulls the personal "
+             f"models): {markdown.percent(accuracy['ditto-0.1'][0])} and "
+             f"{markdown.percent(accuracy['ditto-1'][0])} test accuracy.", MEASURED),
   ]
 
 
@@ -210,7 +210,8 @@ EXPERIMENT = CourseExperiment(
         "and FedPer's heads are kept per client in the run's client-state store. FedBN "
         "(tff_course.algorithms.partial_personal) needs batch normalization, which the "
         "2NN has not; it is not an arm here."),
-    duration="est. 10 min, not yet measured; --full: 150 rounds, 3 seeds, est. 1 h",
+    duration="2.6 min measured from a clean clone (2 seeds, 40 rounds); --full: 150 rounds, "
+             "3 seeds, est. 15 min",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The project's personalization contribution: per-client evaluation on each "
