@@ -100,12 +100,14 @@ SMOKE = {
     "07_diffusion": {"SMALL": True},
     "08_sparse_finetuning": {"SMALL": True},
     "09_distributed_training": {"SMALL": True},
+    "10_federated_project": {"SMALL": True},
 }
 NEEDS_DATA = {"01_iid_and_group_noniid_fairness": "cifar10", "02_quantized_fl": "cifar10",
               "03_gradient_inversion_defenses": "cifar10", "04_fedsgd_vs_fedavg": "mnist",
               "05_pruning_competition": "cifar10", "07_diffusion": "fashion-mnist",
               "08_sparse_finetuning": "weights/resnet20-cifar10",
-              "09_distributed_training": "cifar10"}
+              "09_distributed_training": "cifar10",
+              "10_federated_project": "shakespeare-leaf"}
 
 
 class NotebookRunCase(tf.test.TestCase):

@@ -4,7 +4,8 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import parameterized
 
-from tff_course.algorithms.evaluation import evaluate_weights
+from tff_course.algorithms.evaluation import (evaluate_weights, example_losses, mean_losses,
+                                             padded_size)
 from tff_course.data.dataset import Modality
 from tff_course.experiment.federation import keras_model_weights
 
@@ -46,3 +47,22 @@ class EvaluateWeightsTest(tf.test.TestCase, parameterized.TestCase):
 
 if __name__ == "__main__":
   tf.test.main()
+
+
+class PaddedBatchesTest(tf.test.TestCase):
+
+  def test_partial_batches_pad_to_powers_of_two_up_to_the_batch(self):
+    self.assertEqual([padded_size(n, 1000) for n in (1, 2, 3, 9, 600, 1000)],
+                     [1, 2, 4, 16, 1000, 1000])
+
+  def test_example_losses_and_client_means_match_keras(self):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(37, 6)).astype(np.float32)
+    y = rng.integers(0, 5, 37)
+    model = small_model((6,))
+    expected = tf.keras.losses.sparse_categorical_crossentropy(y, model(x), from_logits=True)
+    losses = example_losses(model, x, y, Modality.FEATURES, batch_size=16)
+    self.assertAllClose(losses, expected, rtol=1e-5)
+    owners = [np.arange(0, 5), np.arange(5, 37), np.array([3])]
+    self.assertAllClose(mean_losses(model, x, y, owners, Modality.FEATURES),
+                        [float(np.mean(expected.numpy()[o])) for o in owners], rtol=1e-5)

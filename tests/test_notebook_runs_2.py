@@ -1,4 +1,4 @@
-"""Notebooks 05, 06, 08 and 09 run top to bottom in a Jupyter kernel at their smoke-test
+"""Notebooks 05, 06, 08, 09 and 10 run top to bottom in a Jupyter kernel at their smoke-test
 size (the notebooks are split over two files so that the test processes share them)."""
 
 import os
@@ -23,6 +23,16 @@ class NotebookRunTest(NotebookRunCase):
     notebook = self.run_notebook("06_numpy_fedavg")
     self.assertIn("round   3: test accuracy", stream(notebook, "stdout"))
     self.assertIn("Synthetic(1, 1): FedAvg J=20", self.markdown(notebook))
+    self.assertImages(notebook, 2)
+
+  def test_10_federated_project(self):
+    notebook = self.run_notebook("10_federated_project")
+    printed = stream(notebook, "stdout")
+    self.assertIn("32 users, 183,580 training windows, 17,886 test windows", printed)
+    self.assertRegex(printed, r"personal models: +mean \d+\.\d\d %, 10th percentile")
+    text = self.markdown(notebook)
+    assert_every_question_answered(self, text)
+    self.assertIn("FedAvg, then each client fine-tuned locally", text)
     self.assertImages(notebook, 2)
 
   def test_08_sparse_finetuning(self):

@@ -77,7 +77,16 @@ def _batched_logits(keras_model, x: np.ndarray, modality: Modality, batch_size: 
 
   logits_of = _inference_function(keras_model)
   for start in range(0, len(x), batch_size):
-    yield start, logits_of(model_inputs(x[start:start + batch_size], modality))
+    rows = x[start:start + batch_size]
+    padded = np.concatenate([rows, np.repeat(rows[-1:], padded_size(len(rows), batch_size)
+                                             - len(rows), axis=0)])
+    yield start, logits_of(model_inputs(padded, modality))[:len(rows)]
+
+
+def padded_size(rows: int, batch_size: int) -> int:
+  """The batch a partial batch of `rows` is padded to, so that inference traces a few
+  shapes (powers of two up to `batch_size`) instead of one per client size."""
+  return min(batch_size, 1 << max(rows - 1, 0).bit_length())
 
 
 _INFERENCE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
