@@ -31,7 +31,7 @@ DEFAULT_FRACTIONS = (0.05, 0.2)
 LOCAL_STEPS = (1, 4, 8, 16)
 DEFAULT_LOCAL_STEPS = (1, 4, 16)
 PARTITIONS: Dict[str, Optional[int]] = {"iid": None, "nc2": 2}
-STEP_BUDGET = 128
+STEP_BUDGET = 512
 FULL_STEP_BUDGET = 1024
 SEEDS = (0,)
 FULL_SEEDS = (0, 1)
@@ -178,7 +178,8 @@ EXPERIMENT = CourseExperiment(
         f"{set(DEFAULT_FRACTIONS)}, J in {set(DEFAULT_LOCAL_STEPS)}, one seed; --full: C "
         f"in {set(FRACTIONS)}, J in {set(LOCAL_STEPS)}, rounds x J = {FULL_STEP_BUDGET}, "
         "two seeds."),
-    duration="not yet measured; --full: est. 10 h",
+    duration="est. 25 min (rounds x J = 128 took 6.9 min from a clean clone, left every "
+             "arm under 30 % and the Nc = 2 arms with J >= 4 at chance); --full: est. 10 h",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The project sweeps C in {0.05, 0.1, 0.2, 0.5} and J in {1, 4, 8, 16} with rounds x "
