@@ -54,6 +54,9 @@ class ClientChoice:
     """The round's devices (indices into the run's devices) for the round's `seed`;
     power-of-choice calls `candidate_losses(candidates)` for their local losses."""
     if self.candidates is not None:
+      if candidate_losses is None:
+        raise ValueError("power-of-choice: the round's clients depend on the candidates' "
+                         "losses; pass candidate_losses (positions -> local losses)")
       drawn = power_of_choice_candidates(self.probabilities, self.candidates,
                                          self.per_round, seed)
       return drawn[power_of_choice(candidate_losses(drawn), self.per_round)]
