@@ -36,6 +36,16 @@ class ProcessGroupTest(tf.test.TestCase):
       group.wait(timeout=30)
     self.assertTrue(wait_gone(*pids, seconds=0))
 
+  def test_a_killed_process_is_named_before_one_that_failed_after_it(self):
+    commands = {"coordinator": [sys.executable, "-c", "raise SystemExit(1)"],
+                "worker 0": SLEEPER}
+    group = ProcessGroup(commands, stream=io.StringIO())
+    group.processes["coordinator"].wait()
+    os.kill(group.processes["worker 0"].pid, signal.SIGKILL)
+    group.processes["worker 0"].wait()
+    with self.assertRaisesRegex(ProcessFailed, r"^worker 0 was killed by SIGKILL; stopped "):
+      group.wait(timeout=30)
+
   def test_a_failing_worker_is_named(self):
     commands = {"worker 0": SLEEPER, "worker 1": [sys.executable, "-c", "raise SystemExit(3)"]}
     with self.assertRaisesRegex(ProcessFailed, r"^worker 1 exited with status 3"):

@@ -91,12 +91,17 @@ class ProcessGroup:
         self._stream.flush()
 
   def failed(self) -> Optional[str]:
-    """The first role that ended badly, with how; None while none has."""
-    for role, process in self.processes.items():
-      status = process.poll()
-      if status not in (None, 0):
-        return f"{role} {describe_status(status)}"
-    return None
+    """A role that ended badly, with how; None while none has. A process killed by a
+    signal comes before one that exited with an error status: when a worker is killed,
+    the coordinator often exits on the broken connection too, and the kill is the
+    cause."""
+    ended = [(role, status) for role, status in
+             ((role, process.poll()) for role, process in self.processes.items())
+             if status not in (None, 0)]
+    if not ended:
+      return None
+    role, status = min(ended, key=lambda item: item[1] > 0)
+    return f"{role} {describe_status(status)}"
 
   def wait(self, timeout: Optional[float] = None,
            check: Optional[Callable[[], Optional[str]]] = None,
