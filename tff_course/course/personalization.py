@@ -20,7 +20,8 @@ from tff_course.course.experiment import CourseExperiment
 from tff_course.course.figures import accuracy_histogram, new_figure, saved_image
 from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer, mean_and_error
 from tff_course.course.results import Results, last_evaluated
-from tff_course.course.seed_groups import accuracy_cell, by_group, group_accuracy, seed_key
+from tff_course.course.seed_groups import (accuracy_cell, by_group, group_accuracy,
+                                           method_seed_arms)
 from tff_course.course.settings import FULL
 from tff_course.experiment.client_accuracy import ClientAccuracy
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
@@ -63,9 +64,8 @@ def _config(key: str, method: str, seed: int, rounds: int) -> ExperimentConfig:
 def arms(setting: str) -> List[Arm]:
   full = setting == FULL
   rounds = FULL_ROUNDS if full else ROUNDS
-  return [Arm(seed_key(method, seed), f"{label}, seed {seed}",
-              _config(seed_key(method, seed), method, seed, rounds))
-          for seed in (FULL_SEEDS if full else SEEDS) for method, (label, _) in METHODS.items()]
+  return method_seed_arms(METHODS, FULL_SEEDS if full else SEEDS,
+                          lambda key, method, seed: _config(key, method, seed, rounds))
 
 
 def fine_tuned(results: Results, key: str) -> ClientAccuracy:

@@ -22,7 +22,7 @@ from tff_course.course.figures import new_figure, saved_image
 from tff_course.course.questions import MEASURED, SEED_ERRORS, Answer
 from tff_course.course.results import Results
 from tff_course.course.seed_groups import (accuracy_cell, accuracy_gap, by_group,
-                                           group_accuracy, mean_curve, seed_key)
+                                           group_accuracy, mean_curve, method_seed_arms)
 from tff_course.course.settings import FULL
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 
@@ -61,10 +61,8 @@ def _config(key: str, method: str, seed: int, rounds: int) -> ExperimentConfig:
 def arms(setting: str) -> List[Arm]:
   full = setting == FULL
   rounds = FULL_ROUNDS if full else ROUNDS
-  return [Arm(seed_key(method, seed), f"{label}, seed {seed}",
-              _config(seed_key(method, seed), method, seed, rounds))
-          for seed in (FULL_SEEDS if full else SEEDS)
-          for method, (label, _) in METHODS.items()]
+  return method_seed_arms(METHODS, FULL_SEEDS if full else SEEDS,
+                          lambda key, method, seed: _config(key, method, seed, rounds))
 
 
 def _accuracy(results: Results) -> Dict[str, Tuple[float, float]]:

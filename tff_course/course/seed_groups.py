@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
 from tff_course.course import markdown
+from tff_course.course.arms import Arm
 from tff_course.course.questions import accuracy_standard_error, mean_and_error, plus_minus
 from tff_course.course.results import Results
 
 
 def seed_key(name: str, seed: int) -> str:
   return f"{name}-s{seed}"
+
+
+def method_seed_arms(methods: Mapping[str, Tuple[str, object]], seeds: Sequence[int],
+                     config_for: Callable) -> List[Arm]:
+  """One arm per seed and method (seeds outer): key "METHOD-sSEED", label "LABEL, seed
+  SEED", config `config_for(key, method, seed)`; `methods` maps a method to (label, ...)."""
+  return [Arm(seed_key(method, seed), f"{label}, seed {seed}",
+              config_for(seed_key(method, seed), method, seed))
+          for seed in seeds for method, (label, _) in methods.items()]
 
 
 def group_of(key: str) -> str:
