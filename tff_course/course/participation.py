@@ -178,8 +178,7 @@ EXPERIMENT = CourseExperiment(
         f"{set(DEFAULT_FRACTIONS)}, J in {set(DEFAULT_LOCAL_STEPS)}, one seed; --full: C "
         f"in {set(FRACTIONS)}, J in {set(LOCAL_STEPS)}, rounds x J = {FULL_STEP_BUDGET}, "
         "two seeds."),
-    duration="est. 25 min (rounds x J = 128 took 6.9 min from a clean clone, left every "
-             "arm under 30 % and the Nc = 2 arms with J >= 4 at chance); --full: est. 10 h",
+    duration="12.3 min measured from a clean clone (rounds x J = 512); --full: est. 10 h",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The project sweeps C in {0.05, 0.1, 0.2, 0.5} and J in {1, 4, 8, 16} with rounds x "
