@@ -5,7 +5,7 @@ and client selection are judged by)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Hashable, List, Optional, Tuple
+from typing import Callable, Hashable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -63,6 +63,14 @@ def evaluate_clients(keras_model, split: Split, modality: Modality) -> ClientAcc
                          split.client_ids)
 
 
+def assign_model(keras_model, trainable: Sequence[np.ndarray],
+                 non_trainable: Sequence[np.ndarray]) -> None:
+  """Sets `keras_model`'s trainable and non-trainable weights, in Keras' order."""
+  for variable, value in zip(keras_model.trainable_weights + keras_model.non_trainable_weights,
+                             list(trainable) + list(non_trainable)):
+    variable.assign(value)
+
+
 def evaluate_personal(keras_model, split: Split, modality: Modality,
                       weights_of: Callable[[Hashable], Tuple[List[np.ndarray],
                                                              List[np.ndarray]]]
@@ -78,9 +86,6 @@ def evaluate_personal(keras_model, split: Split, modality: Modality,
   predicted = np.zeros(len(split.y), np.int64)
   for client in np.unique(split.client_ids):
     rows = np.flatnonzero(split.client_ids == client)
-    trainable, non_trainable = weights_of(client)
-    for variable, value in zip(keras_model.trainable_weights + keras_model.non_trainable_weights,
-                               list(trainable) + list(non_trainable)):
-      variable.assign(value)
+    assign_model(keras_model, *weights_of(client))
     predicted[rows] = predicted_labels(keras_model, split.x[rows], modality)
   return client_accuracy(predicted, split.y, split.client_ids)

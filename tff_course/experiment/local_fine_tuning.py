@@ -10,7 +10,8 @@ import numpy as np
 
 from tff_course.data.dataset import Modality, Split
 from tff_course.errors import ConfigError
-from tff_course.experiment.client_accuracy import ClientAccuracy, client_accuracy
+from tff_course.experiment.client_accuracy import (ClientAccuracy, assign_model,
+                                                   evaluate_personal)
 
 
 def step_batches(size: int, batch_size: int, steps: int) -> np.ndarray:
@@ -35,7 +36,6 @@ def fine_tuned_accuracy(keras_model, trainable: Sequence[np.ndarray],
   rows."""
   import tensorflow as tf
 
-  from tff_course.algorithms.evaluation import predicted_labels
   from tff_course.data.pipeline import model_inputs
 
   loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -48,14 +48,12 @@ def fine_tuned_accuracy(keras_model, trainable: Sequence[np.ndarray],
     for variable, gradient in zip(variables, tape.gradient(loss, variables)):
       variable.assign_sub(learning_rate * gradient)
 
-  predicted = np.zeros(len(held_out.y), np.int64)
-  for client in np.unique(held_out.client_ids):
-    for variable, value in zip(variables + keras_model.non_trainable_weights,
-                               list(trainable) + list(non_trainable)):
-      variable.assign(value)
+  def fine_tuned(client):
+    assign_model(keras_model, trainable, non_trainable)
     rows = owners[client]
     for batch in step_batches(len(rows), batch_size, steps):
       sgd_step(model_inputs(train.x[rows[batch]], modality), train.y[rows[batch]])
-    mine = np.flatnonzero(held_out.client_ids == client)
-    predicted[mine] = predicted_labels(keras_model, held_out.x[mine], modality)
-  return client_accuracy(predicted, held_out.y, held_out.client_ids)
+    return ([w.numpy() for w in keras_model.trainable_weights],
+            [w.numpy() for w in keras_model.non_trainable_weights])
+
+  return evaluate_personal(keras_model, held_out, modality, fine_tuned)
