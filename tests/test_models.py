@@ -12,6 +12,7 @@ class ModelTest(tf.test.TestCase, parameterized.TestCase):
       ("logistic", (60,), 10, 610),
       ("mlp", (60,), 10, 4_554),
       ("mnist_2nn", (28, 28, 1), 10, 199_210),
+      ("mnist_2nn_bn", (28, 28, 1), 10, 200_410),
       ("mnist_cnn", (28, 28, 1), 10, 1_663_370),
       ("lenet5", (32, 32, 3), 10, 83_126),
       ("cifar_convnet", (32, 32, 3), 10, 122_570),
@@ -22,6 +23,10 @@ class ModelTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(model.count_params(), count)
     outputs = model(np.zeros((2, *shape), np.float32))
     self.assertEqual(outputs.shape, (2, classes))
+
+  def test_mnist_2nn_bn_keeps_moving_statistics_for_fedbn(self):
+    model = build_model("mnist_2nn_bn", (28, 28, 1), 10)
+    self.assertEqual([w.shape[0] for w in model.non_trainable_weights], [200] * 4)
 
   def test_shakespeare_lstm(self):
     for vocabulary in (81, 90):

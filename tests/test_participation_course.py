@@ -35,7 +35,8 @@ class ParticipationCourseTest(tf.test.TestCase):
     small = {"iid": None, "nc2": 2}
     with mock.patch.multiple(participation, DATASET="synthetic_iid", MODEL="mlp",
                              PARTITIONS=small, DEFAULT_FRACTIONS=(0.1, 0.5),
-                             DEFAULT_LOCAL_STEPS=(1, 4), STEP_BUDGET=4, EVALUATIONS=2):
+                             DEFAULT_LOCAL_STEPS=(1, 4), STEP_BUDGET=4, EVALUATIONS=2,
+                             SEEDS=(0,)):
       experiment = course_experiment("participation")
       report = run_course_experiment(
           experiment, run_dir, progress=False,

@@ -1,4 +1,4 @@
-"""The personalization course experiment: arms differ only in the algorithm; end to end on
+"""The personalization course experiment: arms differ only in the algorithm (and model); end to end on
 synthetic data with each client's held-out split, fine-tuning, report and answers."""
 
 import json
@@ -12,12 +12,12 @@ from tff_course.course import course_experiment, plan_arms, run_course_experimen
 from tff_course.course import personalization
 from tff_course.experiment.client_states import STATES_DIR
 
-FIELDS = ("algorithm", "ditto_lambda", "seed")
+FIELDS = ("algorithm", "ditto_lambda", "model", "seed")
 
 
 class PersonalizationCourseTest(tf.test.TestCase):
 
-  def test_arms_differ_only_in_the_algorithm(self):
+  def test_arms_differ_only_in_the_algorithm_and_model(self):
     planned = plan_arms(course_experiment("personalization"), setting="default")
     self.assertLen(planned, len(personalization.SEEDS) * len(personalization.METHODS))
     rest = set()
@@ -43,7 +43,7 @@ class PersonalizationCourseTest(tf.test.TestCase):
     self.assertIn(personalization.FINE_TUNED, text)
     for image in ("curves.png", "fine-tuned.png"):
       self.assertTrue(os.path.isfile(os.path.join(run_dir, image)))
-    for key in ("ditto-1-s0", "fedper-s0"):
+    for key in ("ditto-1-s0", "fedper-s0", "fedbn-s0"):
       self.assertTrue(os.path.isdir(os.path.join(run_dir, key, STATES_DIR)))
 
 

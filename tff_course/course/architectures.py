@@ -181,8 +181,8 @@ EXPERIMENT = CourseExperiment(
         f"{int(CLIENTS * CLIENT_FRACTION)} clients a round, {LOCAL_STEPS} local steps of "
         f"{BATCH}, {ROUNDS} rounds, seeds {', '.join(map(str, SEEDS))}: the same budget "
         "for every architecture. The batch-norm ResNet averages its moving statistics."),
-    duration="42.7 min measured from a clean clone while the test suite shared the machine "
-             "for most of it (alone: not measured); --full: 200 rounds, 3 seeds, est. 8 h",
+    duration="17.8 min measured from a clean clone (alone); --full: 200 rounds, 3 seeds, "
+             "est. 4.5 h",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The project's architectures study: the CNN, ResNet-20 with batch norm and with "

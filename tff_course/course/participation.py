@@ -33,8 +33,8 @@ DEFAULT_LOCAL_STEPS = (1, 4, 16)
 PARTITIONS: Dict[str, Optional[int]] = {"iid": None, "nc2": 2}
 STEP_BUDGET = 512
 FULL_STEP_BUDGET = 1024
-SEEDS = (0,)
-FULL_SEEDS = (0, 1)
+SEEDS = (0, 1)
+FULL_SEEDS = (0, 1, 2)
 EVALUATIONS = 4
 
 
@@ -175,9 +175,9 @@ EXPERIMENT = CourseExperiment(
         "two classes each; a share C of them a round take J local SGD steps (lr "
         f"{CLIENT_LR:g}, B {BATCH_SIZE}) of the small ConvNet, for {STEP_BUDGET} / J rounds, "
         f"so rounds x J = {STEP_BUDGET} in every arm. Default: C in "
-        f"{set(DEFAULT_FRACTIONS)}, J in {set(DEFAULT_LOCAL_STEPS)}, one seed; --full: C "
-        f"in {set(FRACTIONS)}, J in {set(LOCAL_STEPS)}, rounds x J = {FULL_STEP_BUDGET}, "
-        "two seeds."),
+        f"{set(DEFAULT_FRACTIONS)}, J in {set(DEFAULT_LOCAL_STEPS)}, {len(SEEDS)} seeds; "
+        f"--full: C in {set(FRACTIONS)}, J in {set(LOCAL_STEPS)}, rounds x J = "
+        f"{FULL_STEP_BUDGET}, {len(FULL_SEEDS)} seeds."),
     duration="12.3 min measured from a clean clone (rounds x J = 512); --full: est. 10 h",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(

@@ -1,6 +1,7 @@
 """Personalized federated learning on MNIST where every client holds two digits: one global
-model (FedAvg), the global model fine-tuned locally, Ditto's personal models and FedPer's
-personal heads, each scored on every client's own held-out examples.
+model (FedAvg), the global model fine-tuned locally, Ditto's personal models, FedPer's
+personal heads and FedBN's personal batch norm, each scored on every client's own held-out
+examples.
 
 With two digits per client, a model that only tells those two apart does well on the
 client's data: the question is how much each method wins there, for the average client and
@@ -28,6 +29,7 @@ from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConf
 
 DATASET = "mnist"
 MODEL = "mnist_2nn"
+BN_MODEL = "mnist_2nn_bn"
 CLIENTS = 100
 SHARDS = 2
 HOLDOUT = 0.2
@@ -46,6 +48,9 @@ METHODS: Dict[str, Tuple[str, Dict[str, object]]] = {
     "ditto-0.1": ("Ditto, lambda 0.1", {"algorithm": "ditto", "ditto_lambda": 0.1}),
     "ditto-1": ("Ditto, lambda 1", {"algorithm": "ditto", "ditto_lambda": 1.0}),
     "fedper": ("FedPer (personal output layer)", {"algorithm": "fedper"}),
+    "fedavg-bn": ("FedAvg, 2NN with batch norm", {"algorithm": "fedavg", "model": BN_MODEL}),
+    "fedbn": ("FedBN (2NN with batch norm, kept per client)",
+              {"algorithm": "fedbn", "model": BN_MODEL}),
 }
 FINE_TUNED = "FedAvg, then each client fine-tuned locally"
 
@@ -55,10 +60,10 @@ def _config(key: str, method: str, seed: int, rounds: int) -> ExperimentConfig:
       name=key,
       data=DataConfig(dataset=DATASET, partition="shards", num_clients=CLIENTS,
                       shards_per_client=SHARDS, client_holdout=HOLDOUT),
-      train=TrainConfig(model=MODEL, client_lr=LR, epochs=None, steps=LOCAL_STEPS,
-                        batch_size=BATCH, rounds=rounds, client_fraction=CLIENT_FRACTION,
-                        eval_every=EVAL_EVERY, checkpoint_every=EVAL_EVERY, seed=seed,
-                        **METHODS[method][1]))
+      train=TrainConfig(**{"model": MODEL, **METHODS[method][1]}, client_lr=LR,
+                        epochs=None, steps=LOCAL_STEPS, batch_size=BATCH, rounds=rounds,
+                        client_fraction=CLIENT_FRACTION, eval_every=EVAL_EVERY,
+                        checkpoint_every=EVAL_EVERY, seed=seed))
 
 
 def arms(setting: str) -> List[Arm]:
@@ -159,12 +164,14 @@ def report(results: Results) -> List[str]:
           markdown.table(["method", "global test accuracy", "clients' mean",
                           "clients' 10th percentile"], _rows(results, tuned)),
           f"Clients' columns: each client scored on its held-out {HOLDOUT:.0%} under the "
-          "model it would use (its personal model or head for Ditto and FedPer, the "
-          "global model for FedAvg, FedAvg's model after "
+          "model it would use (its personal model or head for Ditto and FedPer, the global "
+          "model with its own batch-norm layers for FedBN, the global model for FedAvg, "
+          "FedAvg's model after "
           f"{FINE_TUNE_STEPS} local SGD steps for the fine-tuned row). Global test "
           "accuracy: the server's model on MNIST's test split (FedPer's global head "
           "stays as initialized, yet scores well: the clients' heads start from it and "
-          "move little, so the shared body learns to work with it).",
+          "move little, so the shared body learns to work with it; FedBN's global model "
+          "keeps the batch-norm layers as initialized, an identity at inference).",
           _curves(results),
           accuracy_histogram(results, {f"{FINE_TUNED}, seed {seed}": s
                                        for seed, s in zip(SEEDS, scored)},
@@ -195,25 +202,31 @@ def questions(results: Results) -> List[Answer]:
              f"The global model is FedAvg's whatever lambda (lambda only pulls the personal "
              f"models): {markdown.percent(accuracy['ditto-0.1'][0])} and "
              f"{markdown.percent(accuracy['ditto-1'][0])} test accuracy.", MEASURED),
+      Answer("Does keeping batch norm on the clients (FedBN) personalize?",
+             f"FedBN: {pair('fedbn')}; FedAvg of the same batch-norm 2NN (statistics "
+             f"averaged): {pair('fedavg-bn')}. FedBN was designed for feature shift "
+             "(clients whose inputs differ in style); here the clients differ in labels.",
+             MEASURED),
   ]
 
 
 EXPERIMENT = CourseExperiment(
     name="personalization",
-    title="Personalization: local fine-tuning, Ditto and FedPer against one global model",
+    title="Personalization: local fine-tuning, Ditto, FedPer and FedBN against one global "
+          "model",
     description=(
         f"MNIST dealt to {CLIENTS} clients as McMahan et al.'s shards ({SHARDS} digits "
         f"each), every client keeping {HOLDOUT:.0%} of its examples as its own test data; "
         f"{int(CLIENTS * CLIENT_FRACTION)} clients a round take {LOCAL_STEPS} SGD steps "
         f"(lr {LR:g}, B = {BATCH}) of the 2NN for {ROUNDS} rounds, seeds "
-        f"{', '.join(map(str, SEEDS))}. Ditto's personal models "
-        "and FedPer's heads are kept per client in the run's client-state store. FedBN "
-        "(tff_course.algorithms.partial_personal) needs batch normalization, which the "
-        "2NN has not; it is not an arm here."),
+        f"{', '.join(map(str, SEEDS))}. Ditto's personal models, FedPer's heads and "
+        "FedBN's batch-norm layers are kept per client in the run's client-state store. "
+        f"FedBN and its FedAvg baseline train {BN_MODEL} (the 2NN with batch norm before "
+        "each hidden ReLU)."),
     duration="2.6 min measured from a clean clone (2 seeds, 40 rounds); --full: 150 rounds, "
              "3 seeds, est. 15 min",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The project's personalization contribution: per-client evaluation on each "
         "client's own held-out data (mean, 10th percentile, histogram), local fine-tuning "
-        "after FL, Ditto and FedPer, each keeping personal state per client."))
+        "after FL, Ditto, FedPer and FedBN, each keeping personal state per client."))

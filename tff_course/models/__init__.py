@@ -5,6 +5,7 @@
 | logistic | 610 on 60 features, 10 classes |
 | mlp | 4,554 on 60 features, 10 classes (one hidden layer of 64) |
 | mnist_2nn | 199,210 (McMahan et al. 2017) |
+| mnist_2nn_bn | 199,610 trainable + 800 moving statistics (the 2NN, batch norm before each ReLU) |
 | mnist_cnn | 1,663,370 (McMahan et al. 2017) |
 | lenet5 | 83,126 on 32x32x3 |
 | dlg_lenet | 15,826 on 32x32x3, 10 classes (Zhu et al. 2019's sigmoid LeNet) |
@@ -26,7 +27,7 @@ from tff_course.errors import ConfigError
 from tff_course.models.dense import logistic, mlp
 from tff_course.models.dlg import dlg_lenet
 from tff_course.models.lstm import shakespeare_lstm, shakespeare_lstm_lm, shakespeare_lstm_paper
-from tff_course.models.mcmahan import mnist_2nn, mnist_cnn
+from tff_course.models.mcmahan import mnist_2nn, mnist_2nn_bn, mnist_cnn
 from tff_course.models.resnet import resnet20_groupnorm
 from tff_course.models.resnet_cifar import resnet20_cifar
 from tff_course.models.small import cifar_convnet, lenet5
@@ -36,6 +37,7 @@ MODEL_BUILDERS: Dict[str, Callable] = {
     "logistic": logistic,
     "mlp": mlp,
     "mnist_2nn": mnist_2nn,
+    "mnist_2nn_bn": mnist_2nn_bn,
     "mnist_cnn": mnist_cnn,
     "lenet5": lenet5,
     "dlg_lenet": dlg_lenet,
@@ -62,6 +64,7 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int, **optio
 
 
 __all__ = ["MODEL_BUILDERS", "build_model", "cifar_convnet", "dlg_lenet", "lenet5", "logistic",
-           "mlp", "mnist_2nn", "mnist_cnn", "resnet20_cifar", "resnet20_groupnorm", "shakespeare_lstm",
+           "mlp", "mnist_2nn", "mnist_2nn_bn", "mnist_cnn", "resnet20_cifar",
+           "resnet20_groupnorm", "shakespeare_lstm",
            "shakespeare_lstm_lm", "shakespeare_lstm_paper", "vit_small_for_shape",
            "vit_tiny_for_shape"]

@@ -24,6 +24,21 @@ def mnist_2nn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int = 10):
   ], name="mnist_2nn")
 
 
+def mnist_2nn_bn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int = 10):
+  """The 2NN with batch normalization before each hidden ReLU (a model FedBN applies to);
+  outputs logits."""
+  import tensorflow as tf
+
+  layers = tf.keras.layers
+  hidden = []
+  for _ in range(2):
+    hidden += [layers.Dense(200, use_bias=False), layers.BatchNormalization(),
+               layers.ReLU()]
+  return tf.keras.Sequential([layers.InputLayer(input_shape=tuple(input_shape)),
+                              layers.Flatten(), *hidden, layers.Dense(num_classes)],
+                             name="mnist_2nn_bn")
+
+
 def mnist_cnn(input_shape: Sequence[int] = (28, 28, 1), num_classes: int = 10):
   """McMahan's CNN: conv5x5(32)-pool-conv5x5(64)-pool-dense(512)-dense; outputs logits."""
   import tensorflow as tf
