@@ -223,8 +223,8 @@ EXPERIMENT = CourseExperiment(
         "FedBN's batch-norm layers are kept per client in the run's client-state store. "
         f"FedBN and its FedAvg baseline train {BN_MODEL} (the 2NN with batch norm before "
         "each hidden ReLU)."),
-    duration="2.6 min measured from a clean clone (2 seeds, 40 rounds); --full: 150 rounds, "
-             "3 seeds, est. 15 min",
+    duration="2.9 min measured from a clean clone (2 seeds, 40 rounds); --full: 150 rounds, "
+             "3 seeds, est. 16 min",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The project's personalization contribution: per-client evaluation on each "
