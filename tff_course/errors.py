@@ -11,3 +11,7 @@ class DataError(TffCourseError, ValueError):
 
 class ConfigError(TffCourseError, ValueError):
   """An argument or setting has a value the toolkit cannot use."""
+
+
+class WorkerError(TffCourseError, RuntimeError):
+  """A TFF worker did not start, stopped, or does not answer."""

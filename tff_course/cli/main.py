@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
   from tasks.diffusion import cli as diffusion_cli
   from tasks.inversion import cli as inversion_cli
   from tff_course.cli import (data_commands, distributed_commands, experiment_commands,
-                              sparse_commands, train_commands)
+                              sparse_commands, train_commands, worker_command)
 
   parser = argparse.ArgumentParser(
       prog=PROG,
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
   experiment_commands.add_parser(commands)
   sparse_commands.add_parser(commands)
   distributed_commands.add_parser(commands)
+  worker_command.add_parser(commands)
   return parser
 
 

@@ -53,6 +53,10 @@ def _add_common(parser) -> None:
   add_out(parser, "where the run writes (default: runs/NAME)", old=("--run-dir",))
   add_data_dir(parser)
   parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+  parser.add_argument("--workers", metavar="N | HOST:PORT,...",
+                      help="run each round on N local TFF workers, or on running "
+                           "`tff-course worker`s at these addresses: each takes a share of "
+                           "the round's clients (same as --set train.workers=...)")
 
 
 def _load(config_arg: str):
@@ -107,9 +111,13 @@ def _report(summary, seeds) -> None:
         f"{n} {summary['mean'][n]:.4f} +- {summary['std'][n]:.4f}" for n in names))
 
 
+def _worker_overrides(args):
+  return [f"train.workers={args.workers}"] if args.workers else []
+
+
 def _train(args) -> int:
   loaded = _load(args.config)
-  config = loaded.with_overrides(args.overrides)
+  config = loaded.with_overrides(args.overrides + _worker_overrides(args))
   note_dropped_options([(loaded, config)])
   return _execute(config, args)
 
@@ -117,7 +125,7 @@ def _train(args) -> int:
 def _demo(args) -> int:
   from tff_course.experiment.presets import demo_config
 
-  return _execute(demo_config(args.dataset), args)
+  return _execute(demo_config(args.dataset).with_overrides(_worker_overrides(args)), args)
 
 
 def _plot(args) -> int:

@@ -178,7 +178,8 @@ EXPERIMENT = CourseExperiment(
         f"{set(DEFAULT_FRACTIONS)}, J in {set(DEFAULT_LOCAL_STEPS)}, {len(SEEDS)} seeds; "
         f"--full: C in {set(FRACTIONS)}, J in {set(LOCAL_STEPS)}, rounds x J = "
         f"{FULL_STEP_BUDGET}, {len(FULL_SEEDS)} seeds."),
-    duration="12.3 min measured from a clean clone (rounds x J = 512); --full: est. 10 h",
+    duration="20.8 min measured from a clean clone (2 seeds, rounds x J = 512); --full: "
+             "est. 15 h",
     arms=arms, report=report, questions=questions, errors=SEED_ERRORS,
     assignment=(
         "The project sweeps C in {0.05, 0.1, 0.2, 0.5} and J in {1, 4, 8, 16} with rounds x "

@@ -18,6 +18,7 @@ from tff_course.algorithms.schedule_names import SCHEDULES
 from tff_course.errors import ConfigError
 from tff_course.field_types import typed
 from tff_course.key_value import parse_key_value
+from tff_course.runtime.worker_set import worker_set
 
 FORMAT_VERSION = 1
 ALGORITHMS = ("fedavg", "fedprox", "fedsgd", "centralized", "sparse_fedavg", "scaffold",
@@ -126,6 +127,11 @@ class TrainConfig:
       weighted mean update (the same mean up to rounding; see
       tff_course.algorithms.packed); 0 makes one call per client, as TFF does. Other
       aggregators need every client's update and always make one call per client.
+    workers: the TFF workers a round runs on: a whole number of local worker processes
+      this program starts and stops, or "HOST:PORT,HOST:PORT" of running `tff-course
+      worker`s. With more than one, each takes a share of the round's clients and the
+      driver merges their aggregates (group_mean cannot be merged, and algorithms with
+      per-client state cannot be split yet: both are refused).
   """
 
   model: str = "mlp"
@@ -170,6 +176,9 @@ class TrainConfig:
   selection_alpha: Optional[float] = None
   selection_weights: str = "examples"
   power_of_choice: Optional[int] = None
+  workers: Any = dataclasses.field(
+      default=1, metadata={"expected": "a whole number of local workers, or HOST:PORT "
+                                       "addresses separated by commas"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,6 +284,16 @@ def validate(config: ExperimentConfig) -> None:
     value = getattr(train, name)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
       raise ConfigError(f"train.{name}: got {value!r}, expected a whole number >= 1")
+  workers = worker_set(train.workers)
+  if workers.merged and train.aggregator == "group_mean":
+    raise ConfigError(f"train.workers: got {train.workers!r}, but aggregator 'group_mean' "
+                      "cannot be split across workers (its weights need every group's "
+                      "total before any client scales its update); use train.workers=1")
+  if workers.merged and train.algorithm in CLIENT_STATE_ALGORITHMS:
+    raise ConfigError(f"train.workers: got {train.workers!r}, but {train.algorithm} keeps "
+                      "per-client state, and TFF 0.87's mergeable context returns the "
+                      "workers' per-client results in the order the workers finish, not "
+                      "the clients' order; use train.workers=1")
   if isinstance(train.client_slots, bool) or train.client_slots < 0:
     raise ConfigError(f"train.client_slots: got {train.client_slots!r}, expected a whole "
                       f"number >= 0 (0: one TFF call per client)")

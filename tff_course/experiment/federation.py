@@ -21,6 +21,7 @@ from tff_course.experiment.config import (CLIENT_STATE_ALGORITHMS, ExperimentCon
                                           check_byzantine)
 from tff_course.partition import Partition, cifar_noniid_group_test, make_partition
 from tff_course.partition.holdout import client_split, hold_out
+from tff_course.runtime.worker_set import worker_set
 from tff_course.sampling import (Device, get_devices_for_round,
                                  get_devices_for_round_GROUP, round_seed)
 from tff_course.sampling.device import group_indices
@@ -90,9 +91,11 @@ class Federation:
 
   @property
   def client_slots(self) -> int:
-    """How many TFF client calls share a round's clients (0: one call per client)."""
+    """How many TFF client calls share a round's clients (0: one call per client); at
+    least one per worker."""
     train = self.config.train
-    return (train.client_slots if train.aggregator == "mean" and
+    slots = max(train.client_slots, worker_set(train.workers).count)
+    return (slots if train.client_slots and train.aggregator == "mean" and
             train.algorithm not in ("sparse_fedavg", *CLIENT_STATE_ALGORITHMS) and
             train.selection_weights != "unbiased" and not self.sends_statistics else 0)
 

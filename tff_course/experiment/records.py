@@ -17,6 +17,7 @@ CONFIG_FILE = "config.json"
 VERSIONS_FILE = "versions.json"
 MODEL_WEIGHTS = "model.weights.h5"
 RESUMABLE_CHANGES = {("train", "rounds")}
+EXECUTION_FIELDS = {("train", "workers")}
 
 
 def record_run(run_dir: str, config: ExperimentConfig) -> None:
@@ -27,8 +28,8 @@ def record_run(run_dir: str, config: ExperimentConfig) -> None:
 
 
 def check_resumable(run_dir: str, config: ExperimentConfig) -> bool:
-  """True if `run_dir` holds an earlier run of this config (only rounds may differ, and
-  not when a learning-rate schedule spans the rounds).
+  """True if `run_dir` holds an earlier run of this config (only the workers, and the
+  rounds unless a learning-rate schedule spans them, may differ).
 
   Raises:
     ConfigError: the directory holds a run of a different config.
@@ -38,7 +39,8 @@ def check_resumable(run_dir: str, config: ExperimentConfig) -> bool:
     return False
   with open(path, encoding="utf-8") as stream:
     saved = from_dict(json.load(stream))
-  resumable = RESUMABLE_CHANGES if saved.train.lr_schedule == "constant" else set()
+  resumable = EXECUTION_FIELDS | (RESUMABLE_CHANGES if saved.train.lr_schedule == "constant"
+                                  else set())
   differences = [f"{section}.{name}: {old!r} -> {new!r}"
                  for (section, name), (old, new) in _differences(saved, config).items()
                  if (section, name) not in resumable]

@@ -32,6 +32,7 @@ from tff_course.experiment.records import (CHECKPOINTS_DIR, check_resumable,
                                            save_model_weights)
 from tff_course.experiment.releases import MetricReleases
 from tff_course.runtime.coroutines import run_coroutine
+from tff_course.runtime.worker_set import worker_set
 
 
 CLIENT_RECORDS_DIR = "client-records"
@@ -53,12 +54,15 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
     ConfigError: `run_dir` holds a run of a different config.
     TrainingDiverged: the loss became NaN (the last good checkpoint is kept).
   """
+  from tff_course.runtime.context import using_workers
+
   resuming = check_resumable(run_dir, config)
   records_dir = os.path.join(run_dir, CLIENT_RECORDS_DIR)
   if resuming and last_checkpoint_round(run_dir) >= config.train.rounds:
     shutil.rmtree(records_dir, ignore_errors=True)
     return last_metrics(run_dir)
-  with build_federation(config, data_dir=data_dir, records_dir=records_dir) as federation:
+  with using_workers(worker_set(config.train.workers)), \
+      build_federation(config, data_dir=data_dir, records_dir=records_dir) as federation:
     os.makedirs(run_dir, exist_ok=True)
     return _run(federation, run_dir, resuming, progress, on_round_end)
 

@@ -1,94 +1,222 @@
-"""The one TFF execution context of a program, and the worker process behind it.
+"""The one TFF execution context of a program, and the workers behind it.
 
 `install_context()` makes the toolkit's context TFF's default (replacing the one TFF
-installs at import, whose worker nobody stops). The worker starts on the first
-computation, from the calling thread, and `worker.py` makes sure it stops. Library
-code that runs TFF computations calls `install_context()` (or `ensure_worker()`);
-nothing else in the toolkit creates contexts.
+installs at import, whose worker nobody stops). Its workers start on the first
+computation, from the calling thread, and `worker.py` makes sure the ones this program
+starts stop. With one local worker the context is TFF's synchronous C++ context; with
+several, or with workers at HOST:PORT addresses (`WorkerSet`), it is TFF's mergeable
+context, which splits each round's clients across them and merges their aggregates.
+Library code that runs TFF computations calls `install_context()` (or
+`ensure_worker()`); nothing else in the toolkit creates contexts.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import threading
-from typing import Optional
+import time
+from typing import List, Optional
 
+from tff_course.errors import WorkerError
 from tff_course.runtime.worker import WorkerProcess, stop_all_workers, wait_until_ready
+from tff_course.runtime.worker_set import WorkerSet
 
 _GRPC_MAX_MESSAGE_BYTES = 2 * 1000 * 1000 * 1000
+_CONNECT_TIMEOUT_SECONDS = 30.0
 _LOCK = threading.RLock()
-_STATE = {"context": None, "worker": None, "stub": None, "log_path": None}
+_STATE = {"context": None, "workers": WorkerSet(), "pool": [], "log_path": None}
 
 
-def install_context(*, log_path: Optional[str] = None) -> None:
-  """Makes the toolkit's execution context TFF's default (once; cheap, starts nothing).
+@dataclasses.dataclass
+class PoolMember:
+  """One worker of the pool: where it serves, its gRPC stub, and its process when this
+  program started it."""
+
+  address: str
+  stub: object
+  process: Optional[WorkerProcess] = None
+
+  def check(self) -> None:
+    """Raises WorkerError naming the worker when it no longer serves (TFF would retry a
+    lost connection for ever)."""
+    if self.process is not None:
+      if not self.process.running():
+        raise WorkerError(f"TFF worker {self.address} stopped (exit status "
+                           f"{self.process.process.returncode}; its log: "
+                           f"{self.process.log_path})")
+      return
+    if not _wait_ready(self.stub, _CONNECT_TIMEOUT_SECONDS):
+      raise WorkerError(f"TFF worker {self.address} does not answer (waited "
+                         f"{_CONNECT_TIMEOUT_SECONDS:.0f} s); start it again with "
+                         f"`tff-course worker --port {self.address.rpartition(':')[2]}` "
+                         f"and run the same command to resume")
+
+
+def install_context(*, log_path: Optional[str] = None,
+                    workers: Optional[WorkerSet] = None) -> None:
+  """Makes the toolkit's execution context TFF's default (cheap, starts nothing).
 
   Args:
-    log_path: file that receives the worker's own output (default: discarded).
+    log_path: file that receives local workers' own output (default: discarded).
+    workers: the workers rounds run on (default: the last ones asked for, at first one
+      local worker); a different set stops the local workers of the old one.
   """
   with _LOCK:
     if log_path is not None:
       _STATE["log_path"] = log_path
+    if workers is not None and workers != _STATE["workers"]:
+      _stop_pool()
+      _STATE.update(workers=workers, context=None)
     if _STATE["context"] is None:
-      _STATE["context"] = _build_context()
+      _STATE["context"] = _build_context(_STATE["workers"])
       import tensorflow_federated as tff
       tff.framework.set_default_context(_STATE["context"])
 
 
-def ensure_worker() -> WorkerProcess:
-  """Installs the context if needed and starts its worker now; returns the worker."""
+@contextlib.contextmanager
+def using_workers(workers: WorkerSet):
+  """Runs the block's computations on `workers`, then goes back to the workers before
+  (stopping the local ones it started when they differ)."""
+  previous = _STATE["workers"]
+  install_context(workers=workers)
+  try:
+    yield
+  finally:
+    install_context(workers=previous)
+
+
+def current_workers() -> WorkerSet:
+  return _STATE["workers"]
+
+
+def pool_addresses() -> List[str]:
+  """The HOST:PORT of every worker the context runs on now (none before it starts)."""
+  return [member.address for member in _STATE["pool"]]
+
+
+def ensure_pool() -> List[PoolMember]:
+  """Installs the context if needed and starts (or connects to) its workers now; a local
+  worker that died is started again."""
   install_context()
   with _LOCK:
-    worker = _STATE["worker"]
-    if worker is None or not worker.running():
-      worker, stub = _start_worker(_STATE["log_path"])
-      _STATE.update(worker=worker, stub=stub)
-    return worker
+    pool = _STATE["pool"]
+    if not pool or any(m.process is not None and not m.process.running() for m in pool):
+      _stop_pool()
+      pool = _start_pool(_STATE["workers"], _STATE["log_path"])
+      _STATE["pool"] = pool
+    return pool
+
+
+def ensure_worker() -> Optional[WorkerProcess]:
+  """Starts the workers now (see `ensure_pool`); returns the first local one (None when
+  the workers are remote)."""
+  return ensure_pool()[0].process
 
 
 def shutdown_context() -> None:
-  """Stops the worker; the next computation starts a fresh one."""
+  """Stops the local workers; the next computation starts fresh ones."""
   with _LOCK:
-    stop_all_workers()
-    _STATE.update(worker=None, stub=None)
+    _stop_pool()
 
 
-def _start_worker(log_path: Optional[str]):
+def _stop_pool() -> None:
+  stop_all_workers()
+  _STATE["pool"] = []
+
+
+def _channel(address: str):
   import grpc
-  import portpicker
-  import tensorflow_federated as tff
 
-  worker = WorkerProcess(portpicker.pick_unused_port(), log_path=log_path)
   options = [("grpc.max_message_length", _GRPC_MAX_MESSAGE_BYTES),
              ("grpc.max_receive_message_length", _GRPC_MAX_MESSAGE_BYTES),
              ("grpc.max_send_message_length", _GRPC_MAX_MESSAGE_BYTES)]
-  channel = grpc.insecure_channel(f"localhost:{worker.port}", options)
-  stub = tff.framework.RemoteExecutorGrpcStub(channel)
-  wait_until_ready(lambda: stub.is_ready, worker)
-  return worker, stub
+  return grpc.insecure_channel(address, options)
 
 
-def _build_context():
+def _wait_ready(stub, timeout: float) -> bool:
+  deadline = time.monotonic() + timeout
+  while not stub.is_ready:
+    if time.monotonic() > deadline:
+      return False
+    time.sleep(0.05)
+  return True
+
+
+def wait_for_worker(address: str, timeout: float,
+                    process: Optional[WorkerProcess] = None) -> PoolMember:
+  """Connects to the worker at `address` ("HOST:PORT") once it answers.
+
+  Raises:
+    WorkerError: it did not answer within `timeout` seconds (or `process`, the worker
+      this program started there, exited first).
+  """
+  import tensorflow_federated as tff
+
+  member = PoolMember(address, tff.framework.RemoteExecutorGrpcStub(_channel(address)),
+                      process)
+  if process is not None:
+    wait_until_ready(lambda: member.stub.is_ready, process)
+  elif not _wait_ready(member.stub, timeout):
+    host, _, port = address.rpartition(":")
+    raise WorkerError(f"TFF worker {address} did not answer within {timeout:g} s; start "
+                      f"it on {host} with `tff-course worker --port {port}`")
+  return member
+
+
+def _start_pool(workers: WorkerSet, log_path: Optional[str]) -> List[PoolMember]:
+  import portpicker
+
+  pool = [wait_for_worker(f"{host}:{port}", _CONNECT_TIMEOUT_SECONDS)
+          for host, port in workers.addresses]
+  for _ in range(0 if workers.addresses else workers.local):
+    worker = WorkerProcess(portpicker.pick_unused_port(), log_path=log_path)
+    pool.append(wait_for_worker(f"localhost:{worker.port}", _CONNECT_TIMEOUT_SECONDS,
+                                worker))
+  return pool
+
+
+def _executor_factory(index: int):
   import tensorflow_federated as tff
 
   def stack_fn(cardinalities):
     cardinalities.setdefault(tff.CLIENTS, 0)
-    worker, stub = _STATE["worker"], _STATE["stub"]
-    if worker is None or not worker.running():
-      raise RuntimeError("the TFF worker is not running; it stopped or was never started "
-                         f"(its log: {worker.log_path if worker else 'none'})")
-    executor = tff.framework.RemoteExecutor(stub)
+    pool = _STATE["pool"]
+    if index >= len(pool):
+      raise WorkerError("the TFF workers are not running; they stopped or were never "
+                         "started")
+    pool[index].check()
+    executor = tff.framework.RemoteExecutor(pool[index].stub)
     executor.set_cardinalities(cardinalities)
     return executor
 
-  class OwnedWorkerContext(tff.framework.SyncExecutionContext):
-    """TFF's synchronous C++ context, whose worker starts in the calling thread."""
+  return tff.framework.ResourceManagingExecutorFactory(executor_stack_fn=stack_fn)
 
-    def invoke(self, comp, arg):
-      ensure_worker()
+
+def _build_context(workers: WorkerSet):
+  import tensorflow_federated as tff
+
+  options = dict(compiler_fn=tff.backends.native.desugar_and_transform_to_native,
+                 transform_args=tff.tensorflow.transform_args,
+                 transform_result=tff.tensorflow.transform_result)
+  if not workers.merged:
+    class OwnedWorkerContext(tff.framework.SyncExecutionContext):
+      """TFF's synchronous C++ context, whose worker starts in the calling thread."""
+
+      def invoke(self, comp, arg):
+        ensure_pool()
+        return super().invoke(comp, arg)
+
+    return OwnedWorkerContext(executor_fn=_executor_factory(0), **options)
+
+  class OwnedWorkersMergeableContext(tff.framework.MergeableCompExecutionContext):
+    """TFF's mergeable context over the pool's workers, started in the calling thread."""
+
+    def invoke(self, comp, arg=None):
+      ensure_pool()
       return super().invoke(comp, arg)
 
-  factory = tff.framework.ResourceManagingExecutorFactory(executor_stack_fn=stack_fn)
-  return OwnedWorkerContext(
-      executor_fn=factory, compiler_fn=tff.backends.native.desugar_and_transform_to_native,
-      transform_args=tff.tensorflow.transform_args,
-      transform_result=tff.tensorflow.transform_result)
+  contexts = [tff.framework.AsyncExecutionContext(executor_fn=_executor_factory(i), **options)
+              for i in range(workers.count)]
+  return OwnedWorkersMergeableContext(
+      contexts, compiler_fn=tff.backends.native.compile_to_mergeable_comp_form)

@@ -23,6 +23,7 @@ import sys
 import time
 from typing import List, Optional
 
+from tff_course.errors import WorkerError
 from tff_course.runtime.exit_callbacks import cancel, on_exit
 
 _PR_SET_PDEATHSIG = 1
@@ -56,7 +57,9 @@ def prepare_child() -> None:
 
 
 class WorkerProcess:
-  """One running `worker_binary`, serving on `port`, stopped by `stop()`."""
+  """One running `worker_binary`, serving on `port` (on every interface), stopped by
+  `stop()`; its output goes to `log_path` (default: discarded; "-": this program's
+  stdout and stderr)."""
 
   def __init__(self, port: int, *, log_path: Optional[str] = None,
                max_concurrent_computation_calls: int = -1):
@@ -64,7 +67,8 @@ class WorkerProcess:
     self.log_path = log_path or os.devnull
     args = [worker_binary_path(), f"--port={port}",
             f"--max_concurrent_computation_calls={max_concurrent_computation_calls}"]
-    self._log = open(self.log_path, "ab")  # pylint: disable=consider-using-with
+    self._log = (None if self.log_path == "-"
+                 else open(self.log_path, "ab"))  # pylint: disable=consider-using-with
     self.process = subprocess.Popen(  # pylint: disable=consider-using-with
         args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
         env={"MALLOC_ARENA_MAX": _MALLOC_ARENAS, **os.environ},
@@ -91,7 +95,8 @@ class WorkerProcess:
         self.process.wait()
       except ProcessLookupError:
         pass
-    self._log.close()
+    if self._log is not None:
+      self._log.close()
     cancel(self._exit_token)
     if self in _LIVE:
       _LIVE.remove(self)
@@ -111,10 +116,10 @@ def wait_until_ready(is_ready, worker: WorkerProcess) -> None:
   deadline = time.monotonic() + _STARTUP_TIMEOUT_SECONDS
   while not is_ready():
     if not worker.running():
-      raise RuntimeError(
+      raise WorkerError(
           f"TFF worker exited with status {worker.process.returncode} before serving; "
           f"see {worker.log_path}")
     if time.monotonic() > deadline:
       worker.stop()
-      raise RuntimeError(f"TFF worker did not answer within {_STARTUP_TIMEOUT_SECONDS:.0f} s")
+      raise WorkerError(f"TFF worker did not answer within {_STARTUP_TIMEOUT_SECONDS:.0f} s")
     time.sleep(0.05)

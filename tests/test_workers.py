@@ -1,0 +1,164 @@
+"""Rounds spread over several TFF workers: the worker set a config names, the same
+metrics on 1, 2 and 3 loopback workers, and `tff-course worker` serving a driver."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import portpicker
+import tensorflow as tf
+
+from tests.processes import alive, wait_gone
+from tff_course.errors import ConfigError
+from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
+from tff_course.experiment.records import check_resumable, record_run
+from tff_course.experiment.runner import run_experiment
+from tff_course.runtime.context import pool_addresses
+from tff_course.runtime.worker_set import WorkerSet, worker_set
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+CLI = [sys.executable, "-m", "tff_course"]
+
+
+def config(**train):
+  options = dict(model="mlp", client_lr=0.05, epochs=None, steps=3, batch_size=10,
+                 rounds=2, client_fraction=0.5, eval_every=1, seed=0)
+  return ExperimentConfig(name="workers", data=DataConfig(dataset="synthetic",
+                                                          partition="natural",
+                                                          num_clients=12),
+                          train=TrainConfig(**{**options, **train}))
+
+
+def metrics(run_dir):
+  with open(os.path.join(run_dir, "metrics.csv"), newline="", encoding="utf-8") as stream:
+    return [{k: float(v) for k, v in row.items() if k != "seconds" and v}
+            for row in csv.DictReader(stream)]
+
+
+class WorkerSetTest(tf.test.TestCase):
+
+  def test_counts_and_addresses(self):
+    self.assertEqual(worker_set(1), WorkerSet())
+    self.assertFalse(worker_set(1).merged)
+    self.assertEqual(worker_set("3").count, 3)
+    workers = worker_set("localhost:8000, 10.0.0.2:8001")
+    self.assertEqual(workers.addresses, (("localhost", 8000), ("10.0.0.2", 8001)))
+    self.assertTrue(worker_set("localhost:8000").merged)
+    self.assertEqual(workers.describe(), "localhost:8000, 10.0.0.2:8001")
+
+  def test_bad_values_are_one_line_each(self):
+    for value, message in ((0, "got 0, expected a whole number of local workers >= 1"),
+                           (True, "got True"), (2.5, "got 2.5"),
+                           ("localhost", "got 'localhost', expected"),
+                           ("localhost:0", "ports 1 to 65535"),
+                           ("a:1,a:1", "lists a worker twice")):
+      with self.subTest(value=value), self.assertRaises(ConfigError) as raised:
+        worker_set(value)
+      self.assertStartsWith(str(raised.exception), "train.workers: got ")
+      self.assertIn(message, str(raised.exception))
+
+  def test_group_mean_cannot_be_split_across_workers(self):
+    with self.assertRaisesRegex(ConfigError, "^train.workers: got 2, but aggregator "
+                                             "'group_mean' cannot be split"):
+      config(aggregator="group_mean", workers=2)
+
+  def test_per_client_state_is_not_split_across_workers(self):
+    for algorithm in ("scaffold", "ditto", "fedper"):
+      with self.subTest(algorithm=algorithm), self.assertRaisesRegex(
+          ConfigError, f"^train.workers: got 'localhost:1', but {algorithm} keeps "
+                       "per-client state"):
+        config(algorithm=algorithm, workers="localhost:1")
+
+  def test_a_run_resumes_on_other_workers(self):
+    run_dir = self.create_tempdir().full_path
+    record_run(run_dir, config(workers=2))
+    self.assertTrue(check_resumable(run_dir, config(workers="localhost:8000")))
+    with self.assertRaisesRegex(ConfigError, "train.steps: 3 -> 4"):
+      check_resumable(run_dir, config(workers=3, steps=4))
+
+
+class SameResultsTest(tf.test.TestCase):
+  """A round split over workers gives the one-worker metrics: each worker aggregates its
+  share and the driver merges (sums for the mean, gathered updates for the median)."""
+
+  def assert_same_on(self, counts, **train):
+    runs = []
+    for count in counts:
+      run_dir = self.create_tempdir().full_path
+      run_experiment(config(workers=count, **train), run_dir,
+                     on_round_end=lambda _, count=count: self.assertLen(pool_addresses(),
+                                                                        count),
+                     progress=False)
+      runs.append(metrics(run_dir))
+    for other in runs[1:]:
+      self.assertLen(other, len(runs[0]))
+      for row, expected in zip(other, runs[0]):
+        self.assertAllClose(row, expected, rtol=1e-5, atol=1e-6)
+
+  def test_fedavg_on_1_2_and_3_workers(self):
+    self.assert_same_on((1, 2, 3))
+
+  def test_fedprox_and_fedsgd(self):
+    self.assert_same_on((1, 2), algorithm="fedprox", mu=0.1)
+    self.assert_same_on((1, 3), algorithm="fedsgd", client_slots=0)
+
+  def test_the_median_gathers_every_update(self):
+    self.assert_same_on((1, 2), aggregator="median")
+
+
+class WorkerCommandTest(tf.test.TestCase):
+
+  def start_worker(self, port):
+    process = subprocess.Popen(CLI + ["worker", "--port", str(port)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=ENV)
+    self.addCleanup(lambda: process.poll() is None and process.kill())
+    for line in process.stdout:
+      if line.startswith(f"TFF worker serving on port {port} "):
+        return process, int(line.split("(pid ")[1].split(")")[0])
+    self.fail(f"no startup line; stderr: {process.stderr.read()}")
+
+  def test_serves_a_driver_and_stops_on_sigterm(self):
+    ports = [portpicker.pick_unused_port() for _ in range(2)]
+    workers = [self.start_worker(port) for port in ports]
+    check = subprocess.run(CLI + ["worker", "--check", f"localhost:{ports[0]}"],
+                           capture_output=True, text=True, env=ENV, timeout=60)
+    self.assertEqual(check.returncode, 0, check.stderr)
+    self.assertIn("answers", check.stdout)
+    run_dir = self.create_tempdir().full_path
+    driver = subprocess.run(
+        CLI + ["demo", "--no-progress", "--out", run_dir, "--workers",
+               ",".join(f"localhost:{port}" for port in ports)],
+        capture_output=True, text=True, env=ENV, timeout=300)
+    self.assertEqual(driver.returncode, 0, driver.stderr)
+    self.assertIn("final round: test_accuracy", driver.stdout)
+    for (process, binary_pid), port in zip(workers, ports):
+      self.assertTrue(alive(binary_pid), "a driver stopped a worker it does not own")
+      process.send_signal(signal.SIGTERM)
+      self.assertEqual(process.wait(timeout=30), 0)
+      self.assertIn(f"TFF worker on port {port} stopped (SIGTERM)", process.stderr.read())
+      self.assertTrue(wait_gone(binary_pid))
+
+  def test_no_worker_answers_in_one_line_after_the_timeout(self):
+    port = portpicker.pick_unused_port()
+    start = time.monotonic()
+    check = subprocess.run(CLI + ["worker", "--check", f"localhost:{port}", "--timeout", "1"],
+                           capture_output=True, text=True, env=ENV, timeout=60)
+    self.assertEqual(check.returncode, 2)
+    self.assertEqual(check.stderr.strip(),
+                     f"tff-course: error: TFF worker localhost:{port} did not answer within "
+                     f"1 s; start it on localhost with `tff-course worker --port {port}`")
+    self.assertLess(time.monotonic() - start, 50)
+
+  def test_a_bad_port_is_one_line(self):
+    result = subprocess.run(CLI + ["worker", "--port", "70000"], capture_output=True,
+                            text=True, env=ENV, timeout=60)
+    self.assertEqual(result.returncode, 2)
+    self.assertEqual(result.stderr.strip(), "tff-course: error: --port: got 70000, expected "
+                                            "a port from 1 to 65535")
+
+
+if __name__ == "__main__":
+  tf.test.main()
