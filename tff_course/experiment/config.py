@@ -130,8 +130,7 @@ class TrainConfig:
     workers: the TFF workers a round runs on: a whole number of local worker processes
       this program starts and stops, or "HOST:PORT,HOST:PORT" of running `tff-course
       worker`s. With more than one, each takes a share of the round's clients and the
-      driver merges their aggregates (group_mean cannot be merged, and algorithms with
-      per-client state cannot be split yet: both are refused).
+      driver merges their aggregates (group_mean cannot be merged and is refused).
   """
 
   model: str = "mlp"
@@ -289,11 +288,7 @@ def validate(config: ExperimentConfig) -> None:
     raise ConfigError(f"train.workers: got {train.workers!r}, but aggregator 'group_mean' "
                       "cannot be split across workers (its weights need every group's "
                       "total before any client scales its update); use train.workers=1")
-  if workers.merged and train.algorithm in CLIENT_STATE_ALGORITHMS:
-    raise ConfigError(f"train.workers: got {train.workers!r}, but {train.algorithm} keeps "
-                      "per-client state, and TFF 0.87's mergeable context returns the "
-                      "workers' per-client results in the order the workers finish, not "
-                      "the clients' order; use train.workers=1")
+
   if isinstance(train.client_slots, bool) or train.client_slots < 0:
     raise ConfigError(f"train.client_slots: got {train.client_slots!r}, expected a whole "
                       f"number >= 0 (0: one TFF call per client)")

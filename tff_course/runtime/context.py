@@ -5,7 +5,8 @@ installs at import, whose worker nobody stops). Its workers start on the first
 computation, from the calling thread, and `worker.py` makes sure the ones this program
 starts stop. With one local worker the context is TFF's synchronous C++ context; with
 several, or with workers at HOST:PORT addresses (`WorkerSet`), it is TFF's mergeable
-context, which splits each round's clients across them and merges their aggregates.
+context, which splits each round's clients across them and merges their aggregates
+(in subround order: `ordered_merge`).
 Library code that runs TFF computations calls `install_context()` (or
 `ensure_worker()`); nothing else in the toolkit creates contexts.
 """
@@ -19,6 +20,7 @@ import time
 from typing import List, Optional
 
 from tff_course.errors import WorkerError
+from tff_course.runtime import ordered_merge
 from tff_course.runtime.worker import WorkerProcess, stop_all_workers, wait_until_ready
 from tff_course.runtime.worker_set import WorkerSet
 
@@ -208,6 +210,8 @@ def _build_context(workers: WorkerSet):
         return super().invoke(comp, arg)
 
     return OwnedWorkerContext(executor_fn=_executor_factory(0), **options)
+
+  ordered_merge.install()
 
   class OwnedWorkersMergeableContext(tff.framework.MergeableCompExecutionContext):
     """TFF's mergeable context over the pool's workers, started in the calling thread."""
