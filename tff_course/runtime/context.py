@@ -167,15 +167,16 @@ def wait_for_worker(address: str, timeout: float,
 
 
 def _start_pool(workers: WorkerSet, log_path: Optional[str]) -> List[PoolMember]:
+  """Connects to the remote workers, or starts the local ones (all before the first gRPC
+  channel, whose threads would make gRPC warn about every later fork)."""
   import portpicker
 
   pool = [wait_for_worker(f"{host}:{port}", _CONNECT_TIMEOUT_SECONDS)
           for host, port in workers.addresses]
-  for _ in range(0 if workers.addresses else workers.local):
-    worker = WorkerProcess(portpicker.pick_unused_port(), log_path=log_path)
-    pool.append(wait_for_worker(f"localhost:{worker.port}", _CONNECT_TIMEOUT_SECONDS,
-                                worker))
-  return pool
+  started = [WorkerProcess(portpicker.pick_unused_port(), log_path=log_path)
+             for _ in range(0 if workers.addresses else workers.local)]
+  return pool + [wait_for_worker(f"localhost:{worker.port}", _CONNECT_TIMEOUT_SECONDS,
+                                 worker) for worker in started]
 
 
 def _executor_factory(index: int):
