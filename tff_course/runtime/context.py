@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import threading
 import time
 from typing import List, Optional
@@ -27,7 +28,7 @@ from tff_course.runtime.worker_set import WorkerSet
 _GRPC_MAX_MESSAGE_BYTES = 2 * 1000 * 1000 * 1000
 _CONNECT_TIMEOUT_SECONDS = 30.0
 _LOCK = threading.RLock()
-_STATE = {"context": None, "workers": WorkerSet(), "pool": [], "log_path": None}
+_STATE = {"context": None, "workers": WorkerSet(), "pool": [], "log_path": None, "runs": 0}
 
 
 @dataclasses.dataclass
@@ -78,13 +79,20 @@ def install_context(*, log_path: Optional[str] = None,
 
 @contextlib.contextmanager
 def using_workers(workers: WorkerSet):
-  """Runs the block's computations on `workers`, then goes back to the workers before
-  (stopping the local ones it started when they differ)."""
+  """Runs the block's computations on `workers` (a run: a local worker that dies inside
+  it ends it with a WorkerError, see `ensure_pool`), then goes back to the workers
+  before (stopping the local ones it started when they differ)."""
   previous = _STATE["workers"]
   install_context(workers=workers)
+  with _LOCK:
+    if any(m.process is not None and not m.process.running() for m in _STATE["pool"]):
+      _stop_pool()
+    _STATE["runs"] += 1
   try:
     yield
   finally:
+    with _LOCK:
+      _STATE["runs"] -= 1
     install_context(workers=previous)
 
 
@@ -92,18 +100,27 @@ def current_workers() -> WorkerSet:
   return _STATE["workers"]
 
 
+def current_pool() -> List[PoolMember]:
+  """The workers the context runs on now (none before it starts)."""
+  return list(_STATE["pool"])
+
+
 def pool_addresses() -> List[str]:
   """The HOST:PORT of every worker the context runs on now (none before it starts)."""
-  return [member.address for member in _STATE["pool"]]
+  return [member.address for member in current_pool()]
 
 
 def ensure_pool() -> List[PoolMember]:
-  """Installs the context if needed and starts (or connects to) its workers now; a local
-  worker that died is started again."""
+  """Installs the context if needed and starts (or connects to) its workers now. A
+  local worker that died is started again, except inside a run (`using_workers`),
+  which a worker's death ends: WorkerError names the worker."""
   install_context()
   with _LOCK:
     pool = _STATE["pool"]
-    if not pool or any(m.process is not None and not m.process.running() for m in pool):
+    dead = [m for m in pool if m.process is not None and not m.process.running()]
+    if dead and _STATE["runs"]:
+      dead[0].check()
+    if not pool or dead:
       _stop_pool()
       pool = _start_pool(_STATE["workers"], _STATE["log_path"])
       _STATE["pool"] = pool
@@ -168,9 +185,12 @@ def wait_for_worker(address: str, timeout: float,
 
 def _start_pool(workers: WorkerSet, log_path: Optional[str]) -> List[PoolMember]:
   """Connects to the remote workers, or starts the local ones (all before the first gRPC
-  channel, whose threads would make gRPC warn about every later fork)."""
+  channel, whose threads would make gRPC warn about every later fork). Their output is
+  discarded when the log's directory is gone (a finished run's, removed since)."""
   import portpicker
 
+  if log_path and not os.path.isdir(os.path.dirname(os.path.abspath(log_path))):
+    log_path = None
   pool = [wait_for_worker(f"{host}:{port}", _CONNECT_TIMEOUT_SECONDS)
           for host, port in workers.addresses]
   started = [WorkerProcess(portpicker.pick_unused_port(), log_path=log_path)
