@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from unittest import mock
 
 import portpicker
 import tensorflow as tf
@@ -16,6 +17,7 @@ from tff_course.errors import ConfigError, WorkerError
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.experiment.records import check_resumable, record_run
 from tff_course.experiment.runner import run_experiment
+from tff_course.runtime import context
 from tff_course.runtime.context import current_pool, pool_addresses
 from tff_course.runtime.worker_set import WorkerSet, worker_set
 
@@ -36,6 +38,19 @@ def metrics(run_dir):
   with open(os.path.join(run_dir, "metrics.csv"), newline="", encoding="utf-8") as stream:
     return [{k: float(v) for k, v in row.items() if k != "seconds" and v}
             for row in csv.DictReader(stream)]
+
+
+def start_worker_command(test, port):
+  """`tff-course worker --port PORT` in a subprocess, once it serves: (the command's
+  process, its worker_binary's pid)."""
+  process = subprocess.Popen(CLI + ["worker", "--port", str(port)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=ENV)
+  test.addCleanup(lambda: process.poll() is None and process.kill())
+  for line in process.stdout:
+    if line.startswith(f"TFF worker serving on port {port} "):
+      return process, int(line.split("(pid ")[1].split(")")[0])
+  test.fail(f"no startup line; stderr: {process.stderr.read()}")
+  return None
 
 
 class WorkerSetTest(tf.test.TestCase):
@@ -136,20 +151,29 @@ class FaultTest(tf.test.TestCase):
     self.assertLen(metrics(broken), 4)
 
 
-class WorkerCommandTest(tf.test.TestCase):
+  def test_a_remote_worker_that_stops_answering_ends_the_run_after_the_wait(self):
+    port = portpicker.pick_unused_port()
+    _, binary_pid = start_worker_command(self, port)
+    killed = []
 
-  def start_worker(self, port):
-    process = subprocess.Popen(CLI + ["worker", "--port", str(port)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=ENV)
-    self.addCleanup(lambda: process.poll() is None and process.kill())
-    for line in process.stdout:
-      if line.startswith(f"TFF worker serving on port {port} "):
-        return process, int(line.split("(pid ")[1].split(")")[0])
-    self.fail(f"no startup line; stderr: {process.stderr.read()}")
+    def kill_it(round_num):
+      if round_num == 1:
+        os.kill(binary_pid, signal.SIGKILL)
+        killed.append(time.monotonic())
+
+    with mock.patch.object(context, "_CONNECT_TIMEOUT_SECONDS", 2.0), \
+        self.assertRaisesRegex(WorkerError, f"^TFF worker localhost:{port} does not answer "
+                                            "\\(waited 2 s\\); start it again"):
+      run_experiment(config(workers=f"localhost:{port}", rounds=3),
+                     self.create_tempdir().full_path, on_round_end=kill_it, progress=False)
+    self.assertLess(time.monotonic() - killed[0], 60)
+
+
+class WorkerCommandTest(tf.test.TestCase):
 
   def test_serves_a_driver_and_stops_on_sigterm(self):
     ports = [portpicker.pick_unused_port() for _ in range(2)]
-    workers = [self.start_worker(port) for port in ports]
+    workers = [start_worker_command(self, port) for port in ports]
     check = subprocess.run(CLI + ["worker", "--check", f"localhost:{ports[0]}"],
                            capture_output=True, text=True, env=ENV, timeout=60)
     self.assertEqual(check.returncode, 0, check.stderr)

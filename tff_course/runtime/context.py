@@ -46,14 +46,13 @@ class PoolMember:
     if self.process is not None:
       if not self.process.running():
         raise WorkerError(f"TFF worker {self.address} stopped (exit status "
-                           f"{self.process.process.returncode}; its log: "
-                           f"{self.process.log_path})")
+                          f"{self.process.process.returncode}; its log: "
+                          f"{self.process.log_path})")
       return
     if not _wait_ready(self.stub, _CONNECT_TIMEOUT_SECONDS):
       raise WorkerError(f"TFF worker {self.address} does not answer (waited "
-                         f"{_CONNECT_TIMEOUT_SECONDS:.0f} s); start it again with "
-                         f"`tff-course worker --port {self.address.rpartition(':')[2]}` "
-                         f"and run the same command to resume")
+                        f"{_CONNECT_TIMEOUT_SECONDS:g} s); start it again with "
+                        f"`tff-course worker --port {self.address.rpartition(':')[2]}`")
 
 
 def install_context(*, log_path: Optional[str] = None,
@@ -94,10 +93,6 @@ def using_workers(workers: WorkerSet):
     with _LOCK:
       _STATE["runs"] -= 1
     install_context(workers=previous)
-
-
-def current_workers() -> WorkerSet:
-  return _STATE["workers"]
 
 
 def current_pool() -> List[PoolMember]:

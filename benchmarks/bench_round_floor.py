@@ -1,0 +1,143 @@
+"""A FedAvg round against its compute floor, and on 1, 2 and 4 local TFF workers
+(issue 19 point 5).
+
+  python benchmarks/bench_round_floor.py --data-dir ../shared/data --append
+
+The round: McMahan's CNN on MNIST, every client of the federation (10 x 600 examples or
+100 x 60), B = 10, E = 1, lr 0.05, through the runner's own path (client record files,
+packed client slots). The floor: the same SGD steps over the same examples in one
+`tf.function` (a while loop over batches held in memory as tensors; each client starts
+from the global weights, the server takes the example-weighted mean), no Keras `fit`,
+no tf.data. The two alternate in one process after one traced call each; medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# pylint: disable=wrong-import-position
+from results_file import append_section
+from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
+from tff_course.experiment.federation import build_federation, build_process, initial_weights
+from tff_course.runtime.context import using_workers
+from tff_course.runtime.worker_set import worker_set
+
+SHAPES = ((10, 600), (100, 60))
+BATCH = 10
+LR = 0.05
+
+
+def config(clients: int, examples: int, workers: int) -> ExperimentConfig:
+  return ExperimentConfig(
+      name="floor", data=DataConfig(dataset="mnist", partition="iid", num_clients=clients,
+                                    limit=clients * examples),
+      train=TrainConfig(model="mnist_cnn", client_lr=LR, epochs=1, batch_size=BATCH,
+                        rounds=2, client_fraction=1.0, workers=workers))
+
+
+def floor_fn(federation):
+  """A tf.function: global weights -> the FedAvg round's new weights, computed by SGD
+  over the clients' batches in one while loop."""
+  import tensorflow as tf
+
+  from tff_course.data.pipeline import model_inputs
+
+  train = federation.dataset.train
+  order = [np.asarray(d.indices)[:len(d.indices) // BATCH * BATCH] for d in federation.devices]
+  inputs = tf.constant(model_inputs(train.x[np.concatenate(order)], federation.dataset.modality))
+  labels = tf.constant(train.y[np.concatenate(order)].astype(np.int32))
+  per_client = len(order[0]) // BATCH
+  batches = len(np.concatenate(order)) // BATCH
+  model = federation.build_keras_model()
+  loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+  @tf.function
+  def round_fn(global_weights):
+    for variable, value in zip(model.trainable_variables, global_weights):
+      variable.assign(value)
+    total = [tf.zeros_like(w) for w in global_weights]
+
+    def body(step, total):
+      start = step * BATCH
+      with tf.GradientTape() as tape:
+        loss = loss_fn(labels[start:start + BATCH], model(inputs[start:start + BATCH]))
+      for variable, gradient in zip(model.trainable_variables,
+                                    tape.gradient(loss, model.trainable_variables)):
+        variable.assign_sub(LR * gradient)
+      last = tf.equal((step + 1) % per_client, 0)
+      total = [tf.where(last, t + (v - g), t)
+               for t, v, g in zip(total, model.trainable_variables, global_weights)]
+      for variable, value in zip(model.trainable_variables, global_weights):
+        variable.assign(tf.where(last, value, variable))
+      return step + 1, total
+
+    _, total = tf.while_loop(lambda step, _: step < batches, body, (tf.constant(0), total))
+    clients = float(len(order))
+    return [g + t / clients for g, t in zip(global_weights, total)]
+
+  return round_fn
+
+
+def time_shape(data_dir: str, clients: int, examples: int, workers, repeats: int):
+  """{"floor": s, workers count: s} medians for one federation shape."""
+  import tensorflow as tf
+
+  medians, floors = {}, []
+  with build_federation(config(clients, examples, 1), data_dir=data_dir) as federation:
+    round_fn = floor_fn(federation)
+    weights = [tf.constant(w) for w in initial_weights(federation).trainable]
+    round_fn(weights)
+    for count in workers:
+      federation_on = build_federation(config(clients, examples, count), data_dir=data_dir)
+      with using_workers(worker_set(count)), federation_on as running:
+        process = build_process(running)
+        state = process.set_model_weights(process.initialize(), initial_weights(running))
+        state = process.next(state, running.client_data(running.sample(1), 1)).state
+        rounds = []
+        for _ in range(repeats):
+          start = time.perf_counter()
+          process.next(state, running.client_data(running.sample(1), 1))
+          rounds.append(time.perf_counter() - start)
+          start = time.perf_counter()
+          [w.numpy() for w in round_fn(weights)]
+          floors.append(time.perf_counter() - start)
+        medians[count] = float(np.median(rounds))
+  medians["floor"] = float(np.median(floors))
+  return medians
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("--data-dir", required=True, help="holds mnist/")
+  parser.add_argument("--workers", default="1,2,4", help="local worker counts to time")
+  parser.add_argument("--repeats", type=int, default=5)
+  parser.add_argument("--append", action="store_true", help="add the table to RESULTS.md")
+  args = parser.parse_args(argv)
+  counts = [int(part) for part in args.workers.split(",")]
+  rows = []
+  for clients, examples in SHAPES:
+    medians = time_shape(args.data_dir, clients, examples, counts, args.repeats)
+    floor = medians["floor"]
+    rows.append(f"| {clients} x {examples} | {floor:.2f} | " + " | ".join(
+        f"{medians[c]:.2f} ({medians[c] / floor:.2f}x)" for c in counts) + " |")
+  table = ("| clients x examples | floor (s) | " +
+           " | ".join(f"round on {c} worker{'s' if c > 1 else ''} (s, x floor)"
+                      for c in counts) + " |\n|" + "---|" * (2 + len(counts)) + "\n" +
+           "\n".join(rows) + f"\n\nMedians of {args.repeats}, round and floor alternating; "
+           f"McMahan CNN, B {BATCH}, E 1, {os.cpu_count()} cores.")
+  print(table, flush=True)
+  if args.append:
+    append_section("A FedAvg round against its compute floor, on 1, 2 and 4 workers",
+                   "python benchmarks/bench_round_floor.py --data-dir DIR --append", table)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
