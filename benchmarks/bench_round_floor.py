@@ -6,9 +6,9 @@
 The round: McMahan's CNN on MNIST, every client of the federation (10 x 600 examples or
 100 x 60), B = 10, E = 1, lr 0.05, through the runner's own path (client record files,
 packed client slots). The floor: the same SGD steps over the same examples in one
-`tf.function` (a while loop over batches held in memory as tensors; each client starts
-from the global weights, the server takes the example-weighted mean), no Keras `fit`,
-no tf.data. The two alternate in one process after one traced call each; medians.
+`tf.function` (a while loop over the clients around a while loop over their batches, held
+in memory as tensors; each client starts from the global weights, the server takes the
+mean of equal clients), no Keras `fit`, no tf.data, one client after another. The two alternate in one process after one traced call each; medians.
 """
 
 from __future__ import annotations
@@ -54,33 +54,31 @@ def floor_fn(federation):
   inputs = tf.constant(model_inputs(train.x[np.concatenate(order)], federation.dataset.modality))
   labels = tf.constant(train.y[np.concatenate(order)].astype(np.int32))
   per_client = len(order[0]) // BATCH
-  batches = len(np.concatenate(order)) // BATCH
   model = federation.build_keras_model()
   loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
   @tf.function
   def round_fn(global_weights):
-    for variable, value in zip(model.trainable_variables, global_weights):
-      variable.assign(value)
-    total = [tf.zeros_like(w) for w in global_weights]
+    variables = model.trainable_variables
 
-    def body(step, total):
-      start = step * BATCH
+    def sgd_step(step, first):
+      start = (first + step) * BATCH
       with tf.GradientTape() as tape:
         loss = loss_fn(labels[start:start + BATCH], model(inputs[start:start + BATCH]))
-      for variable, gradient in zip(model.trainable_variables,
-                                    tape.gradient(loss, model.trainable_variables)):
+      for variable, gradient in zip(variables, tape.gradient(loss, variables)):
         variable.assign_sub(LR * gradient)
-      last = tf.equal((step + 1) % per_client, 0)
-      total = [tf.where(last, t + (v - g), t)
-               for t, v, g in zip(total, model.trainable_variables, global_weights)]
-      for variable, value in zip(model.trainable_variables, global_weights):
-        variable.assign(tf.where(last, value, variable))
-      return step + 1, total
+      return step + 1, first
 
-    _, total = tf.while_loop(lambda step, _: step < batches, body, (tf.constant(0), total))
-    clients = float(len(order))
-    return [g + t / clients for g, t in zip(global_weights, total)]
+    def client(index, total):
+      for variable, value in zip(variables, global_weights):
+        variable.assign(value)
+      tf.while_loop(lambda step, _: step < per_client, sgd_step,
+                    (tf.constant(0), index * per_client))
+      return index + 1, [t + (v - g) for t, v, g in zip(total, variables, global_weights)]
+
+    _, total = tf.while_loop(lambda index, _: index < len(order), client,
+                             (tf.constant(0), [tf.zeros_like(w) for w in global_weights]))
+    return [g + t / float(len(order)) for g, t in zip(global_weights, total)]
 
   return round_fn
 
