@@ -288,7 +288,6 @@ def validate(config: ExperimentConfig) -> None:
     raise ConfigError(f"train.workers: got {train.workers!r}, but aggregator 'group_mean' "
                       "cannot be split across workers (its weights need every group's "
                       "total before any client scales its update); use train.workers=1")
-
   if isinstance(train.client_slots, bool) or train.client_slots < 0:
     raise ConfigError(f"train.client_slots: got {train.client_slots!r}, expected a whole "
                       f"number >= 0 (0: one TFF call per client)")
