@@ -118,8 +118,10 @@ class SameResultsTest(tf.test.TestCase):
     clients' order (TFF 0.87's pool took them in the order the workers finished)."""
     self.assert_same_on((1, 2, 2, 3), algorithm="scaffold", rounds=3)
 
-  def test_the_median_gathers_every_update(self):
+  def test_the_robust_aggregators_gather_every_update(self):
     self.assert_same_on((1, 2), aggregator="median")
+    self.assert_same_on((1, 2), aggregator="trimmed_mean", trim_fraction=0.2)
+    self.assert_same_on((1, 3), aggregator="krum", byzantine=1)
 
 
 class FaultTest(tf.test.TestCase):
