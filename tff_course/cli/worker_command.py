@@ -50,7 +50,7 @@ def _check(address: str, timeout: float) -> int:
   if not timeout > 0:
     raise ConfigError(f"--timeout: got {timeout}, expected seconds > 0")
   (host, port), = worker_set(address, "--check").addresses
-  wait_for_worker(f"{host}:{port}", timeout)
+  wait_for_worker(f"{host}:{port}", timeout=timeout)
   print(f"TFF worker {host}:{port} answers")
   return 0
 
@@ -65,7 +65,7 @@ def _serve(port: int, log: str) -> int:
               for signum in (signal.SIGINT, signal.SIGTERM)}
   try:
     try:
-      wait_for_worker(f"localhost:{port}", 60.0, worker)
+      wait_for_worker(f"localhost:{port}", worker)
     except WorkerError:
       raise WorkerError(f"the TFF worker did not start on port {port} (is the port in "
                         f"use? its output: {'above' if log == '-' else log})") from None

@@ -40,6 +40,11 @@ class PoolMember:
   stub: object
   process: Optional[WorkerProcess] = None
 
+  @property
+  def dead(self) -> bool:
+    """Whether this program started the worker and it has exited."""
+    return self.process is not None and not self.process.running()
+
   def check(self) -> None:
     """Raises WorkerError naming the worker when it no longer serves (TFF would retry a
     lost connection for ever)."""
@@ -84,7 +89,7 @@ def using_workers(workers: WorkerSet):
   previous = _STATE["workers"]
   install_context(workers=workers)
   with _LOCK:
-    if any(m.process is not None and not m.process.running() for m in _STATE["pool"]):
+    if any(member.dead for member in _STATE["pool"]):
       _stop_pool()
     _STATE["runs"] += 1
   try:
@@ -112,7 +117,7 @@ def ensure_pool() -> List[PoolMember]:
   install_context()
   with _LOCK:
     pool = _STATE["pool"]
-    dead = [m for m in pool if m.process is not None and not m.process.running()]
+    dead = [member for member in pool if member.dead]
     if dead and _STATE["runs"]:
       dead[0].check()
     if not pool or dead:
@@ -157,13 +162,14 @@ def _wait_ready(stub, timeout: float) -> bool:
   return True
 
 
-def wait_for_worker(address: str, timeout: float,
-                    process: Optional[WorkerProcess] = None) -> PoolMember:
+def wait_for_worker(address: str, process: Optional[WorkerProcess] = None,
+                    timeout: float = _CONNECT_TIMEOUT_SECONDS) -> PoolMember:
   """Connects to the worker at `address` ("HOST:PORT") once it answers.
 
   Raises:
-    WorkerError: it did not answer within `timeout` seconds (or `process`, the worker
-      this program started there, exited first).
+    WorkerError: a worker of another program did not answer within `timeout` seconds;
+      or `process`, the worker this program started there, exited first or did not
+      answer within its start-up time (`worker.wait_until_ready`).
   """
   import tensorflow_federated as tff
 
@@ -186,12 +192,10 @@ def _start_pool(workers: WorkerSet, log_path: Optional[str]) -> List[PoolMember]
 
   if log_path and not os.path.isdir(os.path.dirname(os.path.abspath(log_path))):
     log_path = None
-  pool = [wait_for_worker(f"{host}:{port}", _CONNECT_TIMEOUT_SECONDS)
-          for host, port in workers.addresses]
+  pool = [wait_for_worker(f"{host}:{port}") for host, port in workers.addresses]
   started = [WorkerProcess(portpicker.pick_unused_port(), log_path=log_path)
              for _ in range(0 if workers.addresses else workers.local)]
-  return pool + [wait_for_worker(f"localhost:{worker.port}", _CONNECT_TIMEOUT_SECONDS,
-                                 worker) for worker in started]
+  return pool + [wait_for_worker(f"localhost:{worker.port}", worker) for worker in started]
 
 
 def _executor_factory(index: int):
@@ -202,7 +206,7 @@ def _executor_factory(index: int):
     pool = _STATE["pool"]
     if index >= len(pool):
       raise WorkerError("the TFF workers are not running; they stopped or were never "
-                         "started")
+                        "started")
     pool[index].check()
     executor = tff.framework.RemoteExecutor(pool[index].stub)
     executor.set_cardinalities(cardinalities)
