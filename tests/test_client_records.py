@@ -25,15 +25,19 @@ class ClientRecordsTest(tf.test.TestCase):
 
   def _check_stream(self, split, modality, clients, batch_size=None):
     with ClientRecords(split, clients, modality) as records:
-      make = batches_fn(records.read_fn(), LocalWork(epochs=1, batch_size=batch_size))
       for client_id, indices in clients.items():
-        batches = make(tf.constant(records.client_input(client_id, 7))).as_list()
-        x = np.concatenate([b[0].numpy() for b in batches])
-        y = np.concatenate([b[1].numpy() for b in batches])
-        self.assertEqual(x.dtype, model_inputs(split.x[:1], modality).dtype)
-        self.assertAllEqual(_sorted_rows(x, y),
-                            _sorted_rows(model_inputs(split.x[indices], modality),
-                                         split.y[indices]))
+        self._check_stream_of(records, split, client_id, indices, batch_size)
+
+  def _check_stream_of(self, records, split, client_id, indices, batch_size=None):
+    make = batches_fn(records.read_fn(), LocalWork(epochs=1, batch_size=batch_size))
+    batches = make(tf.constant(records.client_input(client_id, 7))).as_list()
+    x = np.concatenate([b[0].numpy() for b in batches])
+    y = np.concatenate([b[1].numpy() for b in batches])
+    modality = records.modality
+    self.assertEqual(x.dtype, model_inputs(split.x[:1], modality).dtype)
+    self.assertAllEqual(_sorted_rows(x, y),
+                        _sorted_rows(model_inputs(split.x[indices], modality),
+                                     split.y[indices]))
 
   def test_images_decode_to_the_numpy_model_inputs(self):
     rng = np.random.default_rng(0)
@@ -80,9 +84,37 @@ class ClientRecordsTest(tf.test.TestCase):
     rng = np.random.default_rng(4)
     records = ClientRecords(_split(rng.normal(size=(4, 2)).astype(np.float32), rng),
                             {"a": np.arange(4)}, Modality.FEATURES)
+    records.client_input("a", 0)
     self.assertLen(os.listdir(records.directory), 1)
     records.close()
     self.assertFalse(os.path.exists(records.directory))
+
+  def test_a_file_is_written_when_its_client_is_first_asked_for(self):
+    rng = np.random.default_rng(6)
+    split = _split(rng.normal(size=(6, 2)).astype(np.float32), rng)
+    clients = {name: np.array([i, i + 3]) for i, name in enumerate("abc")}
+    with ClientRecords(split, clients, Modality.FEATURES) as records:
+      self.assertEqual(os.listdir(records.directory), [])
+      first = records.client_input("b", 0)
+      self.assertEqual(os.listdir(records.directory), [f"{first[0]}.records"])
+      written = os.path.getmtime(os.path.join(records.directory, f"{first[0]}.records"))
+      self.assertAllEqual(records.client_input("b", 5), [first[0], 5])
+      self.assertEqual(os.path.getmtime(os.path.join(records.directory,
+                                                     f"{first[0]}.records")), written)
+      records.client_input("c", 0)
+      self.assertLen(os.listdir(records.directory), 2)
+
+  def test_a_killed_uses_files_are_deleted_when_the_directory_is_reused(self):
+    rng = np.random.default_rng(7)
+    directory = self.create_tempdir().full_path
+    for name in ("0.records", "1.records.partial"):
+      with open(os.path.join(directory, name), "wb") as stream:
+        stream.write(b"stale")
+    split = _split(rng.normal(size=(4, 2)).astype(np.float32), rng)
+    with ClientRecords(split, {"a": np.arange(4)}, Modality.FEATURES,
+                       directory=directory) as records:
+      self.assertEqual(os.listdir(directory), [])
+      self._check_stream_of(records, split, "a", np.arange(4))
 
   def test_given_directory_is_kept_and_only_the_records_removed(self):
     rng = np.random.default_rng(5)
@@ -91,7 +123,9 @@ class ClientRecordsTest(tf.test.TestCase):
       stream.write("keep")
     with ClientRecords(_split(rng.normal(size=(4, 2)).astype(np.float32), rng),
                        {"a": np.arange(2), "b": np.arange(2, 4)}, Modality.FEATURES,
-                       directory=directory):
+                       directory=directory) as records:
+      records.client_input("a", 0)
+      records.client_input("b", 0)
       self.assertLen(os.listdir(directory), 3)
     self.assertEqual(os.listdir(directory), ["other.txt"])
 

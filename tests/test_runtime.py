@@ -15,17 +15,21 @@ TIMEOUT = 120
 QUIET_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
-def worker_pid(output: str) -> int:
+def worker_pids(output: str) -> list:
   lines = [line for line in output.splitlines() if line.startswith("worker ")]
   assert lines, f"the driver printed no worker line:\n{output}"
-  return int(lines[0].split()[1])
+  return [int(pid) for pid in lines[0].split()[1:]]
+
+
+def worker_pid(output: str) -> int:
+  return worker_pids(output)[0]
 
 
 class WorkerLifetimeTest(tf.test.TestCase):
 
-  def run_driver(self, mode):
-    return subprocess.run([sys.executable, DRIVER, mode], capture_output=True, text=True,
-                          timeout=TIMEOUT, check=False, env=QUIET_ENV)
+  def run_driver(self, mode, workers=1):
+    return subprocess.run([sys.executable, DRIVER, mode, str(workers)], capture_output=True,
+                          text=True, timeout=TIMEOUT, check=False, env=QUIET_ENV)
 
   def test_normal_exit(self):
     result = self.run_driver("exit")
@@ -83,6 +87,30 @@ class WorkerLifetimeTest(tf.test.TestCase):
         driver.wait(timeout=TIMEOUT)
         driver.stdout.close()
         self.assertTrue(wait_gone(pid), f"worker {pid} outlived a driver ended by {signum.name}")
+
+  def test_no_worker_of_several_outlives_the_driver(self):
+    for mode in ("exit", "raise"):
+      with self.subTest(mode=mode):
+        result = self.run_driver(mode, workers=3)
+        self.assertEqual(result.returncode, 0 if mode == "exit" else 1, result.stderr)
+        self.assertIn("result 9", result.stdout)
+        pids = worker_pids(result.stdout)
+        self.assertLen(set(pids), 3)
+        for pid in pids:
+          self.assertTrue(wait_gone(pid), f"worker {pid} of 3 outlived a driver's {mode}")
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+      with self.subTest(signal=signum.name):
+        driver = subprocess.Popen(  # pylint: disable=consider-using-with
+            [sys.executable, DRIVER, "sleep", "3"], stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True, env=QUIET_ENV)
+        pids = worker_pids(driver.stdout.readline())
+        self.assertIn("result 9", driver.stdout.readline())
+        driver.send_signal(signum)
+        driver.wait(timeout=TIMEOUT)
+        driver.stdout.close()
+        for pid in pids:
+          self.assertTrue(wait_gone(pid), f"worker {pid} of 3 outlived a driver ended by "
+                                          f"{signum.name}")
 
   def test_import_alone_prints_nothing_at_exit(self):
     result = self.run_driver("import-only")

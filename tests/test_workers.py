@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from unittest import mock
 
@@ -16,13 +17,17 @@ from tests.processes import alive, wait_gone
 from tff_course.errors import ConfigError, WorkerError
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
 from tff_course.experiment.records import check_resumable, record_run
+from tff_course.experiment import runner
 from tff_course.experiment.runner import run_experiment
 from tff_course.runtime import context
-from tff_course.runtime.context import current_pool, pool_addresses
+from tff_course.runtime.context import current_pool, pool_addresses, wire_bytes
+from tff_course.runtime.wire_bytes import WireBytes, WireCounter
 from tff_course.runtime.worker_set import WorkerSet, worker_set
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 CLI = [sys.executable, "-m", "tff_course"]
+LONG_ROUND_STEPS = 2000
+KILL_AFTER_SECONDS = 0.3
 
 
 def config(**train):
@@ -38,6 +43,11 @@ def metrics(run_dir):
   with open(os.path.join(run_dir, "metrics.csv"), newline="", encoding="utf-8") as stream:
     return [{k: float(v) for k, v in row.items() if k != "seconds" and v}
             for row in csv.DictReader(stream)]
+
+
+def round_seconds(run_dir):
+  with open(os.path.join(run_dir, "metrics.csv"), newline="", encoding="utf-8") as stream:
+    return [float(row["seconds"]) for row in csv.DictReader(stream)]
 
 
 def start_worker_command(test, port):
@@ -124,6 +134,43 @@ class SameResultsTest(tf.test.TestCase):
     self.assert_same_on((1, 3), aggregator="krum", byzantine=1)
 
 
+class WireBytesTest(tf.test.TestCase):
+
+  def test_the_counter_adds_each_calls_serialized_request_and_response(self):
+    from google.protobuf import wrappers_pb2
+
+    class Outcome:
+      def __init__(self, response):
+        self.response = response
+
+      def result(self):
+        return self.response
+
+    counter = WireCounter()
+    for request, response in ((b"x" * 10, b"y" * 300), (b"", b"z")):
+      outcome = counter.intercept_unary_unary(
+          lambda _, r, response=response: Outcome(wrappers_pb2.BytesValue(value=response)),
+          None, wrappers_pb2.BytesValue(value=request))
+      self.assertEqual(outcome.result().value, response)
+    self.assertEqual(counter.total, WireBytes(sent=12 + 0, received=303 + 3, calls=2))
+
+  def test_each_worker_gets_the_model_and_sends_back_an_aggregate_every_round(self):
+    counted = {}
+
+    def count(round_num):
+      counted[round_num] = ([member.wire.total for member in current_pool()], wire_bytes())
+
+    run_dir = self.create_tempdir().full_path
+    run_experiment(config(workers=2, rounds=3), run_dir, on_round_end=count, progress=False)
+    rows = metrics(run_dir)
+    model = rows[0]["bytes_down"] / rows[0]["clients"]
+    (first, _), (second, total) = counted[2], counted[3]
+    self.assertEqual(total, second[0] + second[1])
+    for before, after in zip(first, second):
+      self.assertGreater((after - before).sent, model)
+      self.assertGreater((after - before).received, model)
+
+
 class FaultTest(tf.test.TestCase):
 
   def test_a_killed_worker_ends_the_run_naming_it_and_the_run_resumes(self):
@@ -152,6 +199,44 @@ class FaultTest(tf.test.TestCase):
       self.assertAllClose(row, expected, rtol=1e-5, atol=1e-6)
     self.assertLen(metrics(broken), 4)
 
+  def test_a_worker_killed_in_the_middle_of_a_round(self):
+    """SIGKILL while round 3 computes: the run ends in bounded time naming the worker,
+    and the rerun resumes from round 2's checkpoint to the uninterrupted run's metrics."""
+    long_rounds = dict(workers=2, rounds=3, checkpoint_every=1, steps=LONG_ROUND_STEPS)
+    whole, broken = (self.create_tempdir().full_path for _ in range(2))
+    run_experiment(config(**long_rounds), whole, progress=False)
+    original, times, killed = runner._RoundLoop.next_round, {}, []
+
+    def kill_soon(pid):
+      time.sleep(KILL_AFTER_SECONDS)
+      os.kill(pid, signal.SIGKILL)
+      times["kill"] = time.monotonic()
+
+    def next_round(loop, state, data, chosen, round_num):
+      if round_num == 3:
+        worker = current_pool()[0].process
+        killed.append(worker.port)
+        threading.Thread(target=kill_soon, args=(worker.pid,), daemon=True).start()
+        times["start"] = time.monotonic()
+      try:
+        return original(loop, state, data, chosen, round_num)
+      finally:
+        times["end"] = time.monotonic()
+
+    with mock.patch.object(runner._RoundLoop, "next_round", next_round), \
+        self.assertRaises(WorkerError, msg="round 3 ended before the kill: lengthen it") as raised:
+      run_experiment(config(**long_rounds), broken, progress=False)
+    self.assertRegex(str(raised.exception),
+                     f"^TFF worker localhost:{killed[0]} stopped \\(exit status -9;")
+    self.assertLess(times["start"], times["kill"])
+    self.assertLess(times["end"] - times["kill"], 30)
+    self.assertGreater(round_seconds(whole)[2], 2 * KILL_AFTER_SECONDS,
+                       "an uninterrupted round 3 is too short to be killed in its middle")
+    self.assertLen(metrics(broken), 2)
+    run_experiment(config(**long_rounds), broken, progress=False)
+    for row, expected in zip(metrics(broken), metrics(whole)):
+      self.assertAllClose(row, expected, rtol=1e-5, atol=1e-6)
+    self.assertLen(metrics(broken), 3)
 
   def test_a_remote_worker_that_stops_answering_ends_the_run_after_the_wait(self):
     port = portpicker.pick_unused_port()

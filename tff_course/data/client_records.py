@@ -3,8 +3,10 @@
 Handing TFF a `tf.data.Dataset` per client makes the driver serialize a graph with the
 client's examples in it for every client in every round, and the worker deserialize
 it: most of the per-round overhead of a simulation and memory that grows round after
-round. Here each client's examples are written once, as fixed-length records (an int32
-label, then the stored example's bytes), to a file of its own. A client then travels
+round. Here each client's examples are written once, the first time the client is
+sampled, as fixed-length records (an int32 label, then the stored example's bytes), to a
+file of its own, so that building a federation of 10,000 clients writes nothing and a
+run writes only the clients it samples. A client then travels
 as two integers, (file number, shuffle seed), and the client's TFF computation reads
 its file into tensors, with the same model inputs as `pipeline.model_inputs`, and
 trains on them in batches (`tff_course.algorithms.tensor_batches`).
@@ -16,7 +18,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from typing import Dict, Optional
+from typing import Dict, Optional, Set
 
 import numpy as np
 
@@ -39,7 +41,9 @@ class ClientRecords:
     clients: client id -> indices into `split`, in the order to store them.
     modality: how stored examples become model inputs.
     directory: where to write the files (made if missing; default: a new temporary
-      directory). Files of an earlier, killed use of the same directory are replaced.
+      directory). Files of an earlier, killed use of the same directory are deleted.
+
+  A client's file is written when `client_input` first asks for it.
   """
 
   def __init__(self, split: Split, clients: Dict[str, np.ndarray], modality: Modality,
@@ -50,15 +54,25 @@ class ClientRecords:
     self.record_bytes = LABEL_BYTES + int(np.prod(self.example_shape, dtype=np.int64)
                                           * self.example_dtype.itemsize)
     self._owned = directory is None
+    self._split, self._clients = split, clients
     self.numbers: Dict[str, int] = {}
+    self._written: Set[int] = set()
     self._exit_token = on_exit(self.close)
     self.directory = directory or tempfile.mkdtemp(prefix="tff-course-clients-")
     os.makedirs(self.directory, exist_ok=True)
-    self.numbers = _write_records(self.directory, split, clients, self.example_dtype)
+    _remove_records(self.directory)
+    self.numbers = {client_id: number for number, client_id in enumerate(clients)}
 
   def client_input(self, client_id: str, shuffle_seed: int) -> np.ndarray:
-    """What a client receives: int64 [client file number, shuffle seed]."""
-    return np.array([self.numbers[client_id], shuffle_seed], dtype=np.int64)
+    """What a client receives: int64 [client file number, shuffle seed]; writes the
+    client's file the first time."""
+    number = self.numbers[client_id]
+    if number not in self._written:
+      indices = np.asarray(self._clients[client_id], dtype=np.int64)
+      _write_file(_path(self.directory, number),
+                  _encode(self._split.x[indices], self._split.y[indices], self.example_dtype))
+      self._written.add(number)
+    return np.array([number, shuffle_seed], dtype=np.int64)
 
   def close(self) -> None:
     """Deletes the record files (also those still being written, or left by a killed
@@ -71,12 +85,10 @@ class ClientRecords:
     if self._owned:
       shutil.rmtree(directory, ignore_errors=True)
     else:
-      for name in _record_files(directory):
-        with contextlib.suppress(FileNotFoundError):
-          os.remove(os.path.join(directory, name))
+      _remove_records(directory)
       with contextlib.suppress(OSError):
         os.rmdir(directory)
-    self.numbers = {}
+    self.numbers, self._written = {}, set()
 
   def __enter__(self) -> "ClientRecords":
     return self
@@ -121,18 +133,10 @@ class ClientRecords:
     return decode
 
 
-def _write_records(directory: str, split: Split, clients: Dict[str, np.ndarray],
-                   example_dtype: np.dtype) -> Dict[str, int]:
-  """Writes each client's examples to its own file; returns client id -> file number."""
-  numbers = {}
-  for number, (client_id, indices) in enumerate(clients.items()):
-    indices = np.asarray(indices, dtype=np.int64)
-    temporary = _path(directory, number) + PARTIAL
-    with open(temporary, "wb") as file:
-      file.write(_encode(split.x[indices], split.y[indices], example_dtype))
-    os.replace(temporary, _path(directory, number))
-    numbers[client_id] = number
-  return numbers
+def _write_file(path: str, content: bytes) -> None:
+  with open(path + PARTIAL, "wb") as file:
+    file.write(content)
+  os.replace(path + PARTIAL, path)
 
 
 def _path(directory: str, number: int) -> str:
@@ -143,6 +147,12 @@ def _encode(x: np.ndarray, y: np.ndarray, example_dtype: np.dtype) -> bytes:
   labels = np.asarray(y, dtype=np.int32).reshape(-1, 1).view(np.uint8)
   examples = np.ascontiguousarray(x, dtype=example_dtype).reshape(len(y), -1).view(np.uint8)
   return np.concatenate([labels, examples], axis=1).tobytes()
+
+
+def _remove_records(directory: str) -> None:
+  for name in _record_files(directory):
+    with contextlib.suppress(FileNotFoundError):
+      os.remove(os.path.join(directory, name))
 
 
 def _record_files(directory: str):

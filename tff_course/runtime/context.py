@@ -33,12 +33,13 @@ _STATE = {"context": None, "workers": WorkerSet(), "pool": [], "log_path": None,
 
 @dataclasses.dataclass
 class PoolMember:
-  """One worker of the pool: where it serves, its gRPC stub, and its process when this
-  program started it."""
+  """One worker of the pool: where it serves, its gRPC stub, its process when this
+  program started it, and the bytes exchanged with it (a `wire_bytes.WireCounter`)."""
 
   address: str
   stub: object
   process: Optional[WorkerProcess] = None
+  wire: Optional[object] = None
 
   @property
   def dead(self) -> bool:
@@ -110,6 +111,13 @@ def pool_addresses() -> List[str]:
   return [member.address for member in current_pool()]
 
 
+def wire_bytes():
+  """The `WireBytes` exchanged with the current pool's workers since it started."""
+  from tff_course.runtime.wire_bytes import WireBytes
+
+  return sum((member.wire.total for member in current_pool()), WireBytes())
+
+
 def ensure_pool() -> List[PoolMember]:
   """Installs the context if needed and starts (or connects to) its workers now. A
   local worker that died is started again, except inside a run (`using_workers`),
@@ -171,10 +179,14 @@ def wait_for_worker(address: str, process: Optional[WorkerProcess] = None,
       or `process`, the worker this program started there, exited first or did not
       answer within its start-up time (`worker.wait_until_ready`).
   """
+  import grpc
   import tensorflow_federated as tff
 
-  member = PoolMember(address, tff.framework.RemoteExecutorGrpcStub(_channel(address)),
-                      process)
+  from tff_course.runtime.wire_bytes import WireCounter
+
+  wire = WireCounter()
+  channel = grpc.intercept_channel(_channel(address), wire)
+  member = PoolMember(address, tff.framework.RemoteExecutorGrpcStub(channel), process, wire)
   if process is not None:
     wait_until_ready(lambda: member.stub.is_ready, process)
   elif not _wait_ready(member.stub, timeout):
