@@ -73,6 +73,12 @@ class Federation:
     return self._records
 
   @functools.cached_property
+  def keras_model(self):
+    """One model of the run's architecture, built once: for scoring weights assigned to
+    it and for reading its layers (ResNet-20 takes a second to build)."""
+    return self.build_keras_model()
+
+  @functools.cached_property
   def group_index(self) -> Optional[Dict[object, int]]:
     """Group label -> index when the aggregator weighs groups (else None)."""
     if self.config.train.aggregator != "group_mean":
@@ -105,7 +111,7 @@ class Federation:
     batch-norm model's statistics)."""
     train = self.config.train
     return (train.average_statistics and train.algorithm in ("fedavg", "fedprox") and
-            bool(self.build_keras_model().non_trainable_weights))
+            bool(self.keras_model.non_trainable_weights))
 
   def position(self, device: Device) -> int:
     """The device's index in `devices` (how client-state stores name it)."""
@@ -263,25 +269,25 @@ def build_process(federation: Federation):
   if train.algorithm in ("fedper", "fedbn"):
     return _partial_personal_process(federation, model_fn)
   groups = federation.group_index
-  return _algorithm_process(federation.config.train, model_fn, federation.build_keras_model,
-                            len(groups) if groups is not None else None,
+  return _algorithm_process(federation, model_fn, len(groups) if groups is not None else None,
                             federation.batches_fn(),
                             packed=bool(federation.client_slots))
 
 
-def _algorithm_process(train, model_fn, build_keras_model, num_groups: Optional[int],
+def _algorithm_process(federation: Federation, model_fn, num_groups: Optional[int],
                        client_batches, packed: bool):
   from tff_course.aggregators.by_name import make_aggregator
   from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer, round_schedule
 
+  train = federation.config.train
   aggregator = make_aggregator(train)
   client_rate = (None if train.lr_schedule == "constant" else round_schedule(
       train.lr_schedule, train.client_lr, train.rounds, train.warmup_rounds))
   server_optimizer = build_optimizer(train.server_optimizer, train.server_lr,
                                      momentum=train.server_momentum)
   if train.algorithm == "sparse_fedavg":
-    return _sparse_process(train, model_fn, build_keras_model, client_batches, client_rate,
-                           server_optimizer)
+    return _sparse_process(train, model_fn, federation.keras_model, client_batches,
+                           client_rate, server_optimizer)
   if train.algorithm == "fedsgd":
     return build_fedsgd(model_fn, learning_rate=train.client_lr, form=train.fedsgd_form,
                         model_aggregator=aggregator, num_groups=num_groups,
@@ -301,7 +307,7 @@ def _partial_personal_process(federation: Federation, model_fn):
                                                       normalization_parts)
 
   train = federation.config.train
-  keras_model = federation.build_keras_model()
+  keras_model = federation.keras_model
   try:
     parts = (head_parts(keras_model, train.fedper_head_layers) if train.algorithm == "fedper"
              else normalization_parts(keras_model))
@@ -324,13 +330,13 @@ def _client_optimizer(train):
                          momentum=train.client_momentum)
 
 
-def _sparse_process(train, model_fn, build_keras_model, client_batches, client_rate,
+def _sparse_process(train, model_fn, keras_model, client_batches, client_rate,
                     server_optimizer):
   from tff_course.sparse.federated import build_sparse_fedavg, masks_in_order
   from tff_course.sparse.mask_set import load_masks
   from tff_course.sparse.sgdm_step import SGDMSettings
 
-  masks = masks_in_order(build_keras_model(), load_masks(train.masks))
+  masks = masks_in_order(keras_model, load_masks(train.masks))
   return build_sparse_fedavg(
       model_fn, masks, client_learning_rate=train.client_lr,
       server_optimizer=server_optimizer,

@@ -134,7 +134,7 @@ class _RoundLoop:
     self.process = process
     self.run_dir = run_dir
     self.train = federation.config.train
-    self.keras_model = federation.build_keras_model()
+    self.keras_model = federation.keras_model
 
   def run(self, state, done: int, checkpoints, releases, progress: bool) -> Dict[str, float]:
     from tqdm.auto import tqdm
