@@ -165,14 +165,16 @@ def main(argv=None) -> int:
   parser.add_argument("--memory-rounds", type=int, default=300)
   parser.add_argument("--memory-workers", type=int, default=2)
   parser.add_argument("--skip-memory", action="store_true")
+  parser.add_argument("--skip-populations", action="store_true")
   parser.add_argument("--append", action="store_true", help="add the tables to RESULTS.md")
   args = parser.parse_args(argv)
   command = "python benchmarks/bench_population.py --data-dir DIR --append"
-  table = population_table(args.data_dir, args.rounds)
-  print(table, flush=True)
-  if args.append:
-    append_section("Populations of 100 to 10,000 clients, 10 sampled a round", command,
-                   table)
+  if not args.skip_populations:
+    table = population_table(args.data_dir, args.rounds)
+    print(table, flush=True)
+    if args.append:
+      append_section("Populations of 100 to 10,000 clients, 10 sampled a round", command,
+                     table)
   if args.skip_memory:
     return 0
   table = memory_table(POPULATIONS[-1], args.memory_rounds, args.data_dir,
