@@ -239,8 +239,12 @@ class FaultTest(tf.test.TestCase):
     self.assertLen(metrics(broken), 3)
 
   def test_a_remote_worker_that_stops_answering_ends_the_run_after_the_wait(self):
+    """...and once it serves again, the same command resumes to the metrics of a run
+    that was never interrupted."""
     port = portpicker.pick_unused_port()
     _, binary_pid = start_worker_command(self, port)
+    remote = config(workers=f"localhost:{port}", rounds=3, checkpoint_every=1)
+    whole, broken = (self.create_tempdir().full_path for _ in range(2))
     killed = []
 
     def kill_it(round_num):
@@ -251,9 +255,15 @@ class FaultTest(tf.test.TestCase):
     with mock.patch.object(context, "_CONNECT_TIMEOUT_SECONDS", 2.0), \
         self.assertRaisesRegex(WorkerError, f"^TFF worker localhost:{port} does not answer "
                                             "\\(waited 2 s\\); start it again"):
-      run_experiment(config(workers=f"localhost:{port}", rounds=3),
-                     self.create_tempdir().full_path, on_round_end=kill_it, progress=False)
+      run_experiment(remote, broken, on_round_end=kill_it, progress=False)
     self.assertLess(time.monotonic() - killed[0], 60)
+    self.assertLen(metrics(broken), 1)
+    start_worker_command(self, port)
+    run_experiment(remote, broken, progress=False)
+    run_experiment(config(workers=1, rounds=3, checkpoint_every=1), whole, progress=False)
+    self.assertLen(metrics(broken), 3)
+    for row, expected in zip(metrics(broken), metrics(whole)):
+      self.assertAllClose(row, expected, rtol=1e-5, atol=1e-6)
 
 
 class WorkerCommandTest(tf.test.TestCase):

@@ -108,9 +108,11 @@ def train_on_cluster(build_model: Callable[[], object], x: np.ndarray, y: np.nda
   with strategy.scope():
     model = build_model()
     version = tf.Variable(0, dtype=tf.int64, trainable=False, name="version")
+  with tf.device(version.device):
+    counting = tf.CriticalSection(name="version_count")
   for variable, value in zip(model.trainable_variables, initial):
     variable.assign(value)
-  step = _step_function(strategy, model, version, settings.learning_rate)
+  step = _step_function(strategy, model, version, counting, settings.learning_rate)
   batches = settings.batches(len(x))
   started = time.monotonic()
   pending, records = [], []
@@ -138,9 +140,11 @@ def train_on_cluster(build_model: Callable[[], object], x: np.ndarray, y: np.nda
   return [v.numpy() for v in model.trainable_variables], records
 
 
-def _step_function(strategy, model, version, learning_rate: float):
+def _step_function(strategy, model, version, counting, learning_rate: float):
   """One SGD step on the servers' weights: (the batch's loss, the update's version, its
-  staleness)."""
+  staleness). The version is incremented and read inside the critical section `counting`
+  (on the version's server): otherwise two workers' increments can land before either
+  reads, and both read the same version."""
   import tensorflow as tf
 
   loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(
@@ -155,7 +159,8 @@ def _step_function(strategy, model, version, learning_rate: float):
     updates = [variable.assign_sub(learning_rate * gradient)
                for variable, gradient in zip(model.trainable_variables, gradients)]
     with tf.control_dependencies(updates):
-      applied = version.assign_add(1)
+      applied = counting.execute(lambda: version.assign_add(1).read_value(),
+                                 exclusive_resource_access=False)
     return loss, applied, applied - read - 1
 
   @tf.function
