@@ -29,7 +29,7 @@ class FedSgdFormsTest(tf.test.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.mnist = load_dataset("mnist", data_dir=shared_data_dir())
+    cls.mnist = load_dataset("mnist", data_dir=shared_data_dir(), limit=12000)
 
   def run_both_forms(self, partition, learning_rate, fraction):
     devices = create_devices(self.mnist, partition, batch_size=None, seed=0)
@@ -51,7 +51,7 @@ class FedSgdFormsTest(tf.test.TestCase):
     return curves
 
   def test_iid_100_clients_lr_001_c_05(self):
-    curves = self.run_both_forms(iid_sampler(self.mnist, 100, 600), 0.01, 0.5)
+    curves = self.run_both_forms(iid_sampler(self.mnist, 100, 120), 0.01, 0.5)
     self.assertAllClose(curves["gradient"], curves["weights"], atol=TOLERANCE, rtol=0)
     self.assertGreater(curves["gradient"][-1], curves["gradient"][0])
 

@@ -69,48 +69,32 @@ class WorkerLifetimeTest(tf.test.TestCase):
     self.assertEqual(arenas({"MALLOC_ARENA_MAX": "4"}), b"4")
 
   def test_exception(self):
-    result = self.run_driver("raise")
+    result = self.run_driver("raise", workers=3)
     self.assertEqual(result.returncode, 1)
     self.assertIn("the driver failed on purpose", result.stderr)
-    self.assertTrue(wait_gone(worker_pid(result.stdout)))
+    pids = worker_pids(result.stdout)
+    self.assertLen(set(pids), 3)
+    for pid in pids:
+      self.assertTrue(wait_gone(pid), f"worker {pid} of 3 outlived a driver that raised")
 
   def test_signals(self):
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL):
-      with self.subTest(signal=signum.name):
+    """One worker, and 3 (TFF's mergeable context)."""
+    for signum, workers in ((signal.SIGINT, 1), (signal.SIGTERM, 3), (signal.SIGHUP, 1),
+                            (signal.SIGKILL, 3)):
+      with self.subTest(signal=signum.name, workers=workers):
         driver = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, DRIVER, "sleep"], stdout=subprocess.PIPE,
+            [sys.executable, DRIVER, "sleep", str(workers)], stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, text=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        pid = worker_pid(driver.stdout.readline())
-        self.assertIn("result 9", driver.stdout.readline())
-        driver.send_signal(signum)
-        driver.wait(timeout=TIMEOUT)
-        driver.stdout.close()
-        self.assertTrue(wait_gone(pid), f"worker {pid} outlived a driver ended by {signum.name}")
-
-  def test_no_worker_of_several_outlives_the_driver(self):
-    for mode in ("exit", "raise"):
-      with self.subTest(mode=mode):
-        result = self.run_driver(mode, workers=3)
-        self.assertEqual(result.returncode, 0 if mode == "exit" else 1, result.stderr)
-        self.assertIn("result 9", result.stdout)
-        pids = worker_pids(result.stdout)
-        self.assertLen(set(pids), 3)
-        for pid in pids:
-          self.assertTrue(wait_gone(pid), f"worker {pid} of 3 outlived a driver's {mode}")
-    for signum in (signal.SIGTERM, signal.SIGKILL):
-      with self.subTest(signal=signum.name):
-        driver = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, DRIVER, "sleep", "3"], stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True, env=QUIET_ENV)
         pids = worker_pids(driver.stdout.readline())
+        self.assertLen(set(pids), workers)
         self.assertIn("result 9", driver.stdout.readline())
         driver.send_signal(signum)
         driver.wait(timeout=TIMEOUT)
         driver.stdout.close()
         for pid in pids:
-          self.assertTrue(wait_gone(pid), f"worker {pid} of 3 outlived a driver ended by "
-                                          f"{signum.name}")
+          self.assertTrue(wait_gone(pid), f"worker {pid} of {workers} outlived a driver "
+                                          f"ended by {signum.name}")
 
   def test_import_alone_prints_nothing_at_exit(self):
     result = self.run_driver("import-only")
