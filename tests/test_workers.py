@@ -259,6 +259,18 @@ class FaultTest(tf.test.TestCase):
       self.assertAllClose(row, expected, rtol=1e-5, atol=1e-6)
 
 
+  def test_workers_that_never_answer_end_the_run_before_its_first_round(self):
+    port = portpicker.pick_unused_port()
+    with mock.patch.object(context, "_CONNECT_TIMEOUT_SECONDS", 1.0), \
+        self.assertRaisesRegex(WorkerError, f"^TFF worker localhost:{port} did not answer "
+                                            f"within 1 s; start it on localhost with "
+                                            f"`tff-course worker --port {port}`; stopped "
+                                            f"before the run's first checkpoint: run the "
+                                            f"same command again once the workers answer$"):
+      run_experiment(config(workers=f"localhost:{port}"), self.create_tempdir().full_path,
+                     progress=False)
+
+
 class WorkerCommandTest(tf.test.TestCase):
 
   def test_serves_a_driver_and_stops_on_sigterm(self):

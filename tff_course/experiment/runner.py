@@ -68,6 +68,9 @@ def run_experiment(config: ExperimentConfig, run_dir: str, *, data_dir: Optional
       os.makedirs(run_dir, exist_ok=True)
       return _run(federation, run_dir, resuming, progress, on_round_end)
   except WorkerError as error:
+    if not last_checkpoint_round(run_dir):
+      raise WorkerError(f"{error}; stopped before the run's first checkpoint: run the same "
+                        f"command again once the workers answer") from None
     raise WorkerError(f"{error}; stopped. The last checkpoint is kept in "
                       f"{os.path.join(run_dir, CHECKPOINTS_DIR)}: run the same command "
                       f"again to resume") from None

@@ -171,13 +171,13 @@ def _wait_ready(stub, timeout: float) -> bool:
 
 
 def wait_for_worker(address: str, process: Optional[WorkerProcess] = None,
-                    timeout: float = _CONNECT_TIMEOUT_SECONDS) -> PoolMember:
+                    timeout: Optional[float] = None) -> PoolMember:
   """Connects to the worker at `address` ("HOST:PORT") once it answers.
 
   Raises:
-    WorkerError: a worker of another program did not answer within `timeout` seconds;
-      or `process`, the worker this program started there, exited first or did not
-      answer within its start-up time (`worker.wait_until_ready`).
+    WorkerError: a worker of another program did not answer within `timeout` seconds
+      (default: 30); or `process`, the worker this program started there, exited first
+      or did not answer within its start-up time (`worker.wait_until_ready`).
   """
   import grpc
   import tensorflow_federated as tff
@@ -187,6 +187,7 @@ def wait_for_worker(address: str, process: Optional[WorkerProcess] = None,
   wire = WireCounter()
   channel = grpc.intercept_channel(_channel(address), wire)
   member = PoolMember(address, tff.framework.RemoteExecutorGrpcStub(channel), process, wire)
+  timeout = _CONNECT_TIMEOUT_SECONDS if timeout is None else timeout
   if process is not None:
     wait_until_ready(lambda: member.stub.is_ready, process)
   elif not _wait_ready(member.stub, timeout):
