@@ -258,7 +258,6 @@ class FaultTest(tf.test.TestCase):
     for row, expected in zip(metrics(broken), metrics(whole)):
       self.assertAllClose(row, expected, rtol=1e-5, atol=1e-6)
 
-
   def test_workers_that_never_answer_end_the_run_before_its_first_round(self):
     port = portpicker.pick_unused_port()
     with mock.patch.object(context, "_CONNECT_TIMEOUT_SECONDS", 1.0), \
