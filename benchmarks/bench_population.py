@@ -162,10 +162,13 @@ def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--data-dir", required=True, help="holds mnist/")
   parser.add_argument("--rounds", type=int, default=12, help="rounds timed a population")
-  parser.add_argument("--memory-rounds", type=int, default=300)
-  parser.add_argument("--memory-workers", type=int, default=2)
-  parser.add_argument("--skip-memory", action="store_true")
-  parser.add_argument("--skip-populations", action="store_true")
+  parser.add_argument("--memory-rounds", type=int, default=300,
+                      help="rounds of the memory run (default: 300)")
+  parser.add_argument("--memory-workers", type=int, default=2,
+                      help="local workers of the memory run (default: 2)")
+  parser.add_argument("--skip-memory", action="store_true", help="no memory run")
+  parser.add_argument("--skip-populations", action="store_true",
+                      help="no population table (the memory run only)")
   parser.add_argument("--append", action="store_true", help="add the tables to RESULTS.md")
   args = parser.parse_args(argv)
   command = "python benchmarks/bench_population.py --data-dir DIR --append"

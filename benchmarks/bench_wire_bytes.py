@@ -80,7 +80,8 @@ def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--data-dir", required=True, help="holds mnist/")
   parser.add_argument("--workers", default="1,2,3", help="local worker counts")
-  parser.add_argument("--rounds", type=int, default=4)
+  parser.add_argument("--rounds", type=int, default=4,
+                      help="rounds a run; the first is reported apart (default: 4)")
   parser.add_argument("--append", action="store_true", help="add the table to RESULTS.md")
   args = parser.parse_args(argv)
   result = table(args.data_dir, [int(c) for c in args.workers.split(",")], args.rounds)
