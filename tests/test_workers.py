@@ -304,6 +304,14 @@ class WorkerCommandTest(tf.test.TestCase):
                      f"1 s; start it on localhost with `tff-course worker --port {port}`")
     self.assertLess(time.monotonic() - start, 50)
 
+  def test_check_takes_one_address(self):
+    for value in ("8000", "localhost:8000,localhost:8001"):
+      result = subprocess.run(CLI + ["worker", "--check", value, "--timeout", "1"],
+                              capture_output=True, text=True, env=ENV, timeout=60)
+      self.assertEqual(result.returncode, 2)
+      self.assertEqual(result.stderr.strip(), f"tff-course: error: --check: got {value!r}, "
+                                              f"expected one HOST:PORT, e.g. localhost:8000")
+
   def test_a_bad_port_is_one_line(self):
     result = subprocess.run(CLI + ["worker", "--port", "70000"], capture_output=True,
                             text=True, env=ENV, timeout=60)

@@ -49,7 +49,11 @@ def _check(address: str, timeout: float) -> int:
 
   if not timeout > 0:
     raise ConfigError(f"--timeout: got {timeout}, expected seconds > 0")
-  (host, port), = worker_set(address, "--check").addresses
+  addresses = worker_set(address, "--check").addresses
+  if len(addresses) != 1:
+    raise ConfigError(f"--check: got {address!r}, expected one HOST:PORT, e.g. "
+                      f"localhost:8000")
+  (host, port), = addresses
   wait_for_worker(f"{host}:{port}", timeout=timeout)
   print(f"TFF worker {host}:{port} answers")
   return 0
