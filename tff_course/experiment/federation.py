@@ -268,18 +268,17 @@ def build_process(federation: Federation):
                        server_lr=train.server_lr, client_batches=federation.batches_fn())
   if train.algorithm in ("fedper", "fedbn"):
     return _partial_personal_process(federation, model_fn)
-  groups = federation.group_index
-  return _algorithm_process(federation, model_fn, len(groups) if groups is not None else None,
-                            federation.batches_fn(),
-                            packed=bool(federation.client_slots))
+  return _algorithm_process(federation, model_fn)
 
 
-def _algorithm_process(federation: Federation, model_fn, num_groups: Optional[int],
-                       client_batches, packed: bool):
+def _algorithm_process(federation: Federation, model_fn):
   from tff_course.aggregators.by_name import make_aggregator
   from tff_course.algorithms import build_fedavg, build_fedsgd, build_optimizer, round_schedule
 
   train = federation.config.train
+  groups = federation.group_index
+  num_groups = len(groups) if groups is not None else None
+  client_batches, packed = federation.batches_fn(), bool(federation.client_slots)
   aggregator = make_aggregator(train)
   client_rate = (None if train.lr_schedule == "constant" else round_schedule(
       train.lr_schedule, train.client_lr, train.rounds, train.warmup_rounds))
