@@ -6,11 +6,13 @@ memory over 300 rounds on 2 local TFF workers (issue 19 points 4 and 7).
 Three federations, each through the runner's own path (`run_experiment`: client record
 files, sampling, checkpoints, the metrics file): MNIST split Dirichlet(0.3) over the
 population (FedAvg, McMahan's CNN), FedProx's Synthetic(1, 1) with one device a client
-(FedProx mu 1, logistic regression), and a control, MNIST split IID with 6 examples a
-client whatever the population. Every client takes 10 local steps of B = 10, wrapping
-around its examples; a client with fewer than 10 examples trains on smaller batches, so
-with Dirichlet the examples a round (and its compute) shrink as the population grows and
-its clients get smaller; the control holds the round's work fixed. The test set is
+(FedProx mu 1, logistic regression), and two that hold the clients themselves fixed
+while the population grows: MNIST split IID with 6 examples a client, and MNIST's first
+6 x population examples split Dirichlet(0.3) (6 a client on average, the clients of the
+10,000-client split at every population). Every client takes 10 local steps of B = 10,
+wrapping around its examples; a client with fewer than 10 examples trains on smaller
+batches, so with all of MNIST split Dirichlet the examples a round (and its compute)
+shrink as the population grows and its clients get smaller. The test set is
 scored only in the last round, which the round medians leave out (MNIST's test split is
 fixed, but Synthetic's grows with the population). Loading the data is timed apart from building
 the federation (partition, devices, client choice), since generating Synthetic is
@@ -44,7 +46,8 @@ POPULATIONS = (100, 1000, 10000)
 SAMPLED = 10
 STEPS = 10
 SETTINGS = {"mnist": "MNIST Dirichlet(0.3)", "synthetic": "Synthetic(1, 1)",
-            "mnist_equal": "MNIST IID, 6 a client"}
+            "mnist_equal": "MNIST IID, 6 a client",
+            "mnist_scaled": "MNIST Dirichlet(0.3), 6 a client on average"}
 EQUAL_EXAMPLES = 6
 
 
@@ -61,6 +64,13 @@ def config(setting: str, population: int, rounds: int, data_dir: str,
         name=f"mnist-{population}",
         data=DataConfig(dataset="mnist", data_dir=data_dir, partition="dirichlet",
                         num_clients=population, alpha=0.3, min_size=0),
+        train=TrainConfig(model="mnist_cnn", client_lr=0.05, **train))
+  if setting == "mnist_scaled":
+    return ExperimentConfig(
+        name=f"mnist-scaled-{population}",
+        data=DataConfig(dataset="mnist", data_dir=data_dir, partition="dirichlet",
+                        num_clients=population, alpha=0.3, min_size=0,
+                        limit=EQUAL_EXAMPLES * population),
         train=TrainConfig(model="mnist_cnn", client_lr=0.05, **train))
   if setting == "mnist_equal":
     return ExperimentConfig(
@@ -125,9 +135,10 @@ def memory_run(population: int, rounds: int, data_dir: str, workers: int):
   return samples, time.perf_counter() - start
 
 
-def population_table(data_dir: str, rounds: int) -> str:
+def population_table(data_dir: str, rounds: int, settings=tuple(SETTINGS)) -> str:
   rows = []
-  for setting, title in SETTINGS.items():
+  for setting in settings:
+    title = SETTINGS[setting]
     for population in POPULATIONS:
       load, build, clients, sampled, examples, median = time_population(
           setting, population, rounds, data_dir)
@@ -158,6 +169,14 @@ def memory_table(population: int, rounds: int, data_dir: str, workers: int) -> s
           f"memory from round {settled} to {last}: {growth / mib:+.0f} MiB.")
 
 
+def _settings(text: str) -> tuple:
+  names = tuple(name.strip() for name in text.split(",") if name.strip())
+  unknown = [name for name in names if name not in SETTINGS]
+  if unknown or not names:
+    raise SystemExit(f"--settings: got {text!r}, expected names among {', '.join(SETTINGS)}")
+  return names
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--data-dir", required=True, help="holds mnist/")
@@ -166,6 +185,9 @@ def main(argv=None) -> int:
                       help="rounds of the memory run (default: 300)")
   parser.add_argument("--memory-workers", type=int, default=2,
                       help="local workers of the memory run (default: 2)")
+  parser.add_argument("--settings", default=",".join(SETTINGS),
+                      help=f"comma-separated federations to time (default: all of "
+                           f"{', '.join(SETTINGS)})")
   parser.add_argument("--skip-memory", action="store_true", help="no memory run")
   parser.add_argument("--skip-populations", action="store_true",
                       help="no population table (the memory run only)")
@@ -173,7 +195,7 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
   command = "python benchmarks/bench_population.py --data-dir DIR --append"
   if not args.skip_populations:
-    table = population_table(args.data_dir, args.rounds)
+    table = population_table(args.data_dir, args.rounds, _settings(args.settings))
     print(table, flush=True)
     if args.append:
       append_section("Populations of 100 to 10,000 clients, 10 sampled a round", command,

@@ -5,6 +5,7 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from tff_course.algorithms import (LocalWork, average_weights, build_fedavg, build_optimizer)
+from tff_course.algorithms.client_work import model_types
 from tff_course.algorithms.model_fn import keras_model_fn
 from tff_course.data import load_dataset
 from tff_course.errors import ConfigError
@@ -119,6 +120,29 @@ class FedProxTest(tf.test.TestCase):
     self.assertGreater(distances[1.0], 0.0)
     with self.assertRaisesRegex(ConfigError, "proximal_mu: got -1"):
       build_fedavg(None, client_optimizer=None, server_optimizer=None, proximal_mu=-1)
+
+
+class ModelTypesTest(tf.test.TestCase):
+
+  def test_a_process_reads_its_model_types_once(self):
+    builds = []
+
+    def model():
+      builds.append(1)
+      return tf.keras.Sequential([tf.keras.layers.InputLayer(input_shape=(3,)),
+                                  tf.keras.layers.Dense(2)])
+
+    spec = (tf.TensorSpec([None, 3], tf.float32), tf.TensorSpec([None], tf.int32))
+    model_fn = keras_model_fn(model, spec)
+    weights_type, data_type, _ = model_types(model_fn)
+    self.assertLen(builds, 1)
+    self.assertIs(model_types(model_fn)[0], weights_type)
+    self.assertEqual(str(data_type), "<float32[?,3],int32[?]>*")
+    build_fedavg(model_fn, client_optimizer=build_optimizer("sgd", 0.1),
+                 server_optimizer=build_optimizer("sgd", 1.0))
+    self.assertLen(builds, 3, "only the initial weights and the client step build it")
+    self.assertLen(model_types(keras_model_fn(model, spec))[0].trainable, 2)
+    self.assertLen(builds, 4)
 
 
 def _numpy_adam_steps(weights, batches, lr, steps, beta_1=0.9, beta_2=0.999, eps=1e-7):

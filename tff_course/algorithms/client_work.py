@@ -2,20 +2,38 @@
 
 A client work process maps (server state, model weights at clients, client data) to
 client results and aggregated training metrics; only the per-client TensorFlow step
-differs between algorithms. `model_types` reads the types once, `build_client_work`
-wraps a step into a `tff.learning.templates.ClientWorkProcess`.
+differs between algorithms. `model_types` reads the types once per model function,
+`build_client_work` wraps a step into a `tff.learning.templates.ClientWorkProcess`.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 
+_TYPES_OF = weakref.WeakKeyDictionary()
+
+
 def model_types(model_fn: Callable):
-  """(model weights type, client data type, metrics aggregation) of `model_fn`'s model."""
+  """(model weights type, client data type, metrics aggregation) of `model_fn`'s model,
+  built once per `model_fn` (a ResNet-20 takes a second or more to build in a graph)."""
+  try:
+    return _TYPES_OF[model_fn]
+  except (KeyError, TypeError):
+    pass
+  types = _read_model_types(model_fn)
+  try:
+    _TYPES_OF[model_fn] = types
+  except TypeError:
+    pass
+  return types
+
+
+def _read_model_types(model_fn: Callable):
   from tff_course.runtime.tff_module import tff
 
   with tf.Graph().as_default():
