@@ -8,14 +8,24 @@ The round: McMahan's CNN on MNIST, every client of the federation (10 x 600 exam
 packed client slots). The floor: the same SGD steps over the same examples in one
 `tf.function` (a while loop over the clients around a while loop over their batches, held
 in memory as tensors; each client starts from the global weights, the server takes the
-mean of equal clients), no Keras `fit`, no tf.data, one client after another. The two alternate in one process after one traced call each; medians.
+mean of equal clients), no Keras `fit`, no tf.data, one client after another. The two
+alternate in one process after one traced call each; medians.
+
+  python benchmarks/bench_round_floor.py --data-dir ../shared/data --cores 1,2 --append
+
+times the floor and the round on 1 and on n local workers with the benchmark (and the
+workers it starts, which inherit its CPU affinity) held to n cores, each core count in a
+fresh process: how a round scales as cores are added (issue 19 point 5's "N cores").
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -111,14 +121,72 @@ def time_shape(data_dir: str, clients: int, examples: int, workers, repeats: int
   return medians
 
 
+def pinned_medians(data_dir: str, cores: int, repeats: int) -> dict:
+  """{(clients, examples): {"floor": s, 1: s, cores: s}} measured in a fresh process held
+  to the first `cores` CPUs."""
+  if cores > len(os.sched_getaffinity(0)):
+    raise SystemExit(f"--cores: got {cores}, expected at most the "
+                     f"{len(os.sched_getaffinity(0))} CPUs this process may use")
+  with tempfile.TemporaryDirectory() as folder:
+    path = os.path.join(folder, "medians.json")
+    subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--data-dir", data_dir, "--workers",
+         ",".join(sorted({"1", str(cores)})), "--repeats", str(repeats), "--json", path],
+        check=True, preexec_fn=lambda: os.sched_setaffinity(
+            0, sorted(os.sched_getaffinity(0))[:cores]))
+    with open(path, encoding="utf-8") as stream:
+      return {tuple(map(int, shape.split("x"))): {
+          (key if key == "floor" else int(key)): value for key, value in medians.items()}
+              for shape, medians in json.load(stream).items()}
+
+
+def cores_table(data_dir: str, core_counts, repeats: int) -> str:
+  measured = {cores: pinned_medians(data_dir, cores, repeats) for cores in core_counts}
+  rows = []
+  for clients, examples in SHAPES:
+    base = measured[core_counts[0]][clients, examples][1]
+    for cores in core_counts:
+      medians = measured[cores][clients, examples]
+      cells = [f"{medians['floor']:.2f}", f"{medians[1]:.2f} ({base / medians[1]:.2f}x)",
+               f"{medians[cores]:.2f} ({base / medians[cores]:.2f}x)"]
+      rows.append(f"| {clients} x {examples} | {cores} | " + " | ".join(cells) + " |")
+  return ("| clients x examples | cores | floor (s) | round on 1 worker (s, speed-up) | "
+          "round on one worker a core (s, speed-up) |\n|---|---|---|---|---|\n" +
+          "\n".join(rows) + f"\n\nMedians of {repeats}, round and floor alternating; "
+          f"speed-ups against one worker on {core_counts[0]} core"
+          f"{'s' if core_counts[0] > 1 else ''}; McMahan CNN, B {BATCH}, E 1; each core "
+          f"count in a fresh process held to that many of this machine's "
+          f"{os.cpu_count()} CPUs.")
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--data-dir", required=True, help="holds mnist/")
   parser.add_argument("--workers", default="1,2,4", help="local worker counts to time")
   parser.add_argument("--repeats", type=int, default=5)
+  parser.add_argument("--cores", help="comma-separated core counts: time 1 worker and one "
+                      "worker a core with the benchmark held to each count (ignores "
+                      "--workers)")
+  parser.add_argument("--json", help=argparse.SUPPRESS)
   parser.add_argument("--append", action="store_true", help="add the table to RESULTS.md")
   args = parser.parse_args(argv)
+  if args.cores:
+    table = cores_table(args.data_dir, [int(part) for part in args.cores.split(",")],
+                        args.repeats)
+    print(table, flush=True)
+    if args.append:
+      append_section("A FedAvg round as cores are added: 1 worker and one worker a core",
+                     f"python benchmarks/bench_round_floor.py --data-dir DIR --cores "
+                     f"{args.cores} --append", table)
+    return 0
   counts = [int(part) for part in args.workers.split(",")]
+  if args.json:
+    measured = {f"{clients}x{examples}": time_shape(args.data_dir, clients, examples, counts,
+                                                    args.repeats)
+                for clients, examples in SHAPES}
+    with open(args.json, "w", encoding="utf-8") as stream:
+      json.dump(measured, stream)
+    return 0
   rows = []
   for clients, examples in SHAPES:
     medians = time_shape(args.data_dir, clients, examples, counts, args.repeats)

@@ -134,6 +134,36 @@ class SameResultsTest(tf.test.TestCase):
     self.assert_same_on((1, 3), aggregator="krum", byzantine=1)
 
 
+class ConcurrencyTest(tf.test.TestCase):
+
+  def test_the_workers_compute_their_shares_at_the_same_time(self):
+    """Each worker's CreateCall, which returns once the worker has computed its share,
+    starts before the other's ends (TFF 0.87's remote executor ran them in turn)."""
+    calls = []
+    counted = WireCounter.intercept_unary_unary
+
+    def timed(counter, continuation, details, request):
+      start = time.monotonic()
+      outcome = counted(counter, continuation, details, request)
+      if details.method.endswith("/CreateCall"):
+        calls.append((id(counter), start, time.monotonic()))
+      return outcome
+
+    run_dir = self.create_tempdir().full_path
+    with mock.patch.object(WireCounter, "intercept_unary_unary", timed):
+      run_experiment(config(workers=2, rounds=1, steps=LONG_ROUND_STEPS), run_dir,
+                     progress=False)
+    longest = {}
+    for worker in {worker for worker, _, _ in calls}:
+      longest[worker] = max(((start, end) for other, start, end in calls if other == worker),
+                            key=lambda interval: interval[1] - interval[0])
+    self.assertLen(longest, 2)
+    (first_start, first_end), (second_start, second_end) = sorted(longest.values())
+    self.assertLess(second_start, first_end,
+                    f"the workers computed in turn: {first_start:.2f}-{first_end:.2f} s, then "
+                    f"{second_start:.2f}-{second_end:.2f} s")
+
+
 class WireBytesTest(tf.test.TestCase):
 
   def test_the_counter_adds_each_calls_serialized_request_and_response(self):
@@ -157,11 +187,18 @@ class WireBytesTest(tf.test.TestCase):
   def test_each_worker_gets_the_model_and_sends_back_an_aggregate_every_round(self):
     counted = {}
 
+    cpus = []
+
     def count(round_num):
       counted[round_num] = ([member.wire.total for member in current_pool()], wire_bytes())
+      cpus.append([os.sched_getaffinity(member.process.pid) for member in current_pool()])
 
     run_dir = self.create_tempdir().full_path
     run_experiment(config(workers=2, rounds=3), run_dir, on_round_end=count, progress=False)
+    if len(os.sched_getaffinity(0)) >= 2:
+      first, second = cpus[0]
+      self.assertFalse(first & second, "local workers share CPUs")
+      self.assertEqual(first | second, os.sched_getaffinity(0))
     rows = metrics(run_dir)
     model = rows[0]["bytes_down"] / rows[0]["clients"]
     (first, _), (second, total) = counted[2], counted[3]

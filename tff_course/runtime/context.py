@@ -22,6 +22,8 @@ from typing import List, Optional
 
 from tff_course.errors import WorkerError
 from tff_course.runtime import ordered_merge
+from tff_course.runtime.concurrent_remote import concurrent_remote_executor
+from tff_course.runtime.cpu_groups import cpu_groups
 from tff_course.runtime.worker import WorkerProcess, stop_all_workers, wait_until_ready
 from tff_course.runtime.worker_set import WorkerSet
 
@@ -206,8 +208,9 @@ def _start_pool(workers: WorkerSet, log_path: Optional[str]) -> List[PoolMember]
   if log_path and not os.path.isdir(os.path.dirname(os.path.abspath(log_path))):
     log_path = None
   pool = [wait_for_worker(f"{host}:{port}") for host, port in workers.addresses]
-  started = [WorkerProcess(portpicker.pick_unused_port(), log_path=log_path)
-             for _ in range(0 if workers.addresses else workers.local)]
+  local = 0 if workers.addresses else workers.local
+  started = [WorkerProcess(portpicker.pick_unused_port(), log_path=log_path, cpus=cpus)
+             for cpus in cpu_groups(local)]
   return pool + [wait_for_worker(f"localhost:{worker.port}", worker) for worker in started]
 
 
@@ -221,7 +224,7 @@ def _executor_factory(index: int):
       raise WorkerError("the TFF workers are not running; they stopped or were never "
                         "started")
     pool[index].check()
-    executor = tff.framework.RemoteExecutor(pool[index].stub)
+    executor = concurrent_remote_executor(pool[index].stub)
     executor.set_cardinalities(cardinalities)
     return executor
 

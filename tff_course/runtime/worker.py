@@ -16,14 +16,16 @@ the default (8 arenas per core) its resident memory grew 16 % from round 30 to r
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 import subprocess
 import sys
 import time
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from tff_course.errors import WorkerError
+from tff_course.runtime.cpu_groups import pin_to
 from tff_course.runtime.exit_callbacks import cancel, on_exit
 
 _PR_SET_PDEATHSIG = 1
@@ -44,9 +46,11 @@ def worker_binary_path() -> str:
   return path
 
 
-def prepare_child() -> None:
+def prepare_child(cpus: Optional[Sequence[int]] = None) -> None:
   """Runs in the child before exec: default signal handling (a background job inherits
-  SIGINT ignored), and SIGKILL from the kernel when the parent thread dies."""
+  SIGINT ignored), SIGKILL from the kernel when the parent thread dies, and `cpus` (if
+  given) as the only CPUs it may use."""
+  pin_to(cpus)
   for signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(signum, signal.SIG_DFL)
   try:
@@ -59,11 +63,13 @@ def prepare_child() -> None:
 class WorkerProcess:
   """One running `worker_binary`, serving on `port` (on every interface), stopped by
   `stop()`; its output goes to `log_path` (default: discarded; "-": this program's
-  stdout and stderr)."""
+  stdout and stderr); held to `cpus` when given (default: the CPUs this program may use)."""
 
   def __init__(self, port: int, *, log_path: Optional[str] = None,
-               max_concurrent_computation_calls: int = -1):
+               max_concurrent_computation_calls: int = -1,
+               cpus: Optional[Sequence[int]] = None):
     self.port = port
+    self.cpus = cpus
     self.log_path = log_path or os.devnull
     args = [worker_binary_path(), f"--port={port}",
             f"--max_concurrent_computation_calls={max_concurrent_computation_calls}"]
@@ -72,7 +78,8 @@ class WorkerProcess:
     self.process = subprocess.Popen(  # pylint: disable=consider-using-with
         args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
         env={"MALLOC_ARENA_MAX": _MALLOC_ARENAS, **os.environ},
-        preexec_fn=prepare_child if sys.platform.startswith("linux") else None,
+        preexec_fn=(functools.partial(prepare_child, cpus)
+                    if sys.platform.startswith("linux") else None),
         close_fds=True)
     _LIVE.append(self)
     self._exit_token = on_exit(self.stop)
