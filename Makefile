@@ -6,7 +6,7 @@ TFF_VERSION := 0.87.0
 # Official dataset files: $TFF_COURSE_DATA_DIR, else ../shared/data when it exists.
 DATA_DIR ?= $(or $(TFF_COURSE_DATA_DIR),$(wildcard ../shared/data))
 # Test processes (pytest-xdist; a test file stays in one process): 2 for a 2-core laptop.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 
 .PHONY: install demo test bench clean
 
