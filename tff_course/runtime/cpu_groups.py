@@ -2,8 +2,9 @@
 
 Every worker process sizes TensorFlow's thread pools to the CPUs it may use, so N local
 workers left on all of a machine's cores run N times as many threads as cores and slow
-each other down (benchmarks/RESULTS.md: on 2 cores, 2 unpinned workers made a round 1.4x
-slower than one worker). Each local worker gets its own share of the CPUs instead.
+each other down (2 workers on 2 cores, alternating: rounds 12-14 % longer unpinned than
+pinned). Each local worker gets its own share of the CPUs instead (Linux only: elsewhere
+the workers are left where the system puts them).
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ import os
 from typing import List, Optional, Sequence
 
 
-def cpu_groups(count: int, cpus: Optional[Sequence[int]] = None) -> List[Optional[List[int]]]:
+def cpu_groups(count: int,
+               cpus: Optional[Sequence[int]] = None) -> List[Optional[List[int]]]:
   """`count` disjoint, contiguous groups of `cpus` (default: the CPUs this process may
-  use), as equal as they can be; [None] * count (no pinning) for a single worker or when
-  there are fewer CPUs than workers."""
-  cpus = sorted(os.sched_getaffinity(0) if cpus is None else cpus)
+  use), as equal as they can be; [None] * count (no pinning) for a single worker, when
+  there are fewer CPUs than workers, or where the system cannot pin processes."""
+  if cpus is None:
+    if not hasattr(os, "sched_getaffinity"):
+      return [None] * count
+    cpus = os.sched_getaffinity(0)
+  cpus = sorted(cpus)
   if count < 2 or len(cpus) < count:
     return [None] * count
   size, extra = divmod(len(cpus), count)

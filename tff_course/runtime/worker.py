@@ -69,7 +69,6 @@ class WorkerProcess:
                max_concurrent_computation_calls: int = -1,
                cpus: Optional[Sequence[int]] = None):
     self.port = port
-    self.cpus = cpus
     self.log_path = log_path or os.devnull
     args = [worker_binary_path(), f"--port={port}",
             f"--max_concurrent_computation_calls={max_concurrent_computation_calls}"]
