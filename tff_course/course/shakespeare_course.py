@@ -23,7 +23,8 @@ from tff_course.course.experiment import CourseExperiment
 from tff_course.course.fedsgd_runs import first_reached
 from tff_course.course.figures import accuracy_histogram, arm_curves, new_figure, saved_image
 from tff_course.course.questions import (MEASURED, SEED_ERRORS, Answer,
-                                         accuracy_standard_error, mean_and_error, plus_minus)
+                                         difference_standard_error, mean_and_error,
+                                         plus_minus)
 from tff_course.course.results import Results
 from tff_course.course.seed_groups import (accuracy_cell, by_group, mean_curve,
                                            method_seed_arms, seed_key)
@@ -40,7 +41,7 @@ TEST_WINDOWS = 1500
 CLIENTS = 2
 LOCAL_STEPS = 96
 BATCH = 32
-CLIENT_LR = 0.01
+CLIENT_LR = 0.015
 CENTRAL_LR = 0.01
 SCHEDULE = "cosine"
 ROUNDS = 12
@@ -223,25 +224,20 @@ def _difference(results: Results, first: str, second: str, round_num: int) -> st
     difference, error = mean_and_error(np.subtract(a, b))
   else:
     difference = a[0] - b[0]
-    error = float(np.hypot(accuracy_standard_error(a[0], results.test_size(first_key(
-        results, first))), accuracy_standard_error(b[0], results.test_size(first_key(
-            results, second)))))
+    error = difference_standard_error(a[0], b[0],
+                                      results.test_size(seed_key(first, seeds[0])))
   return (f"At round {round_num}: {plus_minus(difference, error)} ({METHODS[first][0]}: "
           f"{markdown.percent(float(np.mean(a)))}; {METHODS[second][0]}: "
           f"{markdown.percent(float(np.mean(b)))}; means over {len(seeds)} seed"
           f"{'s' if len(seeds) > 1 else ''})")
 
 
-def first_key(results: Results, method: str) -> str:
-  return by_group(results)[method][0]
-
-
 def _target_answer(results: Results) -> str:
   parts = []
-  for key in by_group(results)["fedavg-natural"]:
+  for seed in seeds_run(results):
+    key = seed_key("fedavg-natural", seed)
     summary = results.summary(key)
     reached = first_round_reaching(results, key, TARGET_ACCURACY)
-    seed = key.rsplit("-s", 1)[1]
     parts.append((f"seed {seed}: yes, at round {reached} of {summary.rounds}" if reached
                   else f"seed {seed}: no, not in {summary.rounds} rounds") +
                  f" ({markdown.percent(summary.test_accuracy)} at the end, "
@@ -250,8 +246,9 @@ def _target_answer(results: Results) -> str:
 
 
 def questions(results: Results) -> List[Answer]:
-  natural = results.summary(first_key(results, "fedavg-natural")).rounds
-  central = results.summary(first_key(results, "centralized")).rounds
+  seed = seeds_run(results)[0]
+  natural = results.summary(seed_key("fedavg-natural", seed)).rounds
+  central = results.summary(seed_key("centralized", seed)).rounds
   return [
       Answer(f"Does FedAvg on LEAF's natural clients reach {TARGET_ACCURACY:.0%} "
              "next-character test accuracy?", _target_answer(results), MEASURED),
