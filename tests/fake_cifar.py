@@ -1,6 +1,8 @@
 """A CIFAR-10 folder written by the tests, in the official format, whose first five
 classes a hand-set reference network separates perfectly: class c lights the red
-channel of pixel (0, c). For the pruning commands where the images do not matter."""
+channel of pixel (0, c). For the pruning commands where the images do not matter. And a
+CIFAR-100 folder of random images in its official format, for runs where its files
+exist."""
 
 import os
 import pickle
@@ -43,6 +45,24 @@ def write_fake_cifar10(data_dir):
   data, labels = _batch(rng, 100)
   _dump(os.path.join(folder, "test_batch"),
         {b"batch_label": b"testing batch 1 of 1", b"data": data, b"labels": labels})
+  return data_dir
+
+
+def write_fake_cifar100(data_dir, train=1000, test=100):
+  """Writes data_dir/cifar100/cifar-100-python (random images, fine labels cycling
+  0..99, coarse labels fine // 5); returns data_dir."""
+  folder = os.path.join(data_dir, "cifar100", "cifar-100-python")
+  os.makedirs(folder, exist_ok=True)
+  rng = np.random.default_rng(0)
+  _dump(os.path.join(folder, "meta"),
+        {b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
+         b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)]})
+  for name, count in (("train", train), ("test", test)):
+    fine = [int(v) for v in np.arange(count) % 100]
+    _dump(os.path.join(folder, name),
+          {b"batch_label": f"{name} batch".encode(), b"fine_labels": fine,
+           b"coarse_labels": [v // 5 for v in fine],
+           b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8)})
   return data_dir
 
 
