@@ -12,7 +12,7 @@ from tests.report_checks import assert_every_question_answered
 from tests.shared_data import requires_data, shared_data_dir
 from tff_course.course import course_experiment, plan_arms, run_course_experiment
 from tff_course.course import shakespeare_course
-from tff_course.course.seed_groups import seed_key
+from tff_course.course.seed_groups import group_of, seed_key, seed_of
 from tff_course.course.settings import FULL
 from tff_course.experiment.client_accuracy import ClientAccuracy
 from tff_course.experiment.metrics_file import read_metrics
@@ -50,6 +50,10 @@ class ShakespeareCourseTest(tf.test.TestCase):
     self.assertEqual([arm.config.train.rounds for arm in default],
                      ([shakespeare_course.ROUNDS] * 2 + [shakespeare_course.CENTRAL_ROUNDS])
                      * len(shakespeare_course.SEEDS))
+
+  def test_a_seed_key_gives_back_its_group_and_seed(self):
+    key = seed_key("fedavg-natural", 12)
+    self.assertEqual((group_of(key), seed_of(key)), ("fedavg-natural", 12))
 
   def test_pooled_users_average_each_users_accuracy_over_runs(self):
     first = ClientAccuracy(np.array([3, 7]), np.array([1.0, 4.0]), np.array([4.0, 8.0]))

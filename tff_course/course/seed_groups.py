@@ -30,6 +30,11 @@ def group_of(key: str) -> str:
   return key.rsplit("-s", 1)[0]
 
 
+def seed_of(key: str) -> int:
+  """"least-sensitive-s1" -> 1."""
+  return int(key.rsplit("-s", 1)[1])
+
+
 def by_group(results: Results) -> Dict[str, List[str]]:
   """Setting name -> the keys of its arms (one per seed), in the arms' order."""
   grouped: Dict[str, List[str]] = {}

@@ -27,7 +27,7 @@ from tff_course.course.questions import (MEASURED, SEED_ERRORS, Answer,
                                          plus_minus)
 from tff_course.course.results import Results
 from tff_course.course.seed_groups import (accuracy_cell, by_group, mean_curve,
-                                           method_seed_arms, seed_key)
+                                           method_seed_arms, seed_key, seed_of)
 from tff_course.course.settings import FULL
 from tff_course.experiment.client_accuracy import ClientAccuracy, evaluate_clients
 from tff_course.experiment.config import DataConfig, ExperimentConfig, TrainConfig
@@ -107,7 +107,7 @@ def accuracy_at(results: Results, key: str, round_num: int) -> float:
 
 def seeds_run(results: Results) -> List[int]:
   """The seeds the experiment ran (those of its natural FedAvg arms)."""
-  return [int(key.rsplit("-s", 1)[1]) for key in by_group(results)["fedavg-natural"]]
+  return [seed_of(key) for key in by_group(results)["fedavg-natural"]]
 
 
 def _mean_curves(results: Results) -> str:
